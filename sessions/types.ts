@@ -1,0 +1,136 @@
+// The session engine's public contract: what platforms (Discord, Telegram, any later front end) drive and
+// consume. Platform-neutral: no chat API types here.
+
+/** A chat message anywhere: the platform, the chat (channel / DM) and the message id, all as strings. */
+export interface MessageRef {
+  platform: string;
+  chatId: string;
+  messageId: string;
+}
+
+export type NodeState = 'queued' | 'running' | 'done' | 'error' | 'stopped' | 'interrupted';
+
+/** How a finished node ended, with the detail a user should see. */
+export type Outcome =
+  | { kind: 'done'; text: string }
+  | { kind: 'error'; message: string }
+  | { kind: 'stopped'; partialText: string }
+  | { kind: 'timed_out'; idleMs: number; partialText: string }
+  | { kind: 'crashed'; exitCode: number | null; signal: string | null; detail: string }
+  | { kind: 'interrupted'; reason: string };
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+}
+
+/** The role a chat message plays in a node; every one of them is a place a reply can fork from. */
+export type MessageRole = 'prompt' | 'status' | 'continuation';
+
+export interface NodeMessage {
+  ref: MessageRef;
+  role: MessageRole;
+}
+
+/** A read-only view of one conversation node, as persisted. */
+export interface NodeSnapshot {
+  id: string;
+  treeId: string;
+  parentId: string | null;
+  prompt: string;
+  state: NodeState;
+  /** 1-based position in the wait queue while queued. */
+  queuePosition: number | null;
+  /** The CLI session this node ran in (a fork of its parent's), once known. */
+  sessionId: string | null;
+  workingDirectory: string;
+  messages: NodeMessage[];
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  costUsd: number;
+  usage: Usage;
+  outcome: Outcome | null;
+}
+
+/** What the renderers consume: a small progress model of one node's run. */
+export type ProgressEvent =
+  | { type: 'state'; state: NodeState; queuePosition: number | null }
+  | { type: 'thinking'; text: string }
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; toolUseId: string; name: string; summary: string }
+  | { type: 'tool_result'; toolUseId: string; isError: boolean; summary: string }
+  | {
+      type: 'subagent';
+      taskId: string;
+      status: 'started' | 'progress' | 'done' | 'failed';
+      description: string;
+    }
+  | {
+      type: 'retry';
+      attempt: number;
+      maxRetries: number;
+      delayMs: number;
+      status: number | null;
+      error: string;
+    }
+  | { type: 'compacting' }
+  | { type: 'outcome'; outcome: Outcome; usage: Usage; costUsd: number; durationMs: number };
+
+export interface TaskInput {
+  prompt: string;
+  /** The user's message that carries the task. */
+  origin: MessageRef;
+  /** The message it replies to, if any: a reply to any message of a node forks that node. */
+  replyTo: MessageRef | null;
+}
+
+export type SubmitResult =
+  | { kind: 'accepted'; node: NodeSnapshot; forkedFrom: NodeSnapshot | null }
+  | { kind: 'rejected'; reason: string };
+
+/** `all`, or the node that owns a given message (the reply target of a command). */
+export type Target = { kind: 'all' } | { kind: 'message'; ref: MessageRef };
+
+export interface StopResult {
+  stopped: NodeSnapshot[];
+}
+
+export interface ClearResult {
+  removed: NodeSnapshot[];
+}
+
+export interface EngineStats {
+  running: number;
+  queued: number;
+  totalNodes: number;
+  trees: number;
+  byState: Record<NodeState, number>;
+  usage: Usage;
+  costUsd: number;
+  errors: number;
+  uptimeMs: number;
+  maxSessions: number;
+}
+
+export type EngineListener = (node: NodeSnapshot, event: ProgressEvent) => void;
+
+export interface SessionEngine {
+  /** Loads persisted nodes: queued ones are queued again, running ones become interrupted (returned). */
+  start(): Promise<{ interrupted: NodeSnapshot[] }>;
+  /** Persists the node before resolving; the task runs when a slot is free. */
+  submit(task: TaskInput): Promise<SubmitResult>;
+  /** Records a bot message as part of a node, so replies to it fork that node. */
+  linkMessage(nodeId: string, ref: MessageRef, role: MessageRole): Promise<void>;
+  findNodeByMessage(ref: MessageRef): NodeSnapshot | undefined;
+  getNode(nodeId: string): NodeSnapshot | undefined;
+  stop(target: Target): Promise<StopResult>;
+  clear(target: Target): Promise<ClearResult>;
+  stats(): EngineStats;
+  /** Every node's progress; returns the unsubscribe function. */
+  subscribe(listener: EngineListener): () => void;
+  /** Stops every process and closes the store. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,393 @@
+import { isAbsolute, resolve } from 'node:path';
+
+// The one place that reads environment variables. Everything else receives typed config.
+
+export const PROVIDER_IDS = ['nvidia_nim', 'open_router', 'lmstudio', 'openai', 'anthropic'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export const PLATFORM_IDS = ['discord', 'telegram'] as const;
+export type PlatformId = (typeof PLATFORM_IDS)[number];
+
+export interface ModelRef {
+  provider: ProviderId;
+  /** Empty for the `anthropic` pass-through without MODEL: the requested model is kept. */
+  model: string;
+}
+
+export interface ProviderSettings {
+  id: ProviderId;
+  baseUrl: string;
+  apiKey: string | undefined;
+}
+
+export interface ProxyConfig {
+  host: string;
+  port: number;
+  authToken: string | undefined;
+  models: { default: ModelRef; opus: ModelRef; sonnet: ModelRef; haiku: ModelRef };
+  providers: Record<ProviderId, ProviderSettings>;
+  rateLimit: { requests: number; windowMs: number; maxConcurrency: number };
+  timeouts: { readMs: number; writeMs: number; connectMs: number };
+  shortcuts: {
+    fastPrefixDetection: boolean;
+    networkProbeMock: boolean;
+    titleGenerationSkip: boolean;
+    suggestionModeSkip: boolean;
+    filepathExtractionMock: boolean;
+  };
+  maxBodyBytes: number;
+}
+
+export interface DiscordConfig {
+  token: string;
+  allowedChannels: string[];
+  allowedUsers: string[];
+  apiBase: string;
+}
+
+export interface TelegramConfig {
+  token: string;
+  allowedUserIds: string[];
+  apiRoot: string;
+}
+
+export interface MessagingConfig {
+  platforms: PlatformId[];
+  discord: DiscordConfig | undefined;
+  telegram: TelegramConfig | undefined;
+  rateLimit: { count: number; windowMs: number };
+}
+
+export const WHISPER_DEVICES = ['cpu', 'cuda', 'auto'] as const;
+
+export interface VoiceConfig {
+  enabled: boolean;
+  model: string;
+  modelDir: string;
+  device: (typeof WHISPER_DEVICES)[number];
+  language: string;
+}
+
+export interface SessionsConfig {
+  workspace: string;
+  allowedDirs: string[];
+  maxSessions: number;
+  claudeBin: string | undefined;
+  backend: 'proxy' | 'anthropic';
+  idleTimeoutMs: number;
+  storeUrl: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  proxy: ProxyConfig;
+  messaging: MessagingConfig;
+  voice: VoiceConfig;
+  sessions: SessionsConfig;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  readonly kind = 'config';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_BASE_URLS: Record<ProviderId, string> = {
+  nvidia_nim: 'https://integrate.api.nvidia.com/v1',
+  open_router: 'https://openrouter.ai/api/v1',
+  lmstudio: 'http://localhost:1234/v1',
+  openai: '',
+  anthropic: '',
+};
+
+/** What `MODEL` means when unset, per provider: a free model that handles tools well. */
+export const DEFAULT_MODELS: Record<ProviderId, string> = {
+  nvidia_nim: 'moonshotai/kimi-k2-instruct',
+  open_router: 'qwen/qwen3-coder:free',
+  lmstudio: 'local-model',
+  openai: '',
+  anthropic: '',
+};
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${raw}'`);
+  }
+  return value;
+}
+
+function seconds(env: Env, name: string, fallback: number, min = 0.001, max = 86_400): number {
+  const raw = text(env, name);
+  if (raw === undefined) return Math.round(fallback * 1000);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a number of seconds from ${min} to ${max}, got '${raw}'`);
+  }
+  return Math.round(value * 1000);
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got '${env[name]}'`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const found = allowed.find((candidate) => candidate === raw.toLowerCase());
+  if (found === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return found;
+}
+
+function list(env: Env, name: string): string[] {
+  return (text(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function idList(env: Env, name: string): string[] {
+  const ids = list(env, name);
+  for (const id of ids) {
+    if (!/^\d+$/.test(id)) throw new ConfigError(name, `must be comma-separated numeric ids, got '${id}'`);
+  }
+  return ids;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name) ?? fallback;
+  if (raw === '') return '';
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got '${raw}'`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got '${raw}'`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function isProviderId(value: string): value is ProviderId {
+  return (PROVIDER_IDS as readonly string[]).includes(value);
+}
+
+/**
+ * `open_router/deepseek/deepseek-r1:free` names a provider by its first segment; a value whose first segment is
+ * not a provider id (`meta/llama3-70b-instruct`) is a model of the default provider.
+ */
+export function parseModelRef(name: string, raw: string, defaultProvider: ProviderId): ModelRef {
+  const slash = raw.indexOf('/');
+  const head = slash === -1 ? '' : raw.slice(0, slash);
+  if (isProviderId(head)) {
+    const model = raw.slice(slash + 1).trim();
+    if (model === '' && head !== 'anthropic') {
+      throw new ConfigError(name, `names provider '${head}' but no model after the '/'`);
+    }
+    return { provider: head, model };
+  }
+  return { provider: defaultProvider, model: raw };
+}
+
+function loadProxy(env: Env): ProxyConfig {
+  const defaultProvider = oneOf(env, 'PROVIDER_TYPE', PROVIDER_IDS, 'nvidia_nim');
+  const modelRaw = text(env, 'MODEL');
+  const defaultModel = modelRaw
+    ? parseModelRef('MODEL', modelRaw, defaultProvider)
+    : { provider: defaultProvider, model: DEFAULT_MODELS[defaultProvider] };
+  const tier = (name: string): ModelRef => {
+    const raw = text(env, name);
+    return raw ? parseModelRef(name, raw, defaultProvider) : defaultModel;
+  };
+  const models = {
+    default: defaultModel,
+    opus: tier('MODEL_OPUS'),
+    sonnet: tier('MODEL_SONNET'),
+    haiku: tier('MODEL_HAIKU'),
+  };
+
+  const providers: Record<ProviderId, ProviderSettings> = {
+    nvidia_nim: {
+      id: 'nvidia_nim',
+      baseUrl: url(env, 'NVIDIA_NIM_BASE_URL', DEFAULT_BASE_URLS.nvidia_nim),
+      apiKey: text(env, 'NVIDIA_NIM_API_KEY'),
+    },
+    open_router: {
+      id: 'open_router',
+      baseUrl: url(env, 'OPENROUTER_BASE_URL', DEFAULT_BASE_URLS.open_router),
+      apiKey: text(env, 'OPENROUTER_API_KEY'),
+    },
+    lmstudio: {
+      id: 'lmstudio',
+      baseUrl: url(env, 'LM_STUDIO_BASE_URL', DEFAULT_BASE_URLS.lmstudio),
+      apiKey: undefined,
+    },
+    openai: { id: 'openai', baseUrl: url(env, 'OPENAI_BASE_URL', ''), apiKey: text(env, 'OPENAI_API_KEY') },
+    anthropic: {
+      id: 'anthropic',
+      baseUrl: url(env, 'ANTHROPIC_UPSTREAM_URL', ''),
+      apiKey: text(env, 'ANTHROPIC_UPSTREAM_KEY'),
+    },
+  };
+
+  // A model routed to a provider that cannot be reached is a start-up error, not a first-request surprise.
+  for (const [tierName, ref] of Object.entries(models)) {
+    const variable = tierName === 'default' ? 'MODEL' : `MODEL_${tierName.toUpperCase()}`;
+    if (ref.provider === 'openai' && providers.openai.baseUrl === '') {
+      throw new ConfigError('OPENAI_BASE_URL', `is required because ${variable} uses the openai provider`);
+    }
+    if (ref.provider === 'openai' && ref.model === '') {
+      throw new ConfigError(variable, 'must name a model for the openai provider (e.g. MODEL=llama3.1)');
+    }
+    if (ref.provider === 'anthropic' && providers.anthropic.baseUrl === '') {
+      throw new ConfigError(
+        'ANTHROPIC_UPSTREAM_URL',
+        `is required because ${variable} uses the anthropic provider`,
+      );
+    }
+  }
+
+  return {
+    host: text(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 8082, 0, 65_535),
+    authToken: text(env, 'PROXY_AUTH_TOKEN'),
+    models,
+    providers,
+    rateLimit: {
+      requests: integer(env, 'PROVIDER_RATE_LIMIT', 40, 1, 1_000_000),
+      windowMs: seconds(env, 'PROVIDER_RATE_WINDOW', 60),
+      maxConcurrency: integer(env, 'PROVIDER_MAX_CONCURRENCY', 5, 1, 1000),
+    },
+    timeouts: {
+      readMs: seconds(env, 'HTTP_READ_TIMEOUT', 300),
+      writeMs: seconds(env, 'HTTP_WRITE_TIMEOUT', 10),
+      connectMs: seconds(env, 'HTTP_CONNECT_TIMEOUT', 10),
+    },
+    shortcuts: {
+      fastPrefixDetection: flag(env, 'FAST_PREFIX_DETECTION', true),
+      networkProbeMock: flag(env, 'ENABLE_NETWORK_PROBE_MOCK', true),
+      titleGenerationSkip: flag(env, 'ENABLE_TITLE_GENERATION_SKIP', true),
+      suggestionModeSkip: flag(env, 'ENABLE_SUGGESTION_MODE_SKIP', true),
+      filepathExtractionMock: flag(env, 'ENABLE_FILEPATH_EXTRACTION_MOCK', true),
+    },
+    maxBodyBytes: integer(env, 'PROXY_MAX_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  };
+}
+
+function loadMessaging(env: Env): MessagingConfig {
+  const discordToken = text(env, 'DISCORD_BOT_TOKEN');
+  const telegramToken = text(env, 'TELEGRAM_BOT_TOKEN');
+  const requested = text(env, 'MESSAGING_PLATFORM')?.toLowerCase();
+  let platforms: PlatformId[];
+  if (requested === undefined) {
+    platforms = PLATFORM_IDS.filter((id) => (id === 'discord' ? discordToken : telegramToken) !== undefined);
+  } else if (requested === 'none') {
+    platforms = [];
+  } else {
+    platforms = [];
+    for (const part of requested.split(',').map((item) => item.trim())) {
+      const id = PLATFORM_IDS.find((candidate) => candidate === part);
+      if (id === undefined) {
+        throw new ConfigError(
+          'MESSAGING_PLATFORM',
+          `must be discord, telegram, discord,telegram or none, got '${part}'`,
+        );
+      }
+      if (!platforms.includes(id)) platforms.push(id);
+    }
+  }
+  if (platforms.includes('discord') && discordToken === undefined) {
+    throw new ConfigError('DISCORD_BOT_TOKEN', 'is required because MESSAGING_PLATFORM includes discord');
+  }
+  if (platforms.includes('telegram') && telegramToken === undefined) {
+    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'is required because MESSAGING_PLATFORM includes telegram');
+  }
+  return {
+    platforms,
+    discord:
+      platforms.includes('discord') && discordToken
+        ? {
+            token: discordToken,
+            allowedChannels: idList(env, 'ALLOWED_DISCORD_CHANNELS'),
+            allowedUsers: idList(env, 'ALLOWED_DISCORD_USERS'),
+            apiBase: url(env, 'DISCORD_API_BASE', 'https://discord.com/api'),
+          }
+        : undefined,
+    telegram:
+      platforms.includes('telegram') && telegramToken
+        ? {
+            token: telegramToken,
+            allowedUserIds: idList(env, 'ALLOWED_TELEGRAM_USER_ID'),
+            apiRoot: url(env, 'TELEGRAM_API_ROOT', 'https://api.telegram.org'),
+          }
+        : undefined,
+    rateLimit: {
+      count: integer(env, 'MESSAGING_RATE_LIMIT', 1, 1, 1000),
+      windowMs: seconds(env, 'MESSAGING_RATE_WINDOW', 1),
+    },
+  };
+}
+
+function directory(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/** Parses and validates the whole configuration; throws one ConfigError naming the first bad variable. */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+  const storeUrl = text(env, 'SESSION_STORE_URL') ?? 'sqlite://./data/sessions.sqlite';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(storeUrl)) {
+    throw new ConfigError(
+      'SESSION_STORE_URL',
+      `must be a keyv store URL such as sqlite://./data/sessions.sqlite, got '${storeUrl}'`,
+    );
+  }
+  const model = (text(env, 'WHISPER_MODEL') ?? 'base').toLowerCase();
+  if (!/^[a-z0-9.-]+$/.test(model)) {
+    throw new ConfigError(
+      'WHISPER_MODEL',
+      `must be a whisper model name such as base or small.en, got '${model}'`,
+    );
+  }
+  return {
+    proxy: loadProxy(env),
+    messaging: loadMessaging(env),
+    voice: {
+      enabled: flag(env, 'VOICE_NOTE_ENABLED', true),
+      model,
+      modelDir: directory(cwd, text(env, 'WHISPER_MODEL_DIR') ?? './models'),
+      device: oneOf(env, 'WHISPER_DEVICE', WHISPER_DEVICES, 'cpu'),
+      language: text(env, 'WHISPER_LANGUAGE') ?? 'auto',
+    },
+    sessions: {
+      workspace: directory(cwd, text(env, 'CLAUDE_WORKSPACE') ?? './agent_workspace'),
+      allowedDirs: list(env, 'ALLOWED_DIR').map((dir) => directory(cwd, dir)),
+      maxSessions: integer(env, 'MAX_CLI_SESSIONS', 10, 1, 100),
+      claudeBin: text(env, 'CLAUDE_BIN'),
+      backend: oneOf(env, 'CLAUDE_BACKEND', ['proxy', 'anthropic'] as const, 'proxy'),
+      idleTimeoutMs: seconds(env, 'CLI_IDLE_TIMEOUT', 600, 1),
+      storeUrl,
+    },
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { startPlatforms } from '../platforms/index.js';
+import { createSessionEngine } from '../sessions/index.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { readEnvironment } from './env-file.js';
+import { createLogger, type Logger } from './log.js';
+import { startProxy } from './proxy/index.js';
+import { createTranscriber } from './voice/index.js';
+
+// The composition root: the only place that reads config, constructs the parts, starts and stops them.
+
+function secretsOf(config: Config): Array<string | undefined> {
+  return [
+    config.proxy.authToken,
+    ...Object.values(config.proxy.providers).map((provider) => provider.apiKey),
+    config.messaging.discord?.token,
+    config.messaging.telegram?.token,
+  ];
+}
+
+async function run(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment(process.cwd(), process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, secretsOf(config));
+  const proxy = await startProxy({ config: config.proxy, logger: logger.child({ part: 'proxy' }) });
+  logger.info({ url: proxy.url, model: config.proxy.models.default }, 'proxy listening');
+
+  const stops: Array<() => Promise<void>> = [() => proxy.close()];
+  if (config.messaging.platforms.length === 0) {
+    printProxyOnlyHelp(proxy.url, config);
+  } else {
+    mkdirSync(config.sessions.workspace, { recursive: true });
+    const engine = createSessionEngine({
+      config: config.sessions,
+      proxy: { url: proxy.url, authToken: config.proxy.authToken },
+      logger: logger.child({ part: 'sessions' }),
+    });
+    stops.unshift(() => engine.close());
+    const platforms = await startPlatforms({
+      config: config.messaging,
+      engine,
+      transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
+      voiceEnabled: config.voice.enabled,
+      proxyStats: () => proxy.stats(),
+      logger: logger.child({ part: 'platforms' }),
+    });
+    stops.unshift(() => platforms.stop());
+  }
+
+  installShutdown(logger, stops);
+}
+
+function printProxyOnlyHelp(url: string, config: Config): void {
+  const token = config.proxy.authToken ? '<your PROXY_AUTH_TOKEN>' : 'relay';
+  process.stdout.write(
+    [
+      '',
+      'No messaging token is set (DISCORD_BOT_TOKEN / TELEGRAM_BOT_TOKEN): running the proxy alone.',
+      'Point Claude Code at it:',
+      '',
+      `  ANTHROPIC_BASE_URL=${url} ANTHROPIC_AUTH_TOKEN=${token} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): void {
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    (async () => {
+      for (const stop of stops) {
+        try {
+          await stop();
+        } catch (error) {
+          logger.error({ err: error }, 'error while shutting down');
+        }
+      }
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+run().catch((error: unknown) => {
+  process.stderr.write(`Fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const cwd = '/srv/relay';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, cwd);
+    expect(config.proxy.host).toBe('127.0.0.1');
+    expect(config.proxy.port).toBe(8082);
+    expect(config.proxy.models.default.provider).toBe('nvidia_nim');
+    expect(config.proxy.rateLimit).toEqual({ requests: 40, windowMs: 60_000, maxConcurrency: 5 });
+    expect(config.proxy.timeouts).toEqual({ readMs: 300_000, writeMs: 10_000, connectMs: 10_000 });
+    expect(config.messaging.platforms).toEqual([]);
+    expect(config.sessions.workspace).toBe('/srv/relay/agent_workspace');
+    expect(config.sessions.maxSessions).toBe(10);
+    expect(config.sessions.idleTimeoutMs).toBe(600_000);
+    expect(config.voice.modelDir).toBe('/srv/relay/models');
+  });
+
+  it('routes a prefixed MODEL and per-tier overrides to their providers', () => {
+    const config = loadConfig(
+      {
+        PROVIDER_TYPE: 'nvidia_nim',
+        MODEL: 'open_router/deepseek/deepseek-r1:free',
+        MODEL_HAIKU: 'lmstudio/qwen2.5-coder',
+        MODEL_OPUS: 'meta/llama3-70b-instruct',
+      },
+      cwd,
+    );
+    expect(config.proxy.models.default).toEqual({
+      provider: 'open_router',
+      model: 'deepseek/deepseek-r1:free',
+    });
+    expect(config.proxy.models.sonnet).toEqual(config.proxy.models.default);
+    expect(config.proxy.models.haiku).toEqual({ provider: 'lmstudio', model: 'qwen2.5-coder' });
+    expect(config.proxy.models.opus).toEqual({ provider: 'nvidia_nim', model: 'meta/llama3-70b-instruct' });
+  });
+
+  it('enables a platform only when its token is set, unless MESSAGING_PLATFORM says otherwise', () => {
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, cwd).messaging.platforms).toEqual(['telegram']);
+    expect(
+      loadConfig(
+        { TELEGRAM_BOT_TOKEN: '123:abc', DISCORD_BOT_TOKEN: 'x.y.z', MESSAGING_PLATFORM: 'none' },
+        cwd,
+      ).messaging.platforms,
+    ).toEqual([]);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', /whole number from 0 to 65535, got 'abc'/],
+    [
+      { PROVIDER_TYPE: 'gemini' },
+      'PROVIDER_TYPE',
+      /one of nvidia_nim, open_router, lmstudio, openai, anthropic/,
+    ],
+    [{ MESSAGING_PLATFORM: 'slack' }, 'MESSAGING_PLATFORM', /got 'slack'/],
+    [{ MESSAGING_PLATFORM: 'discord' }, 'DISCORD_BOT_TOKEN', /required/],
+    [{ PROVIDER_TYPE: 'openai', MODEL: 'llama3' }, 'OPENAI_BASE_URL', /required/],
+    [{ VOICE_NOTE_ENABLED: 'maybe' }, 'VOICE_NOTE_ENABLED', /true or false/],
+    [
+      { TELEGRAM_BOT_TOKEN: 't', ALLOWED_TELEGRAM_USER_ID: '12,abc' },
+      'ALLOWED_TELEGRAM_USER_ID',
+      /numeric ids/,
+    ],
+    [{ NVIDIA_NIM_BASE_URL: 'ftp://x' }, 'NVIDIA_NIM_BASE_URL', /http\(s\) URL/],
+    [{ MODEL: 'open_router/' }, 'MODEL', /no model/],
+  ])('rejects %j with one line naming %s', (env, variable, message) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
+  });
+});
