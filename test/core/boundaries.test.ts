@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Data flows one way: chat → sessions → CLI → proxy → provider. This test holds the code to that: each module
+// may import only what the table below allows, and other modules only through their public entry files.
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Module of a file: the first folder level that owns a concern. */
+function moduleOf(file: string): string {
+  const parts = relative(root, file).split('/');
+  if (parts[0] === 'src' && parts.length > 2) return `src/${parts[1]}`;
+  if (parts[0] === 'src') return `src/${parts[1]?.replace(/\.ts$/, '')}`;
+  if (parts[0] === 'platforms' && parts.length > 2) return `platforms/${parts[1]}`;
+  return parts[0] ?? '';
+}
+
+/** Which modules each module may import (besides itself), and why. */
+const allowed: Record<string, { may: string[]; reason: string }> = {
+  'src/main': { may: ['*'], reason: 'the composition root wires every part together' },
+  'src/config': { may: [], reason: 'reads the environment, depends on nothing' },
+  'src/env-file': { may: [], reason: 'reads .env only' },
+  'src/log': { may: [], reason: 'logging is a leaf' },
+  'src/proxy': { may: ['src/config', 'src/log'], reason: 'the proxy knows nothing of chats or sessions' },
+  'src/voice': {
+    may: ['src/config', 'src/log'],
+    reason: 'voice is an edge adapter behind the Transcriber port',
+  },
+  sessions: {
+    may: ['src/config', 'src/log'],
+    reason: 'sessions talk to the proxy by URL only, never by import',
+  },
+  platforms: {
+    may: ['sessions', 'src/config', 'src/log', 'platforms/render', 'platforms/outbox', 'platforms/ports'],
+    reason: 'platforms drive the session engine; voice and proxy arrive through ports',
+  },
+  'platforms/render': { may: ['sessions'], reason: 'renders the engine progress model; pure' },
+  'platforms/outbox': { may: ['src/log', 'platforms/render'], reason: 'delivers formatted text' },
+  'platforms/ports': { may: [], reason: 'port types only' },
+};
+
+/** The files of a module other modules may import: its entry file and declared contract files. */
+const publicEntries = new Set([
+  'sessions/index.ts',
+  'sessions/types.ts',
+  'platforms/index.ts',
+  'platforms/ports.ts',
+  'platforms/render/index.ts',
+  'platforms/outbox/index.ts',
+  'src/proxy/index.ts',
+  'src/voice/index.ts',
+  'src/config.ts',
+  'src/env-file.ts',
+  'src/log.ts',
+]);
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
+    else if (name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+const importPattern =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found: string[] = [];
+  for (const match of text.matchAll(importPattern)) {
+    const specifier = match[1] ?? match[2];
+    if (specifier?.startsWith('.')) found.push(resolve(dirname(file), specifier).replace(/\.js$/, '.ts'));
+  }
+  return found;
+}
+
+const files = ['src', 'sessions', 'platforms'].flatMap((dir) => sourceFiles(join(root, dir)));
+
+describe('module boundaries', () => {
+  it('every module has a declared rule', () => {
+    const undeclared = [...new Set(files.map(moduleOf))].filter((module) => !(module in allowed));
+    expect(undeclared).toEqual([]);
+  });
+
+  it('imports follow the table and enter other modules through their public files', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const from = moduleOf(file);
+      const rule = allowed[from];
+      for (const target of relativeImports(file)) {
+        const to = moduleOf(target);
+        if (to === from) continue;
+        const where = `${relative(root, file)} → ${relative(root, target)}`;
+        if (!rule?.may.includes('*') && !rule?.may.includes(to))
+          violations.push(`${where}: ${from} may not import ${to}`);
+        else if (!publicEntries.has(relative(root, target)) && from !== 'src/main')
+          violations.push(`${where}: import ${to} through its index.ts`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('no module reads process.env except the config and the composition root', () => {
+    const readers = files
+      .filter((file) => /process\.env\b/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(root, file))
+      .filter((file) => !['src/config.ts', 'src/main.ts', 'src/env-file.ts'].includes(file));
+    expect(readers).toEqual([]);
+  });
+
+  it('no child process is started through a shell', () => {
+    const shellUse = files
+      .filter((file) =>
+        /shell:\s*true|\bexecSync\(|(?<![.\w])exec\(|shelljs|\$`|execaCommand/.test(readFileSync(file, 'utf8')),
+      )
+      .map((file) => relative(root, file));
+    expect(shellUse).toEqual([]);
+  });
+});
