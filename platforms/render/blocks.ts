@@ -1,0 +1,159 @@
+import { escapeHtml, neutraliseMentions } from './escape.js';
+import { parseInline, toPlain, toTelegramHtml } from './inline.js';
+import type { Dialect, Formatted } from './types.js';
+
+// Markdown → blocks of rendered lines. A block is what we prefer not to split (a paragraph, a code fence, a
+// quote); a wrapper is markup that must be closed at the end of a message and reopened in the next one.
+
+export interface Wrapper {
+  open: string;
+  close: string;
+  /** Plain-text header shown once, at the start of the block (a fence's language). */
+  plainHeader: string;
+}
+
+export interface Line extends Formatted {
+  /** How to re-render a piece of this line when the line alone is longer than a message. */
+  kind: 'text' | 'code';
+  source: string;
+}
+
+export interface Block {
+  /** A blank line separated this block from the previous one in the source. */
+  blankBefore: boolean;
+  wrapper: Wrapper | null;
+  lines: Line[];
+}
+
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})[ \t]*([A-Za-z0-9_+#.-]{0,20})[ \t]*$/;
+const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
+const HEADING = /^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
+const BULLET = /^([ \t]*)[-*+][ \t]+(.*)$/;
+const QUOTE = /^ {0,3}> ?(.*)$/;
+
+export function renderTextLine(source: string, dialect: Dialect): Line {
+  if (dialect === 'discord-markdown') {
+    return {
+      kind: 'text',
+      source,
+      formatted: neutraliseMentions(source),
+      plain: neutraliseMentions(plainOfLine(source)),
+    };
+  }
+  const heading = HEADING.exec(source);
+  if (heading) {
+    const nodes = parseInline(heading[1] ?? '');
+    return {
+      kind: 'text',
+      source,
+      formatted: `<b>${toTelegramHtml(nodes, true)}</b>`,
+      plain: toPlain(nodes),
+    };
+  }
+  const bullet = BULLET.exec(source);
+  if (bullet) {
+    const nodes = parseInline(bullet[2] ?? '');
+    const prefix = `${bullet[1] ?? ''}• `;
+    return {
+      kind: 'text',
+      source,
+      formatted: prefix + toTelegramHtml(nodes),
+      plain: prefix + toPlain(nodes),
+    };
+  }
+  const nodes = parseInline(source);
+  return { kind: 'text', source, formatted: toTelegramHtml(nodes), plain: toPlain(nodes) };
+}
+
+function plainOfLine(source: string): string {
+  const heading = HEADING.exec(source);
+  if (heading) return toPlain(parseInline(heading[1] ?? ''));
+  const bullet = BULLET.exec(source);
+  if (bullet) return `${bullet[1] ?? ''}• ${toPlain(parseInline(bullet[2] ?? ''))}`;
+  const quote = QUOTE.exec(source);
+  if (quote) return toPlain(parseInline(quote[1] ?? ''));
+  return toPlain(parseInline(source));
+}
+
+function renderQuoteLine(source: string, dialect: Dialect): Line {
+  if (dialect === 'discord-markdown') return renderTextLine(source, dialect);
+  const nodes = parseInline((QUOTE.exec(source)?.[1] ?? '').trimEnd());
+  // Telegram forbids code inside a blockquote: render as nested.
+  return { kind: 'text', source, formatted: toTelegramHtml(nodes, true), plain: toPlain(nodes) };
+}
+
+export function renderCodeLine(source: string, dialect: Dialect): Line {
+  // A fence inside Discord code would end the block early; a zero-width space keeps it visible but inert.
+  const formatted = dialect === 'telegram-html' ? escapeHtml(source) : source.replace(/```/g, '`\u200b``');
+  return { kind: 'code', source, formatted, plain: source };
+}
+
+function codeWrapper(lang: string, dialect: Dialect): Wrapper {
+  const plainHeader = lang ? `${lang}\n` : '';
+  if (dialect === 'telegram-html') {
+    const open = lang ? `<pre><code class="language-${lang}">` : '<pre><code>';
+    return { open, close: '</code></pre>', plainHeader };
+  }
+  return { open: `\`\`\`${lang}\n`, close: '\n```', plainHeader };
+}
+
+const QUOTE_WRAPPER: Wrapper = { open: '<blockquote>', close: '</blockquote>', plainHeader: '' };
+
+export function toBlocks(markdown: string, dialect: Dialect): Block[] {
+  const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
+  const blocks: Block[] = [];
+  let blankBefore = false;
+  let current: Block | null = null;
+  let i = 0;
+  const finish = (): void => {
+    if (current && current.lines.length > 0) blocks.push(current);
+    current = null;
+  };
+  while (i < lines.length) {
+    const line = lines[i] as string;
+    const fence = FENCE_OPEN.exec(line);
+    if (fence) {
+      finish();
+      const mark = fence[1] as string;
+      const lang = fence[2] ?? '';
+      const body: Line[] = [];
+      i++;
+      while (i < lines.length) {
+        const close = FENCE_CLOSE.exec(lines[i] as string);
+        if (close && close[1]?.[0] === mark[0] && (close[1]?.length ?? 0) >= mark.length) break;
+        body.push(renderCodeLine(lines[i] as string, dialect));
+        i++;
+      }
+      i++; // the closing fence (or the end of the text: an unclosed fence runs to the end)
+      if (body.some((l) => l.source.trim())) {
+        blocks.push({ blankBefore, wrapper: codeWrapper(lang, dialect), lines: body });
+      } else if (lang) {
+        blocks.push({ blankBefore, wrapper: null, lines: [renderTextLine(escapeLang(lang), dialect)] });
+      }
+      blankBefore = false;
+      continue;
+    }
+    if (!line.trim()) {
+      finish();
+      blankBefore = blocks.length > 0;
+      i++;
+      continue;
+    }
+    const isQuote = dialect === 'telegram-html' && QUOTE.test(line);
+    const wrapper = isQuote ? QUOTE_WRAPPER : null;
+    if (!current || current.wrapper !== wrapper) {
+      finish();
+      current = { blankBefore, wrapper, lines: [] };
+      blankBefore = false;
+    }
+    (current as Block).lines.push(isQuote ? renderQuoteLine(line, dialect) : renderTextLine(line, dialect));
+    i++;
+  }
+  finish();
+  return blocks;
+}
+
+/** An empty fence's language, shown as literal text so nothing is lost. */
+function escapeLang(lang: string): string {
+  return lang.replace(/[\\`*_~[\]#>|+-]/g, '\\$&');
+}

@@ -1,0 +1,15 @@
+// The render model: engine progress → chat text in each platform's dialect, split to the platform's limit.
+// Pure: no I/O, timers or environment.
+
+export { escapeForDialect } from './escape.js';
+export { renderMarkdown } from './split.js';
+export { renderFinal, renderStatus, retryNotice } from './status.js';
+export {
+  createTaskView,
+  type RetryView,
+  reduceTaskView,
+  type SubagentView,
+  type TaskView,
+  type ToolCallView,
+} from './task-view.js';
+export type { Dialect, Formatted, RenderLimits } from './types.js';

@@ -1,0 +1,211 @@
+import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
+import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from './escape.js';
+import { renderMarkdown } from './split.js';
+import type { TaskView } from './task-view.js';
+import { headOf, oneLine, tailOf } from './text.js';
+import { assertLimits, type Dialect, type Formatted, type RenderLimits } from './types.js';
+
+// The live status message and the final answer. The status is built from escaped pieces (never from
+// markdown cut in the middle), then shrunk step by step until it fits one message.
+
+interface Detail {
+  tools: number;
+  thinking: number;
+  preview: number;
+  subagents: number;
+  /** Cap for any one summary or error text. */
+  line: number;
+}
+
+const DETAILS: readonly Detail[] = [
+  { tools: 6, thinking: 300, preview: 300, subagents: 5, line: 160 },
+  { tools: 4, thinking: 200, preview: 200, subagents: 3, line: 100 },
+  { tools: 3, thinking: 120, preview: 120, subagents: 2, line: 60 },
+  { tools: 1, thinking: 60, preview: 60, subagents: 1, line: 40 },
+  { tools: 0, thinking: 0, preview: 0, subagents: 0, line: 30 },
+];
+
+interface Markup {
+  text(s: string): Formatted;
+  bold(s: string): Formatted;
+  italic(s: string): Formatted;
+  code(s: string): Formatted;
+}
+
+function markupFor(dialect: Dialect): Markup {
+  const esc = (s: string): string => escapeForDialect(s, dialect);
+  const tg = dialect === 'telegram-html';
+  // Discord's plain text is sent as is: it must not ping either.
+  const plain = (s: string): string => (tg ? s : neutraliseMentions(s));
+  return {
+    text: (s) => ({ formatted: esc(s), plain: plain(s) }),
+    bold: (s) => ({ formatted: tg ? `<b>${esc(s)}</b>` : `**${esc(s)}**`, plain: plain(s) }),
+    italic: (s) => ({ formatted: tg ? `<i>${esc(s)}</i>` : `*${esc(s)}*`, plain: plain(s) }),
+    code: (s) => ({ formatted: inlineCode(s, dialect), plain: plain(s) }),
+  };
+}
+
+const join = (pieces: Formatted[], separator = ''): Formatted => ({
+  formatted: pieces.map((p) => p.formatted).join(separator),
+  plain: pieces.map((p) => p.plain).join(separator),
+});
+
+const STATE_LABEL: Record<NodeState, string> = {
+  queued: '📋 Queued',
+  running: '🔄 Running',
+  done: '✅ Done',
+  error: '❌ Error',
+  stopped: '⏹ Stopped',
+  interrupted: '⚠️ Interrupted',
+};
+
+export function formatDuration(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function formatTokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+function footer(view: TaskView): string {
+  const usage: Usage = view.usage;
+  const input = usage.inputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
+  const parts: string[] = [];
+  if (view.durationMs !== null) parts.push(formatDuration(view.durationMs));
+  parts.push(`${formatTokens(input)} in / ${formatTokens(usage.outputTokens)} out tokens`);
+  parts.push(`$${view.costUsd.toFixed(view.costUsd < 1 ? 4 : 2)}`);
+  return parts.join(' · ');
+}
+
+export function retryNotice(retry: NonNullable<TaskView['retry']>): string {
+  const what =
+    retry.status === 429
+      ? 'provider rate limited'
+      : retry.status === null
+        ? 'provider unreachable'
+        : retry.status === 529
+          ? 'provider overloaded'
+          : `provider error ${retry.status}`;
+  return `${what}, retrying in ${Math.max(1, Math.ceil(retry.delayMs / 1000))} s (attempt ${retry.attempt}/${retry.maxRetries})`;
+}
+
+function outcomeLine(outcome: Outcome, max: number): string | null {
+  switch (outcome.kind) {
+    case 'done':
+      return null;
+    case 'error':
+      return headOf(oneLine(outcome.message), max);
+    case 'stopped':
+      return 'stopped on request';
+    case 'timed_out':
+      return `no output for ${formatDuration(outcome.idleMs)}: stopped`;
+    case 'crashed':
+      return headOf(
+        oneLine(
+          `the Claude process exited (${outcome.signal ?? `code ${outcome.exitCode}`})${outcome.detail ? `: ${outcome.detail}` : ''}`,
+        ),
+        max,
+      );
+    case 'interrupted':
+      return headOf(oneLine(outcome.reason), max);
+  }
+}
+
+function compose(view: TaskView, m: Markup, d: Detail): Formatted {
+  const lines: Formatted[] = [];
+  const finished = view.outcome !== null;
+  let header = STATE_LABEL[view.state];
+  if (view.state === 'queued' && view.queuePosition !== null) header += ` (position ${view.queuePosition})`;
+  if (view.compacting && !finished) header += ' · compacting the conversation';
+  lines.push(m.bold(header));
+  if (view.outcome) {
+    const detail = outcomeLine(view.outcome, d.line);
+    if (detail) lines.push(m.text(detail));
+  }
+  if (d.thinking > 0 && view.thinking && !finished) {
+    lines.push(join([m.text('💭 '), m.italic(tailOf(oneLine(view.thinking), d.thinking))]));
+  }
+  const hidden = view.toolCallCount - Math.min(d.tools, view.tools.length);
+  if (view.toolCallCount > 0 && (d.tools > 0 || finished)) {
+    if (hidden > 0) lines.push(m.italic(`${hidden} earlier tool call${hidden === 1 ? '' : 's'}`));
+  }
+  for (const call of d.tools > 0 ? view.tools.slice(-d.tools) : []) {
+    const mark = call.status === 'running' ? '⏳' : call.status === 'ok' ? '✔️' : '✖️';
+    const pieces = [m.text(`${mark} `), m.bold(headOf(oneLine(call.name), 40))];
+    const summary = headOf(oneLine(call.summary), d.line);
+    if (summary) pieces.push(m.text(' '), m.code(summary));
+    if (call.status === 'error' && call.resultSummary) {
+      pieces.push(m.text(` → ${headOf(oneLine(call.resultSummary), d.line)}`));
+    }
+    lines.push(join(pieces));
+  }
+  for (const agent of d.subagents > 0 ? view.subagents.slice(-d.subagents) : []) {
+    const status = { started: 'started', progress: 'working', done: 'done', failed: 'failed' }[agent.status];
+    lines.push(
+      join([
+        m.text('🤖 '),
+        m.bold('Sub-agent'),
+        m.text(` ${headOf(oneLine(agent.description), d.line)}: ${status}`),
+      ]),
+    );
+  }
+  if (view.retry && !finished) lines.push(m.text(`⚠️ ${retryNotice(view.retry)}`));
+  if (d.preview > 0 && view.answer && !finished) {
+    lines.push(join([m.text('✍️ '), m.text(tailOf(oneLine(view.answer), d.preview))]));
+  }
+  if (finished) lines.push(m.italic(footer(view)));
+  return join(lines, '\n');
+}
+
+/** The live status message: always one message, richer when there is room. */
+export function renderStatus(view: TaskView, limits: RenderLimits): Formatted {
+  assertLimits(limits);
+  const m = markupFor(limits.dialect);
+  const fits = (f: Formatted): boolean =>
+    f.formatted.length <= limits.maxLength && f.plain.length <= limits.maxLength;
+  for (const detail of DETAILS) {
+    const status = compose(view, m, detail);
+    if (fits(status)) return status;
+  }
+  // Unreachable with maxLength ≥ 100 (the last detail level is a few short lines), kept as a hard floor.
+  return m.bold(STATE_LABEL[view.state]);
+}
+
+function finalMarkdown(view: TaskView): string {
+  const outcome = view.outcome;
+  const partial = (text: string, note: string): string => (text.trim() ? `${text}\n\n${note}` : note);
+  if (!outcome) return view.answer.trim() ? view.answer : `_${STATE_LABEL[view.state]}…_`;
+  switch (outcome.kind) {
+    case 'done':
+      if (outcome.text.trim()) return outcome.text;
+      return view.answer.trim() ? view.answer : '✅ Done (no text answer).';
+    case 'error':
+      return `❌ **Error:** ${escapeMarkdown(outcome.message)}`;
+    case 'stopped':
+      return partial(outcome.partialText, '⏹ _Stopped._');
+    case 'timed_out':
+      return partial(outcome.partialText, `⌛ _Stopped: no output for ${formatDuration(outcome.idleMs)}._`);
+    case 'crashed': {
+      const how = outcome.signal ? `signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
+      const detail = outcome.detail.trim() ? `\n\n${escapeMarkdown(outcome.detail)}` : '';
+      return `💥 **The Claude process ended unexpectedly** (${how}).${detail}`;
+    }
+    case 'interrupted':
+      return `⚠️ **Interrupted:** ${escapeMarkdown(outcome.reason)}`;
+  }
+}
+
+/** The final answer in full, as many messages as it takes; never empty. */
+export function renderFinal(view: TaskView, limits: RenderLimits): Formatted[] {
+  assertLimits(limits);
+  const parts = renderMarkdown(finalMarkdown(view), limits);
+  if (parts.length > 0) return parts;
+  return [{ formatted: escapeForDialect('✅ Done.', limits.dialect), plain: '✅ Done.' }];
+}

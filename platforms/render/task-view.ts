@@ -1,0 +1,187 @@
+import type { NodeSnapshot, NodeState, Outcome, ProgressEvent, Usage } from '../../sessions/types.js';
+
+// The progress model of one task as the status message shows it: a pure fold of the engine's events.
+// Bounded: only the recent part of thinking, the last tool calls and sub-agents are kept, with counts.
+
+export interface ToolCallView {
+  toolUseId: string;
+  name: string;
+  summary: string;
+  status: 'running' | 'ok' | 'error';
+  resultSummary: string | null;
+}
+
+export interface SubagentView {
+  taskId: string;
+  description: string;
+  status: 'started' | 'progress' | 'done' | 'failed';
+}
+
+export interface RetryView {
+  attempt: number;
+  maxRetries: number;
+  delayMs: number;
+  status: number | null;
+  error: string;
+}
+
+export interface TaskView {
+  nodeId: string;
+  prompt: string;
+  state: NodeState;
+  queuePosition: number | null;
+  /** The recent part of the thinking (at most THINKING_KEPT code units). */
+  thinking: string;
+  tools: ToolCallView[];
+  /** All tool calls seen, including those no longer in `tools`. */
+  toolCallCount: number;
+  subagents: SubagentView[];
+  /** The last proxy retry notice; cleared when progress resumes. */
+  retry: RetryView | null;
+  compacting: boolean;
+  /** The streamed answer text (its last ANSWER_KEPT code units). */
+  answer: string;
+  outcome: Outcome | null;
+  usage: Usage;
+  costUsd: number;
+  durationMs: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export const THINKING_KEPT = 4000;
+export const ANSWER_KEPT = 20_000;
+export const TOOLS_KEPT = 30;
+export const SUBAGENTS_KEPT = 20;
+
+export function createTaskView(node: NodeSnapshot): TaskView {
+  const durationMs =
+    node.startedAt !== null && node.finishedAt !== null
+      ? Math.max(0, node.finishedAt - node.startedAt)
+      : null;
+  return {
+    nodeId: node.id,
+    prompt: node.prompt,
+    state: node.state,
+    queuePosition: node.queuePosition,
+    thinking: '',
+    tools: [],
+    toolCallCount: 0,
+    subagents: [],
+    retry: null,
+    compacting: false,
+    answer: '',
+    outcome: node.outcome,
+    usage: { ...node.usage },
+    costUsd: node.costUsd,
+    durationMs,
+    createdAt: node.createdAt,
+    startedAt: node.startedAt,
+    finishedAt: node.finishedAt,
+  };
+}
+
+function keepTail(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let start = text.length - max;
+  const code = text.charCodeAt(start);
+  if (code >= 0xdc00 && code <= 0xdfff) start++;
+  return text.slice(start);
+}
+
+function appendText(previous: string, addition: string, max: number): string {
+  return keepTail(previous ? `${previous}\n\n${addition}` : addition, max);
+}
+
+function stateOf(outcome: Outcome): NodeState {
+  switch (outcome.kind) {
+    case 'done':
+      return 'done';
+    case 'stopped':
+      return 'stopped';
+    case 'interrupted':
+      return 'interrupted';
+    case 'error':
+    case 'timed_out':
+    case 'crashed':
+      return 'error';
+  }
+}
+
+export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
+  // Any sign of progress means the provider answered again: the retry notice is stale.
+  const resumed = { ...view, retry: null, compacting: false };
+  switch (event.type) {
+    case 'state':
+      return {
+        ...view,
+        state: event.state,
+        queuePosition: event.state === 'queued' ? event.queuePosition : null,
+        retry: event.state === 'running' ? view.retry : null,
+      };
+    case 'thinking':
+      return { ...resumed, thinking: appendText(view.thinking, event.text, THINKING_KEPT) };
+    case 'text':
+      return { ...resumed, answer: appendText(view.answer, event.text, ANSWER_KEPT) };
+    case 'tool_call': {
+      const call: ToolCallView = {
+        toolUseId: event.toolUseId,
+        name: event.name,
+        summary: event.summary,
+        status: 'running',
+        resultSummary: null,
+      };
+      return {
+        ...resumed,
+        tools: [...view.tools, call].slice(-TOOLS_KEPT),
+        toolCallCount: view.toolCallCount + 1,
+      };
+    }
+    case 'tool_result':
+      return {
+        ...resumed,
+        tools: view.tools.map((call) =>
+          call.toolUseId === event.toolUseId
+            ? { ...call, status: event.isError ? 'error' : 'ok', resultSummary: event.summary }
+            : call,
+        ),
+      };
+    case 'subagent': {
+      const known = view.subagents.some((agent) => agent.taskId === event.taskId);
+      const subagents = known
+        ? view.subagents.map((agent) =>
+            agent.taskId === event.taskId
+              ? { ...agent, status: event.status, description: event.description || agent.description }
+              : agent,
+          )
+        : [...view.subagents, { taskId: event.taskId, description: event.description, status: event.status }];
+      return { ...resumed, subagents: subagents.slice(-SUBAGENTS_KEPT) };
+    }
+    case 'retry':
+      return {
+        ...view,
+        retry: {
+          attempt: event.attempt,
+          maxRetries: event.maxRetries,
+          delayMs: event.delayMs,
+          status: event.status,
+          error: event.error,
+        },
+      };
+    case 'compacting':
+      return { ...view, compacting: true };
+    case 'outcome':
+      return {
+        ...view,
+        state: stateOf(event.outcome),
+        queuePosition: null,
+        retry: null,
+        compacting: false,
+        outcome: event.outcome,
+        usage: { ...event.usage },
+        costUsd: event.costUsd,
+        durationMs: event.durationMs,
+      };
+  }
+}
