@@ -45,6 +45,11 @@ export interface NodeSnapshot {
   queuePosition: number | null;
   /** The CLI session this node ran in (a fork of its parent's), once known. */
   sessionId: string | null;
+  /**
+   * The parent session this node was started from with `--resume … --fork-session`, once it has started;
+   * `null` when it started a fresh session (a root, or a reply to a node that ended without a session).
+   */
+  forkOf?: string | null;
   workingDirectory: string;
   messages: NodeMessage[];
   createdAt: number;

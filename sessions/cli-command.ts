@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The CLI's command line, stdin and environment. Pure apart from resolving the bundled binary's path.
+
+export function buildCliArgs(options: { addDirs: string[]; resumeSessionId: string | null }): string[] {
+  const args = [
+    '-p',
+    '--output-format',
+    'stream-json',
+    '--verbose',
+    '--include-partial-messages',
+    '--input-format',
+    'stream-json',
+    '--dangerously-skip-permissions',
+  ];
+  for (const dir of options.addDirs) args.push('--add-dir', dir);
+  if (options.resumeSessionId !== null) args.push('--resume', options.resumeSessionId, '--fork-session');
+  return args;
+}
+
+/** The prompt as one stream-json user message line (the Agent SDK's form). */
+export function promptLine(prompt: string): string {
+  const message = {
+    type: 'user',
+    session_id: '',
+    message: { role: 'user', content: [{ type: 'text', text: prompt }] },
+    parent_tool_use_id: null,
+  };
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** What a child may inherit from the relay's own environment. Keys and tokens are never on this list. */
+const INHERITED = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TERM',
+  'TZ',
+  'TMPDIR',
+  'XDG_RUNTIME_DIR',
+  'XDG_CONFIG_HOME',
+  'XDG_CACHE_HOME',
+];
+
+/** With `CLAUDE_BACKEND=anthropic` the CLI uses its own login, so these may pass as well. */
+const INHERITED_ANTHROPIC = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CONFIG_DIR',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+];
+
+/** Used when no proxy token is configured: the CLI needs some credential to send, the proxy ignores it. */
+export const PLACEHOLDER_TOKEN = 'relay-no-auth';
+
+export interface CliEnvOptions {
+  /** The relay's environment (only the allow-list is read); defaults come from `os` when absent. */
+  inherited: Readonly<Record<string, string | undefined>>;
+  backend: 'proxy' | 'anthropic';
+  proxy: { url: string; authToken: string | undefined } | null;
+  uid: number;
+  /** Extra variables (tests: a temporary HOME). Cannot override the proxy settings below. */
+  extra: Readonly<Record<string, string>>;
+}
+
+export function buildCliEnv(options: CliEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: homedir(),
+    TMPDIR: tmpdir(),
+    LANG: 'C.UTF-8',
+    TERM: 'dumb',
+  };
+  const names = options.backend === 'anthropic' ? [...INHERITED, ...INHERITED_ANTHROPIC] : INHERITED;
+  for (const name of names) {
+    const value = options.inherited[name];
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  Object.assign(env, options.extra);
+  env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = '1';
+  // As root the CLI refuses --dangerously-skip-permissions unless it is told it runs in a sandbox.
+  if (options.uid === 0) env.IS_SANDBOX = '1';
+  if (options.backend === 'proxy' && options.proxy !== null) {
+    env.ANTHROPIC_BASE_URL = options.proxy.url;
+    env.ANTHROPIC_AUTH_TOKEN = options.proxy.authToken ?? PLACEHOLDER_TOKEN;
+    delete env.ANTHROPIC_API_KEY;
+    delete env.CLAUDE_CODE_OAUTH_TOKEN;
+  }
+  return env;
+}
+
+/**
+ * The `claude` binary of our own dependency, found from this package's location (not the working directory):
+ * the dependency's package.json names its `bin`.
+ */
+export function resolveBundledClaude(): string {
+  const require = createRequire(import.meta.url);
+  try {
+    const manifestPath = require.resolve('@anthropic-ai/claude-code/package.json');
+    const manifest: unknown = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const bin =
+      typeof manifest === 'object' && manifest !== null && 'bin' in manifest ? manifest.bin : undefined;
+    const relative =
+      typeof bin === 'string'
+        ? bin
+        : typeof bin === 'object' && bin !== null && 'claude' in bin && typeof bin.claude === 'string'
+          ? bin.claude
+          : null;
+    if (relative !== null) return join(dirname(manifestPath), relative);
+  } catch {
+    // Fall through to the .bin link next to our own node_modules; a missing binary is reported at spawn.
+  }
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', '.bin', 'claude');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return 'claude';
+  }
+}

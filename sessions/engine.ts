@@ -1,0 +1,468 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { SessionsConfig } from '../src/config.js';
+import type { Logger } from '../src/log.js';
+import { buildCliArgs, buildCliEnv, promptLine, resolveBundledClaude } from './cli-command.js';
+import { parseCliEvent } from './cli-events.js';
+import { type CliRun, startCliRun } from './cli-runner.js';
+import { branchOf, isActive, messageKey, snapshotOf, stateEvent, zeroUsage } from './node-model.js';
+import { stateOf, type Termination, toOutcome } from './outcome.js';
+import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
+import { type NodeStore, openNodeStore } from './store.js';
+import type {
+  EngineListener,
+  EngineStats,
+  MessageRef,
+  NodeSnapshot,
+  NodeState,
+  Outcome,
+  ProgressEvent,
+  SessionEngine,
+  SubmitResult,
+  Target,
+} from './types.js';
+
+// The session engine: conversation trees of CLI sessions, a FIFO pool of at most `maxSessions` processes, and a
+// store that every state change reaches before anyone is told about it.
+//
+// Events a platform sees per node: `state` whenever the state or the queue position changes (a new node that
+// must wait gets `queued` with its position; one that starts at once gets only `running`), progress events while
+// it runs, then `outcome` followed by the final `state`.
+
+export interface SessionEngineOptions {
+  config: SessionsConfig;
+  proxy: { url: string; authToken: string | undefined } | null;
+  logger: Logger;
+  /** Extra environment for CLI children (tests: a temporary HOME). */
+  childEnv?: Record<string, string>;
+  /** The relay's own environment; only an allow-list (PATH, HOME, LANG …) is passed on. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
+  /** Wait after SIGINT before SIGTERM, and again before SIGKILL (default 2 s). */
+  stopGraceMs?: number;
+}
+
+/** Prompts travel over stdin, so the argv limit does not apply; this only bounds memory and the store. */
+const MAX_PROMPT_CHARS = 1_000_000;
+const MAX_STRAY_LINES = 20;
+
+interface ActiveRun {
+  stopRequested: boolean;
+  run: CliRun | null;
+  done: Promise<void>;
+}
+
+export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
+  const { config, logger } = options;
+  const bin = config.claudeBin ?? resolveBundledClaude();
+  const graceMs = options.stopGraceMs ?? 2000;
+  const env = buildCliEnv({
+    inherited: options.inheritedEnv ?? {},
+    backend: config.backend,
+    proxy: options.proxy,
+    uid: process.getuid?.() ?? -1,
+    extra: options.childEnv ?? {},
+  });
+
+  const nodes = new Map<string, NodeSnapshot>();
+  const byMessage = new Map<string, string>();
+  const queue: string[] = [];
+  const running = new Map<string, ActiveRun>();
+  const listeners = new Set<EngineListener>();
+  const unknownTypes = new Set<string>();
+  /** Nodes being cleared: their runs end without writing or announcing anything. */
+  const removing = new Set<string>();
+  let store: NodeStore | null = null;
+  let startedAt = 0;
+  let closing = false;
+
+  const emit = (node: NodeSnapshot, event: ProgressEvent): void => {
+    if (listeners.size === 0) return;
+    const view = snapshotOf(node);
+    for (const listener of listeners) {
+      try {
+        listener(view, event);
+      } catch (error) {
+        logger.error({ err: error, nodeId: node.id }, 'engine listener threw');
+      }
+    }
+  };
+
+  const persist = async (node: NodeSnapshot): Promise<void> => {
+    if (store === null) throw new Error('session engine is not started');
+    await store.save(snapshotOf(node));
+  };
+
+  const index = (node: NodeSnapshot): void => {
+    for (const message of node.messages) {
+      const key = messageKey(message.ref);
+      if (!byMessage.has(key)) byMessage.set(key, node.id);
+    }
+  };
+
+  const findByRef = (ref: MessageRef): NodeSnapshot | undefined => {
+    const id = byMessage.get(messageKey(ref));
+    return id === undefined ? undefined : nodes.get(id);
+  };
+
+  /** A reply waits while the node it forks from may still change its session. */
+  const parentSettled = (node: NodeSnapshot): boolean => {
+    const parent = node.parentId === null ? undefined : nodes.get(node.parentId);
+    return parent === undefined || !isActive(parent.state);
+  };
+
+  const announcePositions = (): void => {
+    queue.forEach((id, at) => {
+      const node = nodes.get(id);
+      if (node === undefined || node.queuePosition === at + 1) return;
+      node.queuePosition = at + 1;
+      emit(node, stateEvent(node));
+    });
+  };
+
+  const schedule = (): void => {
+    if (closing || store === null) return;
+    while (running.size < config.maxSessions) {
+      const at = queue.findIndex((id) => {
+        const node = nodes.get(id);
+        return node !== undefined && parentSettled(node);
+      });
+      if (at === -1) break;
+      const [id] = queue.splice(at, 1);
+      const node = id === undefined ? undefined : nodes.get(id);
+      if (node !== undefined) launch(node);
+    }
+    announcePositions();
+  };
+
+  const finish = async (node: NodeSnapshot, outcome: Outcome, summary: RunSummary): Promise<void> => {
+    if (removing.has(node.id) || !nodes.has(node.id)) return;
+    node.outcome = outcome;
+    node.state = stateOf(outcome);
+    node.queuePosition = null;
+    node.finishedAt = Date.now();
+    if (summary.sessionId !== null) node.sessionId = summary.sessionId;
+    if (summary.result !== null) {
+      node.costUsd = summary.result.costUsd;
+      node.usage = { ...summary.result.usage };
+    }
+    await persist(node);
+    emit(node, {
+      type: 'outcome',
+      outcome,
+      usage: { ...node.usage },
+      costUsd: node.costUsd,
+      durationMs: node.finishedAt - (node.startedAt ?? node.createdAt),
+    });
+    emit(node, stateEvent(node));
+  };
+
+  const runNode = async (node: NodeSnapshot, active: ActiveRun): Promise<void> => {
+    const parent = node.parentId === null ? undefined : nodes.get(node.parentId);
+    node.forkOf = parent?.sessionId ?? null;
+    await persist(node);
+    if (closing) {
+      // Shutting down before the process started: it never ran, so it waits for the next start.
+      node.state = 'queued';
+      node.startedAt = null;
+      await persist(node);
+      return;
+    }
+    emit(node, stateEvent(node));
+    if (active.stopRequested) {
+      await finish(node, { kind: 'stopped', partialText: '' }, emptyRunSummary);
+      return;
+    }
+
+    let summary = emptyRunSummary;
+    const mapper = createProgressMapper();
+    const strayLines: string[] = [];
+    let sessionWrite: Promise<void> = Promise.resolve();
+    const onLine = (line: string): void => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        if (line.trim() !== '' && strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
+        return;
+      }
+      const event = parseCliEvent(value);
+      if (event === null) {
+        if (strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
+        return;
+      }
+      if (event.kind === 'unknown' && !unknownTypes.has(event.type)) {
+        unknownTypes.add(event.type);
+        logger.warn({ type: event.type }, 'unknown CLI event type; skipped');
+      }
+      const progress = mapper.map(event);
+      const before = summary.sessionId;
+      summary = reduceRun(summary, event, progress);
+      if (before === null && summary.sessionId !== null) {
+        // Known from the first line on: a reply that arrives now can already fork it once this run ends.
+        node.sessionId = summary.sessionId;
+        const snapshot = snapshotOf(node);
+        sessionWrite = sessionWrite
+          .then(() => store?.save(snapshot))
+          .catch((error: unknown) => {
+            logger.error({ err: error, nodeId: node.id }, 'could not store the session id');
+          });
+      }
+      for (const item of progress) emit(node, item);
+    };
+
+    const run = startCliRun({
+      bin,
+      args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf }),
+      cwd: node.workingDirectory,
+      env,
+      stdin: promptLine(node.prompt),
+      idleTimeoutMs: config.idleTimeoutMs,
+      graceMs,
+      onLine,
+    });
+    active.run = run;
+    logger.info({ nodeId: node.id, pid: run.pid, forkOf: node.forkOf }, 'CLI started');
+    const exit = await run.exit;
+    await sessionWrite;
+    const outcome = toOutcome(summary, { ...exit, strayLines });
+    logger.info({ nodeId: node.id, outcome: outcome.kind, exitCode: exit.exitCode }, 'CLI ended');
+    // Shutting down: an unfinished node stays `running` in the store, so the next start reports it interrupted.
+    if (closing && outcome.kind !== 'done') return;
+    await finish(node, outcome, summary);
+  };
+
+  const launch = (node: NodeSnapshot): void => {
+    node.state = 'running';
+    node.queuePosition = null;
+    node.startedAt = Date.now();
+    const active: ActiveRun = { stopRequested: false, run: null, done: Promise.resolve() };
+    running.set(node.id, active);
+    active.done = runNode(node, active)
+      .catch((error: unknown) => logger.error({ err: error, nodeId: node.id }, 'session run failed'))
+      .finally(() => {
+        running.delete(node.id);
+        schedule();
+      });
+  };
+
+  /** Ends queued nodes at once and running ones through their process; resolves when all are settled. */
+  const stopNodes = async (targets: NodeSnapshot[]): Promise<void> => {
+    const waits: Promise<void>[] = [];
+    for (const node of targets) {
+      const at = queue.indexOf(node.id);
+      if (at !== -1) {
+        queue.splice(at, 1);
+        waits.push(finish(node, { kind: 'stopped', partialText: '' }, emptyRunSummary));
+        continue;
+      }
+      const active = running.get(node.id);
+      if (active !== undefined) {
+        active.stopRequested = true;
+        active.run?.stop('stop' satisfies Termination);
+        waits.push(active.done);
+      }
+    }
+    await Promise.all(waits);
+    schedule();
+  };
+
+  const targetsOf = (target: Target): NodeSnapshot[] => {
+    if (target.kind === 'all') return [...nodes.values()];
+    const node = findByRef(target.ref);
+    return node === undefined ? [] : [node];
+  };
+
+  const killAll = (): void => {
+    for (const active of running.values()) active.run?.kill();
+  };
+
+  return {
+    async start() {
+      if (store !== null) throw new Error('session engine already started');
+      mkdirSync(config.workspace, { recursive: true });
+      store = await openNodeStore(config.storeUrl, logger);
+      const { nodes: loaded, unreadable } = await store.load();
+      loaded.sort((a, b) => a.createdAt - b.createdAt);
+      const interrupted: NodeSnapshot[] = [];
+      for (const node of loaded) {
+        nodes.set(node.id, node);
+        index(node);
+      }
+      for (const node of loaded) {
+        if (node.state === 'running') {
+          node.state = 'interrupted';
+          node.finishedAt = Date.now();
+          node.outcome = {
+            kind: 'interrupted',
+            reason: 'The relay restarted while this task was running. Reply to it to continue from there.',
+          };
+          await persist(node);
+          interrupted.push(snapshotOf(node));
+        } else if (node.state === 'queued') {
+          node.queuePosition = null;
+          queue.push(node.id);
+        }
+      }
+      startedAt = Date.now();
+      process.on('exit', killAll);
+      logger.info(
+        { nodes: loaded.length, requeued: queue.length, interrupted: interrupted.length, unreadable },
+        'session store loaded',
+      );
+      schedule();
+      return { interrupted };
+    },
+
+    async submit(task): Promise<SubmitResult> {
+      if (store === null || closing)
+        return { kind: 'rejected', reason: 'The session engine is not running.' };
+      if (task.prompt.trim() === '') {
+        return { kind: 'rejected', reason: 'The task is empty: write what Claude should do.' };
+      }
+      if (task.prompt.length > MAX_PROMPT_CHARS) {
+        return {
+          kind: 'rejected',
+          reason: `The task is too long (${task.prompt.length} characters, at most ${MAX_PROMPT_CHARS}).`,
+        };
+      }
+      if (byMessage.has(messageKey(task.origin))) {
+        return { kind: 'rejected', reason: 'This message is already a task.' };
+      }
+      // A reply to a message no node owns starts a new conversation, as a message that is no reply does.
+      const parent = task.replyTo === null ? undefined : findByRef(task.replyTo);
+      const id = randomUUID();
+      const node: NodeSnapshot = {
+        id,
+        treeId: parent?.treeId ?? id,
+        parentId: parent?.id ?? null,
+        prompt: task.prompt,
+        state: 'queued',
+        queuePosition: queue.length + 1,
+        sessionId: null,
+        workingDirectory: parent?.workingDirectory ?? config.workspace,
+        messages: [{ ref: { ...task.origin }, role: 'prompt' }],
+        createdAt: Date.now(),
+        startedAt: null,
+        finishedAt: null,
+        costUsd: 0,
+        usage: zeroUsage(),
+        outcome: null,
+      };
+      await persist(node);
+      nodes.set(id, node);
+      index(node);
+      queue.push(id);
+      node.queuePosition = null; // announced (and set) by schedule unless it starts at once
+      schedule();
+      // A finished parent without a session cannot be forked: the reply starts fresh and says so.
+      const forkable = parent !== undefined && (isActive(parent.state) || parent.sessionId !== null);
+      return {
+        kind: 'accepted',
+        node: snapshotOf(node),
+        forkedFrom: forkable && parent !== undefined ? snapshotOf(parent) : null,
+      };
+    },
+
+    async linkMessage(nodeId, ref, role) {
+      const node = nodes.get(nodeId);
+      if (node === undefined) throw new Error(`linkMessage: no node ${nodeId}`);
+      const key = messageKey(ref);
+      const owner = byMessage.get(key);
+      if (owner !== undefined) {
+        if (owner !== nodeId) logger.warn({ nodeId, owner }, 'message already belongs to another node');
+        return;
+      }
+      node.messages.push({ ref: { ...ref }, role });
+      await persist(node);
+      byMessage.set(key, nodeId);
+    },
+
+    findNodeByMessage(ref) {
+      const node = findByRef(ref);
+      return node === undefined ? undefined : snapshotOf(node);
+    },
+
+    getNode(nodeId) {
+      const node = nodes.get(nodeId);
+      return node === undefined ? undefined : snapshotOf(node);
+    },
+
+    async stop(target) {
+      const targets = targetsOf(target).filter((node) => isActive(node.state));
+      await stopNodes(targets);
+      return { stopped: targets.map(snapshotOf) };
+    },
+
+    async clear(target) {
+      const roots = targetsOf(target);
+      const ids =
+        target.kind === 'all'
+          ? roots.map((node) => node.id)
+          : roots.flatMap((node) => branchOf(node.id, nodes.values()));
+      const branch = ids.map((id) => nodes.get(id)).filter((node) => node !== undefined);
+      for (const node of branch) removing.add(node.id);
+      await stopNodes(branch.filter((node) => isActive(node.state)));
+      await store?.remove(ids);
+      for (const node of branch) {
+        nodes.delete(node.id);
+        removing.delete(node.id);
+        for (const message of node.messages) byMessage.delete(messageKey(message.ref));
+      }
+      return { removed: branch.map(snapshotOf) };
+    },
+
+    stats(): EngineStats {
+      const byState: Record<NodeState, number> = {
+        queued: 0,
+        running: 0,
+        done: 0,
+        error: 0,
+        stopped: 0,
+        interrupted: 0,
+      };
+      const usage = zeroUsage();
+      const trees = new Set<string>();
+      let costUsd = 0;
+      for (const node of nodes.values()) {
+        byState[node.state] += 1;
+        trees.add(node.treeId);
+        usage.inputTokens += node.usage.inputTokens;
+        usage.outputTokens += node.usage.outputTokens;
+        usage.cacheReadTokens += node.usage.cacheReadTokens;
+        usage.cacheCreationTokens += node.usage.cacheCreationTokens;
+        costUsd += node.costUsd;
+      }
+      return {
+        running: running.size,
+        queued: queue.length,
+        totalNodes: nodes.size,
+        trees: trees.size,
+        byState,
+        usage,
+        costUsd,
+        errors: byState.error,
+        uptimeMs: startedAt === 0 ? 0 : Date.now() - startedAt,
+        maxSessions: config.maxSessions,
+      };
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    async close() {
+      if (closing) return;
+      closing = true;
+      process.off('exit', killAll);
+      const waits = [...running.values()].map((active) => {
+        active.run?.stop('stop');
+        return active.done;
+      });
+      await Promise.all(waits);
+      await store?.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, Usage } from './types.js';
+
+// Small pure helpers over conversation nodes: copies handed out, message keys, tree walks.
+
+export const zeroUsage = (): Usage => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheCreationTokens: 0,
+});
+
+/** A detached copy: listeners and callers can keep it without seeing later changes. */
+export function snapshotOf(node: NodeSnapshot): NodeSnapshot {
+  return {
+    ...node,
+    messages: node.messages.map((message) => ({ ref: { ...message.ref }, role: message.role })),
+    usage: { ...node.usage },
+    outcome: node.outcome === null ? null : { ...node.outcome },
+  };
+}
+
+export function messageKey(ref: MessageRef): string {
+  return `${ref.platform}\u0000${ref.chatId}\u0000${ref.messageId}`;
+}
+
+export function isActive(state: NodeState): boolean {
+  return state === 'queued' || state === 'running';
+}
+
+/** The node and every node below it, parents before children. */
+export function branchOf(rootId: string, nodes: Iterable<NodeSnapshot>): string[] {
+  const children = new Map<string, string[]>();
+  for (const node of nodes) {
+    if (node.parentId === null) continue;
+    const list = children.get(node.parentId) ?? [];
+    list.push(node.id);
+    children.set(node.parentId, list);
+  }
+  const out: string[] = [];
+  const pending = [rootId];
+  for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
+    out.push(id);
+    pending.push(...(children.get(id) ?? []));
+  }
+  return out;
+}
+
+export function stateEvent(node: NodeSnapshot): ProgressEvent {
+  return { type: 'state', state: node.state, queuePosition: node.queuePosition };
+}

@@ -1,0 +1,52 @@
+// One-line summaries of tool calls and results for chat progress: the part of the input a user recognises
+// (file path, command, pattern, URL), never the whole input.
+
+const MAX = 120;
+
+function oneLine(text: string, max = MAX): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function field(input: unknown, name: string): string | null {
+  if (typeof input !== 'object' || input === null || !(name in input)) return null;
+  const value: unknown = Reflect.get(input, name);
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+/** Which input field names a tool's call best, by tool name; unknown tools fall back to the first string. */
+const KEY_FIELD: Record<string, string[]> = {
+  Bash: ['command'],
+  Read: ['file_path'],
+  Write: ['file_path'],
+  Edit: ['file_path'],
+  MultiEdit: ['file_path'],
+  NotebookEdit: ['notebook_path', 'file_path'],
+  Grep: ['pattern'],
+  Glob: ['pattern'],
+  WebFetch: ['url'],
+  WebSearch: ['query'],
+  ToolSearch: ['query'],
+  Agent: ['description', 'prompt'],
+  Task: ['description', 'prompt'],
+  Skill: ['skill', 'command'],
+};
+
+export function summarizeToolInput(name: string, input: unknown): string {
+  for (const key of KEY_FIELD[name] ?? []) {
+    const value = field(input, key);
+    if (value !== null) return oneLine(value);
+  }
+  if (typeof input === 'object' && input !== null) {
+    for (const value of Object.values(input)) {
+      if (typeof value === 'string' && value.trim() !== '') return oneLine(value);
+    }
+  }
+  return '';
+}
+
+/** The first non-empty line of a tool result, shortened; "(no output)" when there is none. */
+export function summarizeToolResult(text: string): string {
+  const first = text.split('\n').find((line) => line.trim() !== '');
+  return first === undefined ? '(no output)' : oneLine(first);
+}
