@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ProxyConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { createRateLimiter, type RateLimiter, realClock } from './rate-limiter.js';
+import { createProxyServer } from './server.js';
+import { createStatsBook, type ProviderCounters } from './stats.js';
+import { createUpstreamAgent } from './upstream.js';
+
+// The embedded Anthropic → OpenAI proxy. `src/main.ts` starts it; tests and benches do too.
+
+export type { AnthropicEvent, AnthropicMessage } from './anthropic-types.js';
+export {
+  assertAnthropicStream,
+  parseAnthropicSse,
+  reduceMessage,
+  StreamContractError,
+} from './stream-contract.js';
+
+export interface RunningProxy {
+  /** http://127.0.0.1:PORT, no trailing slash. */
+  url: string;
+  port: number;
+  stats(): { providers: ProviderCounters[] };
+  /** Stops listening and ends open streams. */
+  close(): Promise<void>;
+}
+
+export async function startProxy(options: { config: ProxyConfig; logger: Logger }): Promise<RunningProxy> {
+  const { config, logger } = options;
+  const agent = createUpstreamAgent(config.timeouts);
+  const stats = createStatsBook();
+  const limiters = new Map<string, RateLimiter>();
+  const server = createProxyServer(config, logger, {
+    config,
+    logger,
+    agent,
+    clock: realClock,
+    stats,
+    pingIntervalMs: 10_000,
+    newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+    limiterFor(provider) {
+      let limiter = limiters.get(provider);
+      if (!limiter) {
+        limiter = createRateLimiter(config.rateLimit);
+        limiters.set(provider, limiter);
+      }
+      return limiter;
+    },
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0; // streams may legitimately last long; upstream timeouts bound them instead
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    stats: () => stats.snapshot(),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await agent.close();
+    },
+  };
+}

@@ -1,0 +1,285 @@
+import type { ServerResponse } from 'node:http';
+import type { Agent } from 'undici';
+import type { ProxyConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { AnthropicEvent, Json } from './anthropic-types.js';
+import { isRecord, records } from './anthropic-types.js';
+import { errorJson, ProxyError } from './errors.js';
+import { parseUpstreamChunk } from './openai-chunk.js';
+import { passThrough } from './pass-through.js';
+import { PROVIDERS } from './providers.js';
+import type { LimiterClock, RateLimiter } from './rate-limiter.js';
+import { toOpenAiRequest } from './request-to-openai.js';
+import { routeModel } from './routing.js';
+import { detectShortcut } from './shortcuts.js';
+import { createSseDecoder } from './sse-decoder.js';
+import { toSse } from './sse-writer.js';
+import type { ProviderCounters, StatsBook } from './stats.js';
+import { reduceMessage } from './stream-contract.js';
+import { createStreamTranslator, type StreamTranslator } from './stream-translator.js';
+import { roughTokens } from './tokens.js';
+import { callUpstream, type UpstreamResponse } from './upstream.js';
+
+// POST /v1/messages: shortcut, route, convert, call the provider, translate back: as SSE when the client
+// streams, as one JSON message otherwise (folded from the very same events).
+
+export interface MessagesDeps {
+  config: ProxyConfig;
+  logger: Logger;
+  agent: Agent;
+  clock: LimiterClock;
+  limiterFor(provider: string): RateLimiter;
+  stats: StatsBook;
+  newId(prefix: string): string;
+  pingIntervalMs: number;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, error: ProxyError): void {
+  const headers: Record<string, string> = {};
+  if (error.extra.retryAfterMs !== undefined)
+    headers['retry-after'] = String(Math.ceil(error.extra.retryAfterMs / 1000));
+  sendJson(res, error.status, errorJson(error.type, error.message), headers);
+}
+
+function answerLocally(
+  res: ServerResponse,
+  stream: boolean,
+  text: string,
+  model: string,
+  deps: MessagesDeps,
+): void {
+  const translator = createStreamTranslator({
+    messageId: deps.newId('msg'),
+    model,
+    inputTokens: 10,
+    newToolId: () => deps.newId('toolu'),
+  });
+  const events = [
+    ...translator.start(),
+    ...translator.push({ reasoning: '', content: text, toolCalls: [] }),
+    ...translator.end(),
+  ];
+  if (stream) {
+    res.writeHead(200, SSE_HEADERS);
+    res.end(toSse(events));
+  } else sendJson(res, 200, JSON.stringify(reduceMessage(events)));
+}
+
+export async function handleMessages(
+  request: Json,
+  rawBytes: number,
+  res: ServerResponse,
+  deps: MessagesDeps,
+): Promise<void> {
+  const { config, logger } = deps;
+  if (typeof request.model !== 'string' || records(request.messages).length === 0) {
+    throw new ProxyError(
+      'client_request',
+      400,
+      'invalid_request_error',
+      'model (string) and a non-empty messages array are required',
+    );
+  }
+  const stream = request.stream === true;
+  const shortcut = detectShortcut(request, config.shortcuts);
+  if (shortcut) {
+    logger.debug({ shortcut: shortcut.kind }, 'answered locally');
+    answerLocally(res, stream, shortcut.text, request.model, deps);
+    return;
+  }
+  const route = routeModel(config.models, request.model);
+  const provider = PROVIDERS[route.provider];
+  const settings = config.providers[route.provider];
+  if (provider.keyVariable && !settings.apiKey && provider.id !== 'anthropic') {
+    throw new ProxyError(
+      'client_request',
+      400,
+      'invalid_request_error',
+      `${provider.keyVariable} is not set: add it to .env (provider ${provider.id}).`,
+    );
+  }
+  const model = route.model || request.model;
+  const stats = deps.stats.of(provider.id);
+  stats.requests++;
+
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+  });
+  const limiter = deps.limiterFor(provider.id);
+  const release = await limiter.enter(abort.signal);
+  try {
+    if (provider.protocol === 'anthropic') {
+      await passThrough({ request, model, provider, settings, res, signal: abort.signal, deps, stats });
+      return;
+    }
+    const conversion = toOpenAiRequest(request, { provider, model, stream });
+    if (conversion.repairs > 0)
+      logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await callUpstream(
+        {
+          provider,
+          settings,
+          body: JSON.stringify(conversion.body),
+          signal: abort.signal,
+          limiter,
+          onRateLimited: () => stats.rateLimited++,
+        },
+        deps.agent,
+        deps.clock,
+      );
+    } catch (error) {
+      stats.errors++;
+      throw error;
+    }
+    const translator = createStreamTranslator({
+      messageId: deps.newId('msg'),
+      model,
+      inputTokens: roughTokens(rawBytes),
+      newToolId: () => deps.newId('toolu'),
+    });
+    if (stream) await streamOut(upstream, translator, res, deps, abort.signal, stats);
+    else {
+      const events = await collect(upstream, translator);
+      const failure = events.find((e) => e.type === 'error');
+      if (failure?.type === 'error')
+        throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
+      sendJson(res, 200, JSON.stringify(reduceMessage(events)));
+    }
+    if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
+    else stats.inputTokens += roughTokens(rawBytes);
+    stats.outputTokens += translator.usage.output ?? 0;
+  } finally {
+    release();
+  }
+}
+
+/** Feeds the upstream body through the decoder into the translator; `emit` gets each batch of events. */
+async function pump(
+  upstream: UpstreamResponse,
+  translator: StreamTranslator,
+  emit: (events: AnthropicEvent[]) => void,
+): Promise<void> {
+  const out: AnthropicEvent[] = [...translator.start()];
+  if (upstream.contentType.includes('application/json')) {
+    // Not a stream (the client or server chose JSON): one completion, same translation.
+    let text = '';
+    for await (const chunk of upstream.body) text += chunk.toString('utf8');
+    const value: unknown = JSON.parse(text);
+    out.push(...translator.push(parseUpstreamChunk(value)), ...translator.end());
+    emit(out);
+    return;
+  }
+  let done = false;
+  let finished = false;
+  const decoder = createSseDecoder({
+    onMessage({ data }) {
+      if (done) return;
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(data);
+      } catch {
+        return; // a provider's keep-alive or junk line; the stream goes on
+      }
+      if (isRecord(value) && isRecord(value.error) && !Array.isArray(value.choices)) {
+        const message = typeof value.error.message === 'string' ? value.error.message : 'provider error';
+        out.push(...translator.fail('overloaded_error', `provider error mid-stream: ${message}`));
+        done = true;
+        return;
+      }
+      const delta = parseUpstreamChunk(value);
+      if (delta.finishReason) finished = true;
+      out.push(...translator.push(delta));
+    },
+  });
+  const text = new TextDecoder();
+  for await (const chunk of upstream.body) {
+    decoder.feed(text.decode(chunk, { stream: true }));
+    if (out.length > 0) emit(out.splice(0));
+    if (translator.ended) break;
+  }
+  decoder.feed(text.decode());
+  decoder.flush();
+  if (!done && !finished && !translator.ended)
+    throw new Error('the provider closed the stream before finishing');
+  out.push(...translator.end());
+  emit(out);
+}
+
+async function collect(upstream: UpstreamResponse, translator: StreamTranslator): Promise<AnthropicEvent[]> {
+  const events: AnthropicEvent[] = [];
+  try {
+    await pump(upstream, translator, (batch) => events.push(...batch));
+  } catch (error) {
+    events.push(
+      ...translator.fail(
+        'overloaded_error',
+        `provider stream failed: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+  }
+  return events;
+}
+
+async function streamOut(
+  upstream: UpstreamResponse,
+  translator: StreamTranslator,
+  res: ServerResponse,
+  deps: MessagesDeps,
+  signal: AbortSignal,
+  stats: ProviderCounters,
+): Promise<void> {
+  res.writeHead(200, SSE_HEADERS);
+  let lastWrite = Date.now();
+  const write = (events: AnthropicEvent[]) => {
+    if (events.length === 0 || res.destroyed) return;
+    res.write(toSse(events));
+    lastWrite = Date.now();
+  };
+  // Pings keep the CLI's idle watchdog and any intermediary satisfied while the provider thinks silently.
+  const ping = setInterval(() => {
+    if (Date.now() - lastWrite >= deps.pingIntervalMs) write(translator.ping());
+  }, deps.pingIntervalMs);
+  try {
+    await pump(upstream, translator, write);
+  } catch (error) {
+    if (!signal.aborted) {
+      deps.logger.warn({ err: error }, 'upstream stream broke');
+      stats.errors++;
+      // An error event makes the CLI retry the request (non-streaming); a silent end would lose the answer.
+      write(
+        translator.fail(
+          'overloaded_error',
+          `provider stream broke: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+    }
+  } finally {
+    clearInterval(ping);
+    if (!res.destroyed) res.end();
+  }
+}

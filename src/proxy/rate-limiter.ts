@@ -1,0 +1,104 @@
+// Per-provider pacing: a concurrency cap held for a whole stream, a rolling window counted per attempt,
+// and a cool-down shared by every waiting request after an upstream 429. Everything queues; nothing is
+// refused. Time is injected so the policy can be tested without sleeping.
+
+export interface LimiterClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface RateLimiter {
+  /** Waits for a concurrency slot; the returned function releases it (idempotent). */
+  enter(signal?: AbortSignal): Promise<() => void>;
+  /** Waits for the window and any cool-down; call before every upstream attempt. */
+  pace(signal?: AbortSignal): Promise<void>;
+  /** Blocks every request of this provider for `ms`. */
+  coolDown(ms: number): void;
+  readonly waiting: number;
+  readonly active: number;
+}
+
+export const realClock: LimiterClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(done, ms);
+      function done() {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      }
+      function abort() {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      }
+      signal?.addEventListener('abort', abort, { once: true });
+    }),
+};
+
+export function createRateLimiter(
+  limits: { requests: number; windowMs: number; maxConcurrency: number },
+  clock: LimiterClock = realClock,
+): RateLimiter {
+  const grants: number[] = []; // start times of attempts inside the window, oldest first
+  const queue: Array<() => void> = [];
+  let active = 0;
+  let blockedUntil = 0;
+
+  function release(): void {
+    const next = queue.shift();
+    if (next) next();
+    else active--;
+  }
+
+  return {
+    get waiting() {
+      return queue.length;
+    },
+    get active() {
+      return active;
+    },
+    async enter(signal) {
+      if (active < limits.maxConcurrency) active++;
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            const at = queue.indexOf(grant);
+            if (at !== -1) queue.splice(at, 1);
+            reject(signal?.reason);
+          };
+          const grant = () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(); // the releasing request hands its slot over: `active` is unchanged
+          };
+          queue.push(grant);
+          signal?.addEventListener('abort', onAbort, { once: true });
+        });
+      }
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        release();
+      };
+    },
+    async pace(signal) {
+      for (;;) {
+        const now = clock.now();
+        if (now < blockedUntil) {
+          await clock.sleep(blockedUntil - now, signal);
+          continue;
+        }
+        while (grants.length > 0 && (grants[0] ?? 0) <= now - limits.windowMs) grants.shift();
+        if (grants.length < limits.requests) {
+          grants.push(now);
+          return;
+        }
+        await clock.sleep((grants[0] ?? now) + limits.windowMs - now, signal);
+      }
+    },
+    coolDown(ms) {
+      blockedUntil = Math.max(blockedUntil, clock.now() + ms);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ProxyConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { isRecord, type Json } from './anthropic-types.js';
+import { errorJson, ProxyError } from './errors.js';
+import { handleMessages, type MessagesDeps, sendError } from './messages.js';
+import { createTokenCounter } from './tokens.js';
+
+// The HTTP edge: routing, auth, body limits and the single place where errors become responses.
+
+const VERSION = '0.1.0';
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function tokenMatches(expected: string, given: string | undefined): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  // Compare equal-length buffers so neither content nor length leaks through timing.
+  return timingSafeEqual(a, b.length === a.length ? b : a) && b.length === a.length;
+}
+
+function presentedToken(req: IncomingMessage): string | undefined {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key !== '') return key;
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '') : undefined;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(
+        new ProxyError(
+          'client_request',
+          413,
+          'request_too_large',
+          `request body is larger than ${limit} bytes`,
+        ),
+      );
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(
+          new ProxyError(
+            'client_request',
+            413,
+            'request_too_large',
+            `request body is larger than ${limit} bytes`,
+          ),
+        );
+        return;
+      }
+      parts.push(part);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts, size)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): Json {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new ProxyError(
+      'client_request',
+      400,
+      'invalid_request_error',
+      `malformed JSON body: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!isRecord(value))
+    throw new ProxyError('client_request', 400, 'invalid_request_error', 'the body must be a JSON object');
+  return value;
+}
+
+export function createProxyServer(config: ProxyConfig, logger: Logger, deps: MessagesDeps): Server {
+  const counter = createTokenCounter();
+  const status = () => ({
+    status: 'ok',
+    provider: config.models.default.provider,
+    model: config.models.default.model,
+    version: VERSION,
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    // The CLI's start-up probe (HEAD / or /api/hello) carries no credentials; /health is for monitors.
+    if (method === 'HEAD') {
+      res.writeHead(path === '/' || path.endsWith('/api/hello') ? 200 : 404).end();
+      return;
+    }
+    if (method === 'GET' && path === '/health') return json(res, 200, { status: 'ok' });
+    if (config.authToken !== undefined && !tokenMatches(config.authToken, presentedToken(req))) {
+      throw new ProxyError(
+        'client_request',
+        401,
+        'authentication_error',
+        'missing or wrong proxy token (PROXY_AUTH_TOKEN)',
+      );
+    }
+    if (method === 'GET' && path === '/') return json(res, 200, status());
+    if (method === 'GET' && path === '/v1/models') {
+      const seen = new Set<string>();
+      const data = Object.values(config.models)
+        .map((ref) => `${ref.provider}/${ref.model}`)
+        .filter((id) => !seen.has(id) && seen.add(id))
+        .map((id) => ({ type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' }));
+      return json(res, 200, {
+        data,
+        has_more: false,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+      });
+    }
+    if (method === 'POST' && path === '/v1/messages') {
+      const body = await readBody(req, config.maxBodyBytes);
+      await handleMessages(parseJson(body), body.length, res, deps);
+      return;
+    }
+    if (method === 'POST' && path === '/v1/messages/count_tokens') {
+      const body = parseJson(await readBody(req, config.maxBodyBytes));
+      return json(res, 200, { input_tokens: await counter.count(body) });
+    }
+    throw new ProxyError('client_request', 404, 'not_found_error', `no route ${method} ${path}`);
+  }
+
+  return createServer((req, res) => {
+    const id = randomBytes(6).toString('hex');
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof ProxyError) {
+        const level = error.status >= 500 || error.status === 429 ? 'warn' : 'info';
+        logger[level]({ id, status: error.status, kind: error.kind, msg: error.message }, 'request failed');
+        if (!res.headersSent) sendError(res, error);
+        else res.end();
+        return;
+      }
+      if (res.destroyed || (error instanceof Error && error.name === 'AbortError')) return; // client went away
+      logger.error({ id, err: error }, 'unexpected proxy error');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(errorJson('api_error', 'unexpected proxy error; see the relay log'));
+      } else res.end();
+    });
+  });
+}

@@ -1,0 +1,81 @@
+// Incremental `text/event-stream` decoder: string chunks in, `{event, data}` messages out. Pure, no I/O.
+// Chunk-boundary hazards are handled explicitly: partial lines are kept as one pending fragment, and a `\r`
+// at the end of a chunk is held until the next chunk shows whether a `\n` follows.
+
+export interface SseMessage {
+  event: string | undefined;
+  data: string;
+}
+
+export interface SseDecoderOptions {
+  onMessage(message: SseMessage): void;
+  /** A line longer than this is a protocol error (reported once; the decoder then refuses input). */
+  maxLineLength?: number;
+  onError?(error: { kind: 'line_too_long'; length: number }): void;
+}
+
+export interface SseDecoder {
+  feed(chunk: string): void;
+  /** Ends the stream: a final message without its blank line is still delivered. */
+  flush(): void;
+}
+
+export function createSseDecoder(options: SseDecoderOptions): SseDecoder {
+  const maxLine = options.maxLineLength ?? 16 * 1024 * 1024;
+  let pending = ''; // the unfinished line so far
+  let skipLeadingLf = false; // the previous chunk ended in '\r': a '\n' opening this chunk belongs to it
+  let failed = false;
+  let event: string | undefined;
+  let data: string[] = [];
+
+  function dispatch(): void {
+    if (data.length > 0) options.onMessage({ event, data: data.join('\n') });
+    event = undefined;
+    data = [];
+  }
+
+  function line(text: string): void {
+    if (text === '') {
+      dispatch();
+      return;
+    }
+    if (text.startsWith(':')) return; // comment / keep-alive
+    const colon = text.indexOf(':');
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? '' : text.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') data.push(value);
+    else if (field === 'event') event = value;
+  }
+
+  return {
+    feed(chunk) {
+      if (failed || chunk === '') return;
+      let start = 0;
+      if (skipLeadingLf && chunk.startsWith('\n')) start = 1;
+      skipLeadingLf = false;
+      for (let i = start; i < chunk.length; i++) {
+        const c = chunk.charCodeAt(i);
+        if (c !== 10 && c !== 13) continue;
+        line(pending + chunk.slice(start, i));
+        pending = '';
+        if (c === 13) {
+          if (i + 1 === chunk.length) skipLeadingLf = true;
+          else if (chunk.charCodeAt(i + 1) === 10) i++;
+        }
+        start = i + 1;
+      }
+      pending += chunk.slice(start);
+      if (pending.length > maxLine) {
+        failed = true;
+        options.onError?.({ kind: 'line_too_long', length: pending.length });
+      }
+    },
+    flush() {
+      if (failed) return;
+      if (pending !== '') line(pending);
+      pending = '';
+      dispatch();
+    },
+  };
+}

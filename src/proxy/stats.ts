@@ -1,0 +1,30 @@
+// Per-provider counters behind RunningProxy.stats() (shown by the chat `/stats` command).
+
+export interface ProviderCounters {
+  provider: string;
+  requests: number;
+  errors: number;
+  rateLimited: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface StatsBook {
+  of(provider: string): ProviderCounters;
+  snapshot(): { providers: ProviderCounters[] };
+}
+
+export function createStatsBook(): StatsBook {
+  const book = new Map<string, ProviderCounters>();
+  return {
+    of(provider) {
+      let counters = book.get(provider);
+      if (!counters) {
+        counters = { provider, requests: 0, errors: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0 };
+        book.set(provider, counters);
+      }
+      return counters;
+    },
+    snapshot: () => ({ providers: [...book.values()].map((counters) => ({ ...counters })) }),
+  };
+}

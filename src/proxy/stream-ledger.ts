@@ -1,0 +1,222 @@
+import type { AnthropicErrorType, AnthropicEvent, StopReason, Usage } from './anthropic-types.js';
+
+// The one owner of an outgoing Anthropic stream's state. Intent methods return the events to send; nothing
+// here touches a socket. Invariants: message_start first; one block open at a time; every block closed
+// exactly once; exactly one terminal event (message_stop or error); nothing after it.
+
+/** Sub-agent tools whose input is patched so the agent runs in the foreground (older CLIs call it Task). */
+const FOREGROUND_TOOLS = new Set(['Agent', 'Task']);
+
+export interface LedgerOptions {
+  messageId: string;
+  model: string;
+  inputTokens: number;
+  /** Value sent as the thinking block's signature: providers have none, the CLI wants one. */
+  signature?: string;
+}
+
+type OpenBlock =
+  | { kind: 'text'; index: number }
+  | { kind: 'thinking'; index: number }
+  | { kind: 'tool'; index: number; key: string };
+
+interface ToolState {
+  index: number;
+  name: string;
+  /** Arguments held back (sub-agent tools are emitted whole, patched). */
+  held: string;
+  closed: boolean;
+}
+
+export interface Ledger {
+  start(): AnthropicEvent[];
+  text(text: string): AnthropicEvent[];
+  thinking(text: string): AnthropicEvent[];
+  /** Opens a tool_use block for the upstream call `key` (idempotent). */
+  toolStart(key: string, id: string, name: string): AnthropicEvent[];
+  toolArgs(key: string, fragment: string): AnthropicEvent[];
+  /** A tool call known whole at once (parsed from text). */
+  toolWhole(id: string, name: string, input: Record<string, unknown>): AnthropicEvent[];
+  ping(): AnthropicEvent[];
+  finish(stopReason: StopReason, usage: Partial<Usage>): AnthropicEvent[];
+  fail(type: AnthropicErrorType, message: string): AnthropicEvent[];
+  readonly state: {
+    started: boolean;
+    ended: boolean;
+    toolCalls: number;
+    outputChars: number;
+    /** Argument fragments of a tool whose block had already closed (upstream interleaving): counted, dropped. */
+    droppedFragments: number;
+  };
+}
+
+/** Forces `run_in_background: false` into a sub-agent call's JSON arguments; unparsable input becomes `{}`. */
+export function foregroundInput(json: string): string {
+  let value: unknown;
+  try {
+    value = json.trim() === '' ? {} : JSON.parse(json);
+  } catch {
+    value = {};
+  }
+  const input = typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+  return JSON.stringify({ ...input, run_in_background: false });
+}
+
+export function createAnthropicLedger(options: LedgerOptions): Ledger {
+  const signature = options.signature ?? 'relay-proxy-no-signature';
+  const tools = new Map<string, ToolState>();
+  let open: OpenBlock | undefined;
+  let nextIndex = 0;
+  const state = { started: false, ended: false, toolCalls: 0, outputChars: 0, droppedFragments: 0 };
+
+  function close(out: AnthropicEvent[]): void {
+    if (!open) return;
+    const index = open.index;
+    if (open.kind === 'thinking') {
+      out.push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature } });
+    } else if (open.kind === 'tool') {
+      const tool = tools.get(open.key);
+      if (tool) {
+        if (FOREGROUND_TOOLS.has(tool.name)) {
+          out.push({
+            type: 'content_block_delta',
+            index,
+            delta: { type: 'input_json_delta', partial_json: foregroundInput(tool.held) },
+          });
+        }
+        tool.closed = true;
+      }
+    }
+    out.push({ type: 'content_block_stop', index });
+    open = undefined;
+  }
+
+  function ensure(kind: 'text' | 'thinking', out: AnthropicEvent[]): number {
+    if (open?.kind === kind) return open.index;
+    close(out);
+    const index = nextIndex++;
+    open = { kind, index };
+    out.push({
+      type: 'content_block_start',
+      index,
+      content_block:
+        kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' },
+    });
+    return index;
+  }
+
+  function guard(): boolean {
+    return state.started && !state.ended;
+  }
+
+  const ledger: Ledger = {
+    state,
+    start() {
+      if (state.started) return [];
+      state.started = true;
+      return [
+        {
+          type: 'message_start',
+          message: {
+            id: options.messageId,
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: options.model,
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: options.inputTokens, output_tokens: 1 },
+          },
+        },
+      ];
+    },
+    text(text) {
+      if (!guard() || text === '') return [];
+      const out: AnthropicEvent[] = [];
+      const index = ensure('text', out);
+      state.outputChars += text.length;
+      out.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+      return out;
+    },
+    thinking(text) {
+      if (!guard() || text === '') return [];
+      const out: AnthropicEvent[] = [];
+      const index = ensure('thinking', out);
+      state.outputChars += text.length;
+      out.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: text } });
+      return out;
+    },
+    toolStart(key, id, name) {
+      if (!guard() || tools.has(key)) return [];
+      const out: AnthropicEvent[] = [];
+      close(out);
+      const index = nextIndex++;
+      tools.set(key, { index, name, held: '', closed: false });
+      open = { kind: 'tool', index, key };
+      state.toolCalls++;
+      out.push({
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id, name, input: {} },
+      });
+      return out;
+    },
+    toolArgs(key, fragment) {
+      const tool = tools.get(key);
+      if (!guard() || !tool || fragment === '') return [];
+      if (tool.closed) {
+        state.droppedFragments++;
+        return [];
+      }
+      state.outputChars += fragment.length;
+      if (FOREGROUND_TOOLS.has(tool.name)) {
+        tool.held += fragment;
+        return [];
+      }
+      return [
+        {
+          type: 'content_block_delta',
+          index: tool.index,
+          delta: { type: 'input_json_delta', partial_json: fragment },
+        },
+      ];
+    },
+    toolWhole(id, name, input) {
+      if (!guard()) return [];
+      const key = `text:${id}`;
+      const out = ledger.toolStart(key, id, name);
+      out.push(...ledger.toolArgs(key, JSON.stringify(input)));
+      close(out);
+      return out;
+    },
+    ping() {
+      return guard() ? [{ type: 'ping' }] : [];
+    },
+    finish(stopReason, usage) {
+      if (!guard()) return [];
+      const out: AnthropicEvent[] = [];
+      if (nextIndex === 0) ensure('text', out); // an empty answer still has one (empty) block
+      close(out);
+      state.ended = true;
+      const reason: StopReason = stopReason === 'end_turn' && state.toolCalls > 0 ? 'tool_use' : stopReason;
+      out.push({
+        type: 'message_delta',
+        delta: { stop_reason: reason, stop_sequence: null },
+        usage: {
+          input_tokens: usage.input_tokens ?? options.inputTokens,
+          output_tokens: usage.output_tokens ?? Math.max(1, Math.ceil(state.outputChars / 4)),
+        },
+      });
+      out.push({ type: 'message_stop' });
+      return out;
+    },
+    fail(type, message) {
+      if (state.ended) return [];
+      const out = ledger.start();
+      state.ended = true;
+      out.push({ type: 'error', error: { type, message } });
+      return out;
+    },
+  };
+  return ledger;
+}

@@ -1,0 +1,110 @@
+import { Agent, request } from 'undici';
+import type { ProviderSettings, ProxyConfig } from '../config.js';
+import { fromUpstreamStatus, ProxyError } from './errors.js';
+import type { ProviderDescriptor } from './providers.js';
+import { upstreamHeaders, upstreamUrl } from './providers.js';
+import type { LimiterClock, RateLimiter } from './rate-limiter.js';
+import { errorJsonMessage } from './upstream-errors.js';
+
+// The I/O edge towards a provider: one POST with timeouts from config, retried on 429 (Retry-After honoured,
+// exponential backoff with jitter, cool-down shared through the limiter) and once on a 5xx.
+
+export type UpstreamBody = AsyncIterable<Buffer>;
+
+export interface UpstreamResponse {
+  status: number;
+  contentType: string;
+  body: UpstreamBody;
+}
+
+export interface UpstreamCall {
+  provider: ProviderDescriptor;
+  settings: ProviderSettings;
+  body: string;
+  signal: AbortSignal;
+  limiter: RateLimiter;
+  /** Counts 429s seen, for stats. */
+  onRateLimited(): void;
+}
+
+const MAX_429_RETRIES = 3;
+/** A Retry-After longer than this is handed to the client (which retries itself) instead of waited out here. */
+const MAX_WAIT_MS = 30_000;
+
+export function createUpstreamAgent(timeouts: ProxyConfig['timeouts']): Agent {
+  return new Agent({
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.readMs,
+    bodyTimeout: timeouts.readMs,
+    keepAliveTimeout: 30_000,
+    connections: 256,
+  });
+}
+
+function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export async function callUpstream(
+  call: UpstreamCall,
+  agent: Agent,
+  clock: LimiterClock,
+  random: () => number = Math.random,
+): Promise<UpstreamResponse> {
+  const url = upstreamUrl(call.provider, call.settings);
+  const headers = upstreamHeaders(call.provider, call.settings);
+  let serverErrors = 0;
+  for (let attempt = 0; ; attempt++) {
+    await call.limiter.pace(call.signal);
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(url, {
+        method: 'POST',
+        headers,
+        body: call.body,
+        signal: call.signal,
+        dispatcher: agent,
+      });
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      throw new ProxyError(
+        'upstream_http',
+        529,
+        'overloaded_error',
+        `could not reach ${call.provider.id} at ${new URL(url).host}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return { status: response.statusCode, contentType, body: response.body };
+    }
+    const detail = errorJsonMessage(await response.body.text().catch(() => ''));
+    const mapped = fromUpstreamStatus(call.provider.id, response.statusCode, detail);
+    if (response.statusCode === 429) {
+      call.onRateLimited();
+      const asked = retryAfterMs(response.headers['retry-after'], clock.now());
+      const backoff = asked ?? 1000 * 2 ** attempt;
+      const delay = Math.round(backoff + backoff * 0.25 * random());
+      call.limiter.coolDown(delay);
+      if (attempt >= MAX_429_RETRIES || delay > MAX_WAIT_MS) {
+        throw new ProxyError('rate_limited', 429, 'rate_limit_error', mapped.message, {
+          retryAfterMs: delay,
+          upstreamStatus: 429,
+        });
+      }
+      await clock.sleep(delay, call.signal);
+      continue;
+    }
+    if (response.statusCode >= 500 && serverErrors++ === 0) {
+      await clock.sleep(250 + Math.round(250 * random()), call.signal);
+      continue;
+    }
+    throw mapped;
+  }
+}
