@@ -64,7 +64,15 @@ export type CliEvent =
       status: number | null;
       error: string;
     }
-  | { kind: 'task'; phase: TaskPhase; taskId: string; description: string; status: string | null }
+  | {
+      kind: 'task';
+      phase: TaskPhase;
+      taskId: string;
+      /** The Agent tool call that launched it: the sub-agent's own events carry it as parent_tool_use_id. */
+      toolUseId: string | null;
+      description: string;
+      status: string | null;
+    }
   | { kind: 'compacting' }
   | { kind: 'compact_boundary' }
   | ResultEvent
@@ -193,6 +201,7 @@ function parseSystem(line: Rec): CliEvent {
       kind: 'task',
       phase,
       taskId: str(line.task_id),
+      toolUseId: strOrNull(line.tool_use_id),
       description: str(line.description, str(line.summary)),
       status: strOrNull(line.status) ?? strOrNull(patch?.status),
     };

@@ -23,6 +23,8 @@ export function createProgressMapper(): ProgressMapper {
   const streamed = new Map<string, Map<number, StreamedBlock>>();
   let currentMessage: string | null = null;
   const finishedTasks = new Set<string>();
+  const taskByToolUse = new Map<string, string>();
+  const taskDescriptions = new Map<string, string>();
   let compacting = false;
 
   const blocksOf = (messageId: string): Map<number, StreamedBlock> => {
@@ -81,7 +83,7 @@ export function createProgressMapper(): ProgressMapper {
         } else {
           out.push({
             type: 'subagent',
-            taskId: event.parentToolUseId,
+            taskId: taskByToolUse.get(event.parentToolUseId) ?? event.parentToolUseId,
             status: 'progress',
             description: summary === '' ? block.name : `${block.name}: ${summary}`,
           });
@@ -98,7 +100,9 @@ export function createProgressMapper(): ProgressMapper {
 
   const fromTask = (event: Extract<CliEvent, { kind: 'task' }>): ProgressEvent[] => {
     if (finishedTasks.has(event.taskId)) return [];
+    if (event.toolUseId !== null) taskByToolUse.set(event.toolUseId, event.taskId);
     if (event.phase === 'started') {
+      taskDescriptions.set(event.taskId, event.description);
       return [{ type: 'subagent', taskId: event.taskId, status: 'started', description: event.description }];
     }
     if (event.phase === 'progress') {
@@ -112,7 +116,7 @@ export function createProgressMapper(): ProgressMapper {
           type: 'subagent',
           taskId: event.taskId,
           status: status === 'completed' ? 'done' : 'failed',
-          description: event.description,
+          description: taskDescriptions.get(event.taskId) ?? event.description,
         },
       ];
     }
