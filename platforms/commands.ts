@@ -1,0 +1,76 @@
+import type { EngineStats } from '../sessions/index.js';
+import type { CommandName } from './platform.js';
+import type { ProxyStatsSnapshot } from './ports.js';
+
+// Chat commands typed as text, and the texts the relay answers with. Pure.
+
+const ALIASES: Record<string, CommandName> = {
+  stop: 'stop',
+  clear: 'clear',
+  stats: 'stats',
+  help: 'help',
+  start: 'help',
+};
+
+/** `/stop`, `/stop@MyBot`, ` /STOP ` → 'stop'; anything with more words is a task, not a command. */
+export function parseTextCommand(text: string): CommandName | null {
+  const match = /^\/([a-zA-Z]+)(@\w+)?$/.exec(text.trim());
+  if (!match) return null;
+  return ALIASES[match[1]!.toLowerCase()] ?? null;
+}
+
+export function helpText(): string {
+  return [
+    '**Claude Code relay**',
+    'Send a message and it becomes a task for Claude Code; one status message shows its progress and then the answer.',
+    '- **Reply** to any message of a task (yours or mine) to continue that conversation; a message that is not a reply starts a new one.',
+    '- Voice notes are transcribed and treated exactly like the text they say.',
+    '- `/stop`: stop everything, or only the task you reply to.',
+    '- `/clear`: forget every conversation, or only the branch you reply to.',
+    '- `/stats`: sessions, conversations and provider usage.',
+  ].join('\n');
+}
+
+export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot): string {
+  const lines = [
+    '**Relay stats**',
+    `- Sessions: ${engine.running} running / ${engine.maxSessions} max, ${engine.queued} queued, ${engine.totalNodes} tasks in total`,
+    `- Conversations: ${engine.trees}`,
+    `- Tasks by state: ${
+      Object.entries(engine.byState)
+        .filter(([, count]) => count > 0)
+        .map(([state, count]) => `${state} ${count}`)
+        .join(', ') || 'none'
+    }`,
+    `- Tokens: ${engine.usage.inputTokens} in, ${engine.usage.outputTokens} out, ${engine.usage.cacheReadTokens} cache read`,
+    `- Errors: ${engine.errors}`,
+    `- Uptime: ${formatDuration(engine.uptimeMs)}`,
+  ];
+  if (proxy.providers.length === 0) {
+    lines.push('- Providers: no requests yet');
+  } else {
+    for (const provider of proxy.providers) {
+      lines.push(
+        `- Provider \`${provider.provider}\`: ${provider.requests} requests, ${provider.inputTokens} tokens in, ${provider.outputTokens} out, ${provider.errors} errors, ${provider.rateLimited} rate limited`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (hours > 0) return `${hours} h ${minutes} min`;
+  if (minutes > 0) return `${minutes} min ${seconds % 60} s`;
+  return `${seconds} s`;
+}
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export function formatMegabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

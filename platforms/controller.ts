@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
+import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
+import { formatStats, helpText, parseTextCommand, plural } from './commands.js';
+import { type Clock, createOutbox, systemClock } from './outbox/index.js';
+import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
+import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
+import { renderMarkdown } from './render/index.js';
+import { createTaskTracker, type TaskStart } from './task-tracker.js';
+import { createVoiceFlow } from './voice-flow.js';
+
+// One per process, shared by every platform: turns incoming chat into engine work and engine progress into
+// chat. Each chat has its own outbox and its own ordered queue, so two messages from one chat are submitted in
+// the order they were sent while other chats go on independently.
+
+export interface ControllerOptions {
+  engine: SessionEngine;
+  transcriber: Transcriber;
+  voiceEnabled: boolean;
+  proxyStats: () => ProxyStatsSnapshot;
+  rate: { count: number; windowMs: number };
+  logger: Logger;
+  clock?: Clock;
+  typingIntervalMs?: number;
+}
+
+export interface Controller {
+  attach(platform: MessagingPlatform): void;
+  handle(incoming: Incoming): void;
+  announceInterrupted(nodes: readonly NodeSnapshot[]): Promise<void>;
+  /** Stops listening, cancels transcriptions, and delivers everything already queued. */
+  close(): Promise<void>;
+}
+
+interface ChatState extends ChatContext {
+  queue: Promise<void>;
+}
+
+export function createController(options: ControllerOptions): Controller {
+  const { engine, logger } = options;
+  const platforms = new Map<string, MessagingPlatform>();
+  const chats = new Map<string, ChatState>();
+  const background: Background = createBackground(logger);
+
+  const chatFor = (platformName: string, chatId: string): ChatState | undefined => {
+    const key = `${platformName}:${chatId}`;
+    const existing = chats.get(key);
+    if (existing) return existing;
+    const platform = platforms.get(platformName);
+    if (!platform) return undefined;
+    const outbox = createOutbox({
+      transport: platform,
+      clock: options.clock ?? systemClock,
+      rate: options.rate,
+      logger: logger.child({ chat: key }),
+    });
+    const chat: ChatState = { key, platform, chatId, outbox, queue: Promise.resolve() };
+    chats.set(key, chat);
+    return chat;
+  };
+  const chatOfRef = (ref: MessageRef): ChatState | undefined => chatFor(ref.platform, ref.chatId);
+
+  /** Runs work in the chat's order; a failure is told to the user in one sentence with a reference. */
+  const enqueue = (chat: ChatState, replyTo: string, label: string, work: () => Promise<void>): void => {
+    chat.queue = chat.queue.then(work).catch(async (error: unknown) => {
+      const reference = randomUUID().slice(0, 8);
+      logger.error({ err: error, chat: chat.key, reference, work: label }, 'chat request failed');
+      try {
+        await chat.outbox.send(
+          chat.chatId,
+          sentence(
+            chat,
+            `⚠️ Something went wrong (${label}); nothing was lost on my side. Reference: ${reference}`,
+          ),
+          { replyToMessageId: replyTo },
+        );
+      } catch (sendError) {
+        logger.error({ err: sendError, chat: chat.key }, 'could not tell the user about a failure');
+      }
+    });
+  };
+
+  const tracker = createTaskTracker({ engine, chatFor: chatOfRef, background, logger, ...typingOption() });
+  function typingOption(): { typingIntervalMs?: number } {
+    return options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs };
+  }
+
+  const startTask = (chat: ChatContext, start: TaskStart): Promise<void> => {
+    const state = chats.get(chat.key);
+    if (!state) return Promise.resolve();
+    enqueue(state, start.messageId, 'starting the task', () => tracker.startTask(chat, start));
+    return Promise.resolve();
+  };
+
+  const voice = createVoiceFlow({
+    transcriber: options.transcriber,
+    enabled: options.voiceEnabled,
+    background,
+    logger,
+    submit: startTask,
+  });
+
+  /** Answers in Markdown: a slash command in place, anything else as a reply through the outbox. */
+  const answer = async (chat: ChatState, incoming: Incoming, markdown: string): Promise<void> => {
+    const parts = renderMarkdown(markdown, chat.platform.limits);
+    if (incoming.kind === 'command') {
+      await incoming.respond(parts.map((part) => part.formatted).join('\n') || markdown);
+      return;
+    }
+    for (const part of parts) {
+      await chat.outbox.send(chat.chatId, part, { replyToMessageId: incoming.messageId });
+    }
+  };
+
+  const deleteBotMessages = (removed: readonly NodeSnapshot[]): number => {
+    let count = 0;
+    for (const node of removed) {
+      for (const message of node.messages) {
+        if (message.role === 'prompt') continue;
+        const chat = chatOfRef(message.ref);
+        if (!chat) continue;
+        count += 1;
+        background.run('delete cleared message', chat.outbox.delete(chat.chatId, message.ref.messageId));
+      }
+    }
+    return count;
+  };
+
+  const runCommand = async (chat: ChatState, incoming: Incoming, command: CommandName): Promise<void> => {
+    const replyTo = incoming.replyToMessageId;
+    const target: Target =
+      replyTo === null ? { kind: 'all' } : { kind: 'message', ref: refOf(chat, replyTo) };
+    switch (command) {
+      case 'help':
+        return answer(chat, incoming, helpText());
+      case 'stats':
+        return answer(chat, incoming, formatStats(engine.stats(), options.proxyStats()));
+      case 'stop': {
+        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: false });
+        if (replyTo !== null && voices > 0) return answer(chat, incoming, '⏹ Stopped the transcription.');
+        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
+          return answer(
+            chat,
+            incoming,
+            'That message is not part of a task I know, so there is nothing to stop.',
+          );
+        }
+        const { stopped } = await engine.stop(target);
+        const what =
+          stopped.length === 0 ? 'Nothing was running' : `⏹ Stopped ${plural(stopped.length, 'task')}`;
+        const extra = voices > 0 ? ` and ${plural(voices, 'transcription')}` : '';
+        return answer(chat, incoming, `${what}${extra}.`);
+      }
+      case 'clear': {
+        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: true });
+        if (replyTo !== null && voices > 0) return answer(chat, incoming, '🧹 Cancelled that transcription.');
+        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
+          return answer(
+            chat,
+            incoming,
+            'That message is not part of a conversation I know, so nothing was cleared.',
+          );
+        }
+        const { removed } = await engine.clear(target);
+        tracker.forget(removed.map((node) => node.id));
+        const trees = new Set(removed.map((node) => node.treeId)).size;
+        const scope =
+          replyTo === null
+            ? `🧹 Cleared everything: ${plural(removed.length, 'task')} in ${plural(trees, 'conversation')}`
+            : `🧹 Cleared that branch: ${plural(removed.length, 'task')}`;
+        const deletable = removed.reduce(
+          (sum, node) => sum + node.messages.filter((m) => m.role !== 'prompt').length,
+          0,
+        );
+        await answer(chat, incoming, `${scope}; deleting ${plural(deletable, 'message')} of mine.`);
+        deleteBotMessages(removed);
+        return;
+      }
+    }
+  };
+
+  return {
+    attach(platform) {
+      platforms.set(platform.name, platform);
+    },
+
+    handle(incoming) {
+      const chat = chatFor(incoming.platform, incoming.chatId);
+      if (!chat) {
+        logger.error({ platform: incoming.platform }, 'message from a platform that is not attached');
+        return;
+      }
+      switch (incoming.kind) {
+        case 'command':
+          enqueue(chat, incoming.messageId, `/${incoming.command}`, () =>
+            runCommand(chat, incoming, incoming.command),
+          );
+          return;
+        case 'text': {
+          const command = parseTextCommand(incoming.text);
+          if (command) {
+            enqueue(chat, incoming.messageId, `/${command}`, () => runCommand(chat, incoming, command));
+            return;
+          }
+          void startTask(chat, {
+            prompt: incoming.text,
+            messageId: incoming.messageId,
+            replyToMessageId: incoming.replyToMessageId,
+          });
+          return;
+        }
+        case 'audio':
+          enqueue(chat, incoming.messageId, 'the voice note', () => voice.begin(chat, incoming));
+          return;
+        case 'unsupported':
+          enqueue(chat, incoming.messageId, 'the attachment', () =>
+            answer(
+              chat,
+              incoming,
+              `I can work with text messages and voice notes, but this was ${incoming.description}. Please describe the task in words.`,
+            ),
+          );
+          return;
+      }
+    },
+
+    announceInterrupted: (nodes) => tracker.announceInterrupted(nodes),
+
+    async close() {
+      voice.close();
+      await Promise.all([...chats.values()].map((chat) => chat.queue));
+      tracker.close();
+      await background.drain();
+      await Promise.all(
+        [...chats.values()].map(async (chat) => {
+          await chat.outbox.flush();
+          await chat.outbox.close();
+        }),
+      );
+    },
+  };
+}

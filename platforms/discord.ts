@@ -1,0 +1,223 @@
+import {
+  type Attachment,
+  type ChatInputCommandInteraction,
+  Client,
+  Events,
+  GatewayIntentBits,
+  type Message,
+  MessageFlags,
+  Routes,
+} from 'discord.js';
+import type { Logger } from 'pino';
+import type { DiscordConfig } from '../src/config.js';
+import { toDiscordChatApiError } from './discord-errors.js';
+import type { CommandName, Incoming, IncomingBase, IncomingHandler, MessagingPlatform } from './platform.js';
+
+// Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
+// discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat
+// pacing; `rejectOnRateLimit` makes it throw instead, and the outbox waits the time Discord asked for.
+
+export const DISCORD_MAX_LENGTH = 2000;
+
+export const DISCORD_COMMANDS: Array<{ name: CommandName; description: string }> = [
+  { name: 'stop', description: 'Stop every running and queued task' },
+  { name: 'clear', description: 'Stop everything and forget every conversation' },
+  { name: 'stats', description: 'Sessions, conversations, provider usage' },
+];
+
+const AUDIO_EXTENSIONS = /\.(ogg|oga|opus|mp3|m4a|mp4|wav|webm|flac)$/i;
+
+export interface DiscordPlatformOptions {
+  config: DiscordConfig;
+  logger: Logger;
+}
+
+export function createDiscordPlatform(options: DiscordPlatformOptions): MessagingPlatform {
+  const { config, logger } = options;
+  const channels = new Set(config.allowedChannels);
+  const users = new Set(config.allowedUsers);
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1 },
+  });
+  client.rest.setToken(config.token);
+
+  const call = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw toDiscordChatApiError(error);
+    }
+  };
+
+  const syncCommands = async (applicationId: string): Promise<void> => {
+    const current: unknown = await client.rest.get(Routes.applicationCommands(applicationId));
+    const existing = Array.isArray(current)
+      ? current.map((command: unknown) => commandKey(command)).sort()
+      : [];
+    const wanted = DISCORD_COMMANDS.map((command) => commandKey(command)).sort();
+    if (existing.join('\n') === wanted.join('\n')) return;
+    await client.rest.put(Routes.applicationCommands(applicationId), {
+      body: DISCORD_COMMANDS.map((command) => ({ ...command, type: 1 })),
+    });
+    logger.info({ commands: DISCORD_COMMANDS.map((c) => c.name) }, 'discord slash commands registered');
+  };
+
+  const download = async (attachment: Attachment, signal: AbortSignal): Promise<Uint8Array> => {
+    const response = await fetch(attachment.url, { signal });
+    if (!response.ok) throw new Error(`Discord attachment download failed with HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+
+  const toIncoming = (message: Message): Incoming | null => {
+    const base: IncomingBase = {
+      platform: 'discord',
+      chatId: message.channelId,
+      messageId: message.id,
+      userId: message.author.id,
+      replyToMessageId: message.reference?.messageId ?? null,
+    };
+    const audio = message.attachments.find(
+      (attachment) => attachment.contentType?.startsWith('audio/') || AUDIO_EXTENSIONS.test(attachment.name),
+    );
+    const isVoiceMessage = message.flags.has(MessageFlags.IsVoiceMessage);
+    if (audio && (isVoiceMessage || message.content.trim() === '')) {
+      return {
+        ...base,
+        kind: 'audio',
+        audio: {
+          fileName: audio.name,
+          mimeType: audio.contentType ?? 'audio/ogg',
+          sizeBytes: audio.size,
+          download: (signal) => download(audio, signal),
+        },
+      };
+    }
+    if (message.content.trim() !== '') return { ...base, kind: 'text', text: message.content };
+    const file = message.attachments.first();
+    if (file) return { ...base, kind: 'unsupported', description: `a file (${file.name})` };
+    return null;
+  };
+
+  const toCommand = (interaction: ChatInputCommandInteraction): Incoming | null => {
+    const command = DISCORD_COMMANDS.find((candidate) => candidate.name === interaction.commandName);
+    if (!command) return null;
+    return {
+      platform: 'discord',
+      chatId: interaction.channelId,
+      messageId: interaction.id,
+      userId: interaction.user.id,
+      replyToMessageId: null,
+      kind: 'command',
+      command: command.name,
+      respond: async (text) => {
+        await call(() =>
+          interaction.editReply({
+            content: text.slice(0, DISCORD_MAX_LENGTH),
+            allowedMentions: { parse: [] },
+          }),
+        );
+      },
+    };
+  };
+
+  const platform: MessagingPlatform = {
+    name: 'discord',
+    limits: { dialect: 'discord-markdown', maxLength: DISCORD_MAX_LENGTH },
+
+    isAllowed: (chatId, userId) => channels.has(chatId) && (users.size === 0 || users.has(userId)),
+
+    async start(onIncoming: IncomingHandler) {
+      if (channels.size === 0) {
+        logger.warn('ALLOWED_DISCORD_CHANNELS is empty: the Discord bot will answer nobody');
+      }
+      client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+      client.on(Events.MessageCreate, (message) => {
+        if (message.author.bot || message.system) return;
+        if (!platform.isAllowed(message.channelId, message.author.id)) {
+          logger.warn(
+            { channelId: message.channelId, userId: message.author.id },
+            'discord message outside the allow-list: ignored',
+          );
+          return;
+        }
+        const incoming = toIncoming(message);
+        if (incoming) onIncoming(incoming);
+      });
+      client.on(Events.InteractionCreate, (interaction) => {
+        if (!interaction.isChatInputCommand()) return;
+        if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
+          logger.warn(
+            { channelId: interaction.channelId, userId: interaction.user.id },
+            'discord slash command outside the allow-list: ignored',
+          );
+          return;
+        }
+        const incoming = toCommand(interaction);
+        if (!incoming) return;
+        // Discord wants an acknowledgement within 3 s; the answer follows as an edit of it.
+        interaction.deferReply().then(
+          () => onIncoming(incoming),
+          (error: unknown) => logger.error({ err: error }, 'discord could not acknowledge a slash command'),
+        );
+      });
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(config.token);
+      await ready;
+      const applicationId = client.application?.id;
+      if (applicationId) await syncCommands(applicationId);
+      logger.info({ bot: client.user?.username }, 'discord connected');
+    },
+
+    async stop() {
+      await client.destroy();
+    },
+
+    async sendTyping(chatId) {
+      await call(() => client.rest.post(Routes.channelTyping(chatId)));
+    },
+
+    async send(chatId, text, sendOptions) {
+      const created: unknown = await call(() =>
+        client.rest.post(Routes.channelMessages(chatId), {
+          body: {
+            content: text,
+            allowed_mentions: { parse: [] },
+            ...(sendOptions.replyToMessageId
+              ? { message_reference: { message_id: sendOptions.replyToMessageId, fail_if_not_exists: false } }
+              : {}),
+          },
+        }),
+      );
+      if (
+        typeof created !== 'object' ||
+        created === null ||
+        !('id' in created) ||
+        typeof created.id !== 'string'
+      ) {
+        throw toDiscordChatApiError(new Error('Discord answered a message create without an id'));
+      }
+      return { messageId: created.id };
+    },
+
+    async edit(chatId, messageId, text) {
+      await call(() =>
+        client.rest.patch(Routes.channelMessage(chatId, messageId), {
+          body: { content: text, allowed_mentions: { parse: [] } },
+        }),
+      );
+    },
+
+    async delete(chatId, messageId) {
+      await call(() => client.rest.delete(Routes.channelMessage(chatId, messageId)));
+    },
+  };
+  return platform;
+}
+
+function commandKey(command: unknown): string {
+  if (typeof command !== 'object' || command === null) return '';
+  const name = 'name' in command ? String(command.name) : '';
+  const description = 'description' in command ? String(command.description) : '';
+  return `${name}\u0000${description}`;
+}

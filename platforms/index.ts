@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { SessionEngine } from '../sessions/index.js';
+import type { MessagingConfig } from '../src/config.js';
+import { createController } from './controller.js';
+import { createDiscordPlatform } from './discord.js';
+import type { MessagingPlatform } from './platform.js';
+import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
+import { createTelegramPlatform } from './telegram.js';
+
+// The platforms' public entry: builds every configured chat platform over the one engine and starts them.
+
+export type { Controller, ControllerOptions } from './controller.js';
+export { createController } from './controller.js';
+export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
+export type { CommandName, Incoming, IncomingAudio, IncomingHandler, MessagingPlatform } from './platform.js';
+export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
+
+export interface StartPlatformsOptions {
+  config: MessagingConfig;
+  engine: SessionEngine;
+  transcriber: Transcriber;
+  voiceEnabled: boolean;
+  proxyStats: () => ProxyStatsSnapshot;
+  logger: Logger;
+  /** How often "typing…" is renewed while a chat has a running task. */
+  typingIntervalMs?: number;
+}
+
+export async function startPlatforms(options: StartPlatformsOptions): Promise<{ stop(): Promise<void> }> {
+  const { config, logger } = options;
+  const platforms: MessagingPlatform[] = [];
+  if (config.platforms.includes('telegram') && config.telegram) {
+    platforms.push(
+      createTelegramPlatform({ config: config.telegram, logger: logger.child({ platform: 'telegram' }) }),
+    );
+  }
+  if (config.platforms.includes('discord') && config.discord) {
+    platforms.push(
+      createDiscordPlatform({ config: config.discord, logger: logger.child({ platform: 'discord' }) }),
+    );
+  }
+  const controller = createController({
+    engine: options.engine,
+    transcriber: options.transcriber,
+    voiceEnabled: options.voiceEnabled,
+    proxyStats: options.proxyStats,
+    rate: config.rateLimit,
+    logger,
+    ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),
+  });
+  for (const platform of platforms) controller.attach(platform);
+
+  const { interrupted } = await options.engine.start();
+  const started: MessagingPlatform[] = [];
+  try {
+    for (const platform of platforms) {
+      await platform.start((incoming) => controller.handle(incoming));
+      started.push(platform);
+    }
+  } catch (error) {
+    await Promise.allSettled(started.map((platform) => platform.stop()));
+    await controller.close();
+    throw error;
+  }
+  await controller.announceInterrupted(interrupted);
+  logger.info(
+    { platforms: started.map((p) => p.name), interrupted: interrupted.length },
+    'messaging started',
+  );
+
+  return {
+    async stop() {
+      // Stop listening first, then deliver what is already owed.
+      await Promise.allSettled(started.map((platform) => platform.stop()));
+      await controller.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { ChatTransport } from './outbox/index.js';
+import type { RenderLimits } from './render/index.js';
+
+// What the controller needs from a chat service. A new service (Slack, Matrix …) is one folder implementing
+// this; nothing else changes. Adapters filter strangers themselves (`isAllowed`) and never emit their messages.
+
+export type CommandName = 'stop' | 'clear' | 'stats' | 'help';
+
+export interface IncomingBase {
+  platform: string;
+  chatId: string;
+  messageId: string;
+  userId: string;
+  /** The message this one replies to, if any. */
+  replyToMessageId: string | null;
+}
+
+/** An audio file announced by the platform; nothing is downloaded until `download` is called. */
+export interface IncomingAudio {
+  fileName: string;
+  mimeType: string;
+  /** As declared by the platform, checked against the transcriber's limit before any download. */
+  sizeBytes: number | null;
+  download(signal: AbortSignal): Promise<Uint8Array>;
+}
+
+export type Incoming =
+  | (IncomingBase & { kind: 'text'; text: string })
+  /**
+   * A slash command from the platform's own command UI. `respond` answers it in place (the platform's
+   * acknowledgement is already sent); typed `/stop` etc. arrive as `text` and are parsed by the controller.
+   */
+  | (IncomingBase & { kind: 'command'; command: CommandName; respond(text: string): Promise<void> })
+  | (IncomingBase & { kind: 'audio'; audio: IncomingAudio })
+  /** A file, photo or sticker without text: the user is told what the relay understands. */
+  | (IncomingBase & { kind: 'unsupported'; description: string });
+
+export type IncomingHandler = (incoming: Incoming) => void;
+
+export interface MessagingPlatform extends ChatTransport {
+  /** `telegram`, `discord`: also the `platform` of every MessageRef this platform creates. */
+  readonly name: string;
+  readonly limits: RenderLimits;
+  /** Connects, registers commands when they changed, and starts delivering allowed users' messages. */
+  start(onIncoming: IncomingHandler): Promise<void>;
+  stop(): Promise<void>;
+  /** Shows "typing…" for a few seconds; callers repeat it while work goes on. */
+  sendTyping(chatId: string): Promise<void>;
+  isAllowed(chatId: string, userId: string): boolean;
+}

@@ -1,0 +1,197 @@
+import { Bot } from 'grammy';
+import type { Message } from 'grammy/types';
+import type { Logger } from 'pino';
+import type { TelegramConfig } from '../src/config.js';
+import type {
+  Incoming,
+  IncomingAudio,
+  IncomingBase,
+  IncomingHandler,
+  MessagingPlatform,
+} from './platform.js';
+import { toTelegramChatApiError } from './telegram-errors.js';
+
+// Telegram through grammy: long polling, HTML parse mode, commands registered only when they changed (setting
+// them on every start is what gets bots throttled), and every Bot API failure turned into a ChatApiError.
+// grammy has no built-in retry (auto-retry is a plugin we do not install), so 429s reach the outbox.
+
+export const TELEGRAM_MAX_LENGTH = 4096;
+
+export const TELEGRAM_COMMANDS = [
+  { command: 'stop', description: 'Stop all tasks, or the one you reply to' },
+  { command: 'clear', description: 'Forget all conversations, or the branch you reply to' },
+  { command: 'stats', description: 'Sessions, conversations, provider usage' },
+  { command: 'help', description: 'How to use this bot' },
+];
+
+export interface TelegramPlatformOptions {
+  config: TelegramConfig;
+  logger: Logger;
+  /** Seconds a getUpdates call waits for news; Telegram allows up to 50. */
+  pollingTimeoutSeconds?: number;
+}
+
+export function createTelegramPlatform(options: TelegramPlatformOptions): MessagingPlatform {
+  const { config, logger } = options;
+  const bot = new Bot(config.token, { client: { apiRoot: config.apiRoot } });
+  const allowed = new Set(config.allowedUserIds);
+  let polling: Promise<void> | null = null;
+
+  const call = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw toTelegramChatApiError(error);
+    }
+  };
+
+  const syncCommands = async (): Promise<void> => {
+    const current = await bot.api.getMyCommands();
+    const same =
+      current.length === TELEGRAM_COMMANDS.length &&
+      current.every(
+        (command, index) =>
+          command.command === TELEGRAM_COMMANDS[index]?.command &&
+          command.description === TELEGRAM_COMMANDS[index]?.description,
+      );
+    if (same) return;
+    await bot.api.setMyCommands(TELEGRAM_COMMANDS);
+    logger.info({ commands: TELEGRAM_COMMANDS.map((c) => c.command) }, 'telegram commands registered');
+  };
+
+  const download = async (fileId: string, signal: AbortSignal): Promise<Uint8Array> => {
+    const file = await call(() => bot.api.getFile(fileId));
+    if (!file.file_path) throw new Error('Telegram gave no download path for this file');
+    const response = await fetch(`${config.apiRoot}/file/bot${config.token}/${file.file_path}`, { signal });
+    if (!response.ok) throw new Error(`Telegram file download failed with HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+
+  const toIncoming = (message: Message): Incoming | null => {
+    if (!message.from) return null;
+    const base: IncomingBase = {
+      platform: 'telegram',
+      chatId: String(message.chat.id),
+      messageId: String(message.message_id),
+      userId: String(message.from.id),
+      replyToMessageId: message.reply_to_message ? String(message.reply_to_message.message_id) : null,
+    };
+    const audioOf = (
+      file: { file_id: string; file_size?: number; mime_type?: string },
+      fileName: string,
+    ): IncomingAudio => ({
+      fileName,
+      mimeType: file.mime_type ?? 'audio/ogg',
+      sizeBytes: file.file_size ?? null,
+      download: (signal) => download(file.file_id, signal),
+    });
+    if (message.voice) return { ...base, kind: 'audio', audio: audioOf(message.voice, 'voice.ogg') };
+    if (message.audio) {
+      return { ...base, kind: 'audio', audio: audioOf(message.audio, message.audio.file_name ?? 'audio') };
+    }
+    if (message.document?.mime_type?.startsWith('audio/')) {
+      return {
+        ...base,
+        kind: 'audio',
+        audio: audioOf(message.document, message.document.file_name ?? 'audio'),
+      };
+    }
+    const text = message.text ?? message.caption;
+    if (text !== undefined && text.trim() !== '') return { ...base, kind: 'text', text };
+    if (message.document) {
+      return {
+        ...base,
+        kind: 'unsupported',
+        description: `a file (${message.document.file_name ?? 'unnamed'})`,
+      };
+    }
+    if (message.photo || message.sticker || message.video || message.video_note) {
+      return { ...base, kind: 'unsupported', description: 'a photo, video or sticker' };
+    }
+    return null;
+  };
+
+  const platform: MessagingPlatform = {
+    name: 'telegram',
+    limits: { dialect: 'telegram-html', maxLength: TELEGRAM_MAX_LENGTH },
+
+    isAllowed: (_chatId, userId) => allowed.has(userId),
+
+    async start(onIncoming: IncomingHandler) {
+      if (allowed.size === 0) {
+        logger.warn('ALLOWED_TELEGRAM_USER_ID is empty: the Telegram bot will answer nobody');
+      }
+      await bot.init();
+      await syncCommands();
+      bot.on('message', (ctx) => {
+        const message = ctx.message;
+        const userId = message.from ? String(message.from.id) : '';
+        if (!platform.isAllowed(String(message.chat.id), userId)) {
+          logger.warn(
+            { chatId: message.chat.id, userId },
+            'telegram message from a user not allowed: ignored',
+          );
+          return;
+        }
+        const incoming = toIncoming(message);
+        if (incoming) onIncoming(incoming);
+      });
+      bot.catch((error) => logger.error({ err: error.error }, 'telegram update handler failed'));
+      await new Promise<void>((resolve, reject) => {
+        polling = bot
+          .start({
+            timeout: options.pollingTimeoutSeconds ?? 30,
+            allowed_updates: ['message'],
+            onStart: () => resolve(),
+          })
+          .catch((error: unknown) => {
+            logger.error({ err: error }, 'telegram polling stopped with an error');
+            reject(error);
+          });
+      });
+      logger.info({ bot: bot.botInfo.username }, 'telegram connected');
+    },
+
+    async stop() {
+      if (bot.isRunning()) await bot.stop();
+      await polling;
+      polling = null;
+    },
+
+    async sendTyping(chatId) {
+      await call(() => bot.api.sendChatAction(chatId, 'typing'));
+    },
+
+    async send(chatId, text, sendOptions) {
+      const message = await call(() =>
+        bot.api.sendMessage(chatId, text, {
+          ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
+          link_preview_options: { is_disabled: true },
+          ...(sendOptions.replyToMessageId
+            ? {
+                reply_parameters: {
+                  message_id: Number(sendOptions.replyToMessageId),
+                  allow_sending_without_reply: true,
+                },
+              }
+            : {}),
+        }),
+      );
+      return { messageId: String(message.message_id) };
+    },
+
+    async edit(chatId, messageId, text, editOptions) {
+      await call(() =>
+        bot.api.editMessageText(chatId, Number(messageId), text, {
+          ...(editOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
+          link_preview_options: { is_disabled: true },
+        }),
+      );
+    },
+
+    async delete(chatId, messageId) {
+      await call(() => bot.api.deleteMessage(chatId, Number(messageId)));
+    },
+  };
+  return platform;
+}

@@ -1,0 +1,525 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+
+// A fake Discord (REST v10 + gateway over ws) on 127.0.0.1:0: enough of both for discord.js 14 to log in, see a
+// guild with text channels, receive messages and slash commands, and send, edit and delete messages. Tests
+// play users through the returned client and read what the bot did, with every message's edit history.
+
+export const DISCORD_MAX_LENGTH = 2000;
+export const VOICE_MESSAGE_FLAG = 8192;
+const GUILD_ID = '900000000000000001';
+const APPLICATION_ID = '900000000000000002';
+const BOT_USER = {
+  id: APPLICATION_ID,
+  username: 'relay',
+  discriminator: '0',
+  global_name: 'Relay',
+  bot: true,
+};
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface DiscordBotMessage {
+  channelId: string;
+  messageId: string;
+  history: string[];
+  replyTo: string | null;
+  deleted: boolean;
+  /** Set when the message is an interaction's response or follow-up. */
+  interactionId: string | null;
+}
+
+export interface UserPost {
+  channelId: string;
+  userId: string;
+  content?: string;
+  replyTo?: string;
+  voice?: { data: Uint8Array; declaredSize?: number };
+  attachment?: { data: Uint8Array; contentType: string; fileName: string; declaredSize?: number };
+}
+
+export interface ScriptedFailure {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+export interface FakeDiscord {
+  /** What discord.js takes as `rest.api` (it appends `/v10`). */
+  readonly apiBase: string;
+  readonly applicationId: string;
+  readonly calls: ApiCall[];
+  postUserMessage(post: UserPost): { messageId: string };
+  /** Dispatches a slash command; the interaction's id identifies its responses in `botMessages()`. */
+  runSlashCommand(input: { channelId: string; userId: string; name: string }): { interactionId: string };
+  botMessages(channelId?: string): DiscordBotMessage[];
+  /** The next `count` requests whose "METHOD path" matches fail this way. */
+  failNext(route: RegExp, failure: ScriptedFailure, count?: number): void;
+  /** A 429 with `retry_after` in the body and the headers discord.js reads. */
+  rateLimit(route: RegExp, retryAfterSeconds: number, count?: number): void;
+  callsMatching(route: RegExp): ApiCall[];
+  commandWrites(): number;
+  setCommandsDirectly(commands: Array<{ name: string; description: string }>): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeDiscord(options: { channelIds: string[] }): Promise<FakeDiscord> {
+  const calls: ApiCall[] = [];
+  const botMessages: DiscordBotMessage[] = [];
+  const messages = new Map<string, Record<string, unknown>>();
+  const attachments = new Map<string, Uint8Array>();
+  const failures: Array<{ route: RegExp; failure: ScriptedFailure }> = [];
+  const sockets = new Set<WebSocket>();
+  const interactionChannels = new Map<string, { id: string; channelId: string }>();
+  let commands: Array<Record<string, unknown>> = [];
+  let commandWrites = 0;
+  let sequence = 0;
+  let snowflake = 1_000_000_000_000_000n;
+  const nextId = (): string => {
+    snowflake += 1n;
+    return snowflake.toString();
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      send(response, 500, { message: `fake failure: ${String(error)}`, code: 0 });
+    });
+  });
+  const gateway = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    gateway.handleUpgrade(request, socket, head, (ws) => gateway.emit('connection', ws));
+  });
+
+  const dispatch = (type: string, data: unknown): void => {
+    for (const ws of sockets) {
+      if (ws.readyState === WebSocket.OPEN)
+        ws.send(JSON.stringify({ op: 0, t: type, s: ++sequence, d: data }));
+    }
+  };
+
+  gateway.on('connection', (ws) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 45_000 }, s: null, t: null }));
+    ws.on('message', (raw) => {
+      const packet: unknown = JSON.parse(String(raw));
+      if (typeof packet !== 'object' || packet === null || !('op' in packet)) return;
+      if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      if (packet.op === 2) {
+        ws.send(
+          JSON.stringify({
+            op: 0,
+            t: 'READY',
+            s: ++sequence,
+            d: {
+              v: 10,
+              user: BOT_USER,
+              guilds: [{ id: GUILD_ID, unavailable: true }],
+              session_id: randomUUID(),
+              resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
+              shard: [0, 1],
+              application: { id: APPLICATION_ID, flags: 0 },
+            },
+          }),
+        );
+        ws.send(
+          JSON.stringify({
+            op: 0,
+            t: 'GUILD_CREATE',
+            s: ++sequence,
+            d: {
+              id: GUILD_ID,
+              name: 'Fake guild',
+              owner_id: '1',
+              unavailable: false,
+              member_count: 2,
+              roles: [],
+              emojis: [],
+              stickers: [],
+              members: [],
+              voice_states: [],
+              presences: [],
+              threads: [],
+              stage_instances: [],
+              guild_scheduled_events: [],
+              features: [],
+              channels: options.channelIds.map((id, position) => ({
+                id,
+                type: 0,
+                name: `channel-${position}`,
+                guild_id: GUILD_ID,
+                position,
+                permission_overwrites: [],
+              })),
+            },
+          }),
+        );
+      }
+    });
+  });
+
+  const createBotMessage = (
+    channelId: string,
+    content: string,
+    replyTo: string | null,
+    interactionId: string | null,
+  ): Record<string, unknown> => {
+    const id = nextId();
+    const message = messageObject({
+      id,
+      channelId,
+      author: BOT_USER,
+      content,
+      replyTo: replyTo ?? undefined,
+    });
+    messages.set(id, message);
+    botMessages.push({
+      channelId,
+      messageId: id,
+      history: [content],
+      replyTo,
+      deleted: false,
+      interactionId,
+    });
+    dispatch('MESSAGE_CREATE', message);
+    return message;
+  };
+
+  const editBotMessage = (id: string, content: string): Record<string, unknown> | null => {
+    const bot = botMessages.find((m) => m.messageId === id && !m.deleted);
+    const message = messages.get(id);
+    if (!bot || !message) return null;
+    bot.history.push(content);
+    message.content = content;
+    message.edited_timestamp = new Date().toISOString();
+    dispatch('MESSAGE_UPDATE', message);
+    return message;
+  };
+
+  const messageObject = (input: {
+    id: string;
+    channelId: string;
+    author: Record<string, unknown>;
+    content: string;
+    replyTo?: string | undefined;
+    flags?: number;
+    attachments?: unknown[];
+  }): Record<string, unknown> => ({
+    id: input.id,
+    channel_id: input.channelId,
+    guild_id: GUILD_ID,
+    author: input.author,
+    content: input.content,
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: [],
+    mention_roles: [],
+    attachments: input.attachments ?? [],
+    embeds: [],
+    pinned: false,
+    type: input.replyTo ? 19 : 0,
+    flags: input.flags ?? 0,
+    ...(input.replyTo
+      ? {
+          message_reference: {
+            type: 0,
+            message_id: input.replyTo,
+            channel_id: input.channelId,
+            guild_id: GUILD_ID,
+          },
+          referenced_message: messages.get(input.replyTo) ?? null,
+        }
+      : {}),
+  });
+
+  const contentProblem = (body: unknown): ScriptedFailure | null => {
+    const content = typeof body === 'object' && body !== null && 'content' in body ? body.content : undefined;
+    if (typeof content !== 'string' || content.trim() === '') {
+      return { status: 400, body: { message: 'Cannot send an empty message', code: 50006 } };
+    }
+    if ([...content].length > DISCORD_MAX_LENGTH) {
+      return {
+        status: 400,
+        body: {
+          message: 'Invalid Form Body',
+          code: 50035,
+          errors: {
+            content: {
+              _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }],
+            },
+          },
+        },
+      };
+    }
+    return null;
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const method = request.method ?? 'GET';
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body: unknown =
+      text && (request.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : null;
+    const path = url.pathname.replace(/^\/api\/v10/, '');
+
+    const attachment = /^\/attachments\/(\d+)\//.exec(url.pathname);
+    if (method === 'GET' && attachment) {
+      const data = attachments.get(attachment[1]!);
+      if (!data) return send(response, 404, { message: 'Unknown Attachment', code: 10000 });
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      response.end(Buffer.from(data));
+      return;
+    }
+    calls.push({ method, path, body });
+    const routeKey = `${method} ${path}`;
+    const scriptedIndex = failures.findIndex((entry) => entry.route.test(routeKey));
+    if (scriptedIndex >= 0) {
+      const { failure } = failures.splice(scriptedIndex, 1)[0]!;
+      return send(response, failure.status, failure.body, failure.headers);
+    }
+    if (request.headers.authorization !== undefined && !request.headers.authorization.startsWith('Bot ')) {
+      return send(response, 401, { message: '401: Unauthorized', code: 0 });
+    }
+
+    if (method === 'GET' && path === '/gateway/bot') {
+      return send(response, 200, {
+        url: `ws://127.0.0.1:${port}/gateway`,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      });
+    }
+    const m1 = /^\/channels\/(\d+)\/typing$/.exec(path);
+    if (m1 && method === 'POST') {
+      if (!options.channelIds.includes(m1[1]!)) return send(response, 404, unknownChannel);
+      return noContent(response);
+    }
+    const m2 = /^\/channels\/(\d+)\/messages$/.exec(path);
+    if (m2 && method === 'POST') {
+      if (!options.channelIds.includes(m2[1]!)) return send(response, 404, unknownChannel);
+      const problem = contentProblem(body);
+      if (problem) return send(response, problem.status, problem.body);
+      const record = body as { content: string; message_reference?: { message_id?: string } };
+      return send(
+        response,
+        200,
+        createBotMessage(m2[1]!, record.content, record.message_reference?.message_id ?? null, null),
+      );
+    }
+    const m3 = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
+    if (m3) {
+      const bot = botMessages.find((m) => m.messageId === m3[2] && m.channelId === m3[1] && !m.deleted);
+      if (!bot) return send(response, 404, { message: 'Unknown Message', code: 10008 });
+      if (method === 'DELETE') {
+        bot.deleted = true;
+        dispatch('MESSAGE_DELETE', { id: bot.messageId, channel_id: bot.channelId, guild_id: GUILD_ID });
+        return noContent(response);
+      }
+      if (method === 'PATCH') {
+        const problem = contentProblem(body);
+        if (problem) return send(response, problem.status, problem.body);
+        return send(response, 200, editBotMessage(bot.messageId, (body as { content: string }).content));
+      }
+    }
+    const m4 = /^\/applications\/(\d+)\/commands$/.exec(path);
+    if (m4) {
+      if (method === 'GET') return send(response, 200, commands);
+      if (method === 'PUT' && Array.isArray(body)) {
+        commandWrites += 1;
+        commands = body.map((command: Record<string, unknown>) => ({
+          id: nextId(),
+          application_id: APPLICATION_ID,
+          type: 1,
+          version: nextId(),
+          default_member_permissions: null,
+          ...command,
+        }));
+        return send(response, 200, commands);
+      }
+    }
+    const m5 = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path);
+    if (m5 && method === 'POST') {
+      const interaction = interactionChannels.get(m5[2]!);
+      if (!interaction) return send(response, 404, { message: 'Unknown interaction', code: 10062 });
+      const callback = body as { type: number; data?: { content?: string } };
+      if (callback.type === 4) {
+        createBotMessage(interaction.channelId, callback.data?.content ?? '', null, interaction.id);
+      } else if (callback.type === 5) {
+        createBotMessage(interaction.channelId, '(thinking…)', null, interaction.id);
+      }
+      return noContent(response);
+    }
+    const m6 = /^\/webhooks\/(\d+)\/([^/]+)(\/messages\/@original)?$/.exec(path);
+    if (m6) {
+      const interaction = interactionChannels.get(m6[2]!);
+      if (!interaction) return send(response, 404, { message: 'Unknown Webhook', code: 10015 });
+      const problem = contentProblem(body);
+      if (problem) return send(response, problem.status, problem.body);
+      const content = (body as { content: string }).content;
+      if (m6[3] && method === 'PATCH') {
+        const original = botMessages.find((m) => m.interactionId === interaction.id);
+        if (!original) return send(response, 404, { message: 'Unknown Message', code: 10008 });
+        return send(response, 200, editBotMessage(original.messageId, content));
+      }
+      if (!m6[3] && method === 'POST') {
+        return send(response, 200, createBotMessage(interaction.channelId, content, null, interaction.id));
+      }
+    }
+    return send(response, 404, { message: '404: Not Found', code: 0 });
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    apiBase: `http://127.0.0.1:${port}/api`,
+    applicationId: APPLICATION_ID,
+    calls,
+    postUserMessage(post) {
+      const id = nextId();
+      const author = {
+        id: post.userId,
+        username: `user${post.userId}`,
+        discriminator: '0',
+        global_name: null,
+      };
+      const files: unknown[] = [];
+      const addAttachment = (
+        data: Uint8Array,
+        contentType: string,
+        fileName: string,
+        size?: number,
+      ): void => {
+        const attachmentId = nextId();
+        attachments.set(attachmentId, data);
+        const fileUrl = `http://127.0.0.1:${port}/attachments/${attachmentId}/${fileName}`;
+        files.push({
+          id: attachmentId,
+          filename: fileName,
+          size: size ?? data.byteLength,
+          url: fileUrl,
+          proxy_url: fileUrl,
+          content_type: contentType,
+          ...(contentType === 'audio/ogg' ? { duration_secs: 1.5, waveform: 'AAAA' } : {}),
+        });
+      };
+      if (post.voice)
+        addAttachment(post.voice.data, 'audio/ogg', 'voice-message.ogg', post.voice.declaredSize);
+      if (post.attachment) {
+        const a = post.attachment;
+        addAttachment(a.data, a.contentType, a.fileName, a.declaredSize);
+      }
+      const message = messageObject({
+        id,
+        channelId: post.channelId,
+        author,
+        content: post.content ?? '',
+        replyTo: post.replyTo,
+        flags: post.voice ? VOICE_MESSAGE_FLAG : 0,
+        attachments: files,
+      });
+      message.member = { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 };
+      messages.set(id, message);
+      dispatch('MESSAGE_CREATE', message);
+      return { messageId: id };
+    },
+    runSlashCommand(input) {
+      const interactionId = nextId();
+      const token = `itoken-${randomUUID()}`;
+      interactionChannels.set(token, { id: interactionId, channelId: input.channelId });
+      dispatch('INTERACTION_CREATE', {
+        id: interactionId,
+        application_id: APPLICATION_ID,
+        type: 2,
+        data: { id: nextId(), name: input.name, type: 1 },
+        guild_id: GUILD_ID,
+        channel_id: input.channelId,
+        channel: { id: input.channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
+        member: {
+          user: { id: input.userId, username: `user${input.userId}`, discriminator: '0', global_name: null },
+          roles: [],
+          permissions: '0',
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        },
+        token,
+        version: 1,
+        app_permissions: '0',
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': GUILD_ID },
+        context: 0,
+      });
+      return { interactionId };
+    },
+    botMessages(channelId) {
+      return botMessages.filter((message) => channelId === undefined || message.channelId === channelId);
+    },
+    failNext(route, failure, count = 1) {
+      for (let i = 0; i < count; i++) failures.push({ route, failure });
+    },
+    rateLimit(route, retryAfterSeconds, count = 1) {
+      for (let i = 0; i < count; i++) {
+        failures.push({
+          route,
+          failure: {
+            status: 429,
+            body: { message: 'You are being rate limited.', retry_after: retryAfterSeconds, global: false },
+            headers: {
+              'retry-after': String(Math.ceil(retryAfterSeconds)),
+              'x-ratelimit-scope': 'user',
+            },
+          },
+        });
+      }
+    },
+    callsMatching(route) {
+      return calls.filter((call) => route.test(`${call.method} ${call.path}`));
+    },
+    commandWrites: () => commandWrites,
+    setCommandsDirectly(list) {
+      commands = list.map((command) => ({
+        id: nextId(),
+        application_id: APPLICATION_ID,
+        type: 1,
+        ...command,
+      }));
+    },
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const unknownChannel = { message: 'Unknown Channel', code: 10003 };
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+/** discord.js crashes on a 204 that carries a JSON content-type or a body, as real Discord never sends one. */
+function noContent(response: ServerResponse): void {
+  response.writeHead(204);
+  response.end();
+}
