@@ -1,6 +1,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
+import { checkOggPages } from './ogg-pages.js';
 import { runTool, tail } from './run-tool.js';
 import { type AudioContainer, containerLabel, whisperReadsDirectly } from './sniff.js';
 import { type Failure, fail } from './types.js';
@@ -102,6 +103,11 @@ async function decodeWithFfmpeg(
 }
 
 async function decodeOggOpus(data: Uint8Array, dir: string, options: DecodeOptions): Promise<DecodeResult> {
+  const pages = checkOggPages(data);
+  if (!pages.ok) {
+    options.onDetail(`damaged Ogg: ${pages.problem}`);
+    return fail('decode_failed', DAMAGED);
+  }
   const decoder = new OggOpusDecoder();
   let channels: Float32Array[];
   let sampleRate: number;
