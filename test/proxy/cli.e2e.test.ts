@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  lastRole,
+  type Script,
+  textReply,
+  toolCallReply,
+  type UpstreamReply,
+} from '../fakes/openai-upstream.js';
+import { type Rig, runClaude, startRig } from './harness.js';
+import { startTap } from './tap.js';
+
+// The real `claude` CLI, through the proxy, to a scripted OpenAI-compatible upstream: what a user sees.
+
+let rig: Rig | undefined;
+let tap: Awaited<ReturnType<typeof startTap>> | undefined;
+afterEach(async () => {
+  await tap?.close();
+  await rig?.close();
+  tap = undefined;
+  rig = undefined;
+});
+
+async function run(script: Script, prompt: string, env: Record<string, string> = {}) {
+  rig = await startRig(script);
+  tap = await startTap(rig.proxy.url);
+  return runClaude(tap.url, prompt, env);
+}
+
+function thinkingTexts(lines: Array<Record<string, unknown>>): string[] {
+  const texts: string[] = [];
+  for (const line of lines) {
+    const message = line.message as { content?: Array<{ type?: string; thinking?: string }> } | undefined;
+    if (line.type !== 'assistant' || !Array.isArray(message?.content)) continue;
+    for (const block of message.content) if (block.type === 'thinking') texts.push(block.thinking ?? '');
+  }
+  return texts;
+}
+
+function contentChunks(parts: string[], finish = 'stop'): UpstreamReply {
+  const base = { id: 'chatcmpl-split', object: 'chat.completion.chunk', created: 1, model: 'fake-model' };
+  return {
+    kind: 'stream',
+    chunks: [
+      ...parts.map((content) => ({
+        ...base,
+        choices: [{ index: 0, delta: { content }, finish_reason: null }],
+      })),
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }] },
+    ],
+  };
+}
+
+describe('the real CLI through the proxy', () => {
+  it('shows a plain streamed answer as the result', async () => {
+    const result = await run(() => textReply('Hello from the free model.', { chunkSize: 3 }), 'say hello');
+    expect(result.result).toBe('Hello from the free model.');
+    expect(result.exitCode).toBe(0);
+    expect(tap?.assertStreams()).toBe(1);
+  });
+
+  it('shows reasoning_content as thinking and the answer as text', async () => {
+    const result = await run(
+      () => textReply('The answer is 4.', { reasoning: 'Two plus two is four.' }),
+      'what is 2+2',
+    );
+    expect(result.result).toBe('The answer is 4.');
+    expect(thinkingTexts(result.lines).join('')).toBe('Two plus two is four.');
+    tap?.assertStreams();
+  });
+
+  it('turns <think> tags split across chunks into thinking, never into visible text', async () => {
+    const result = await run(
+      () => contentChunks(['<thi', 'nk>plan', 'ning</th', 'ink>The ans', 'wer is 42.']),
+      'what is the answer',
+    );
+    expect(result.result).toBe('The answer is 42.');
+    expect(thinkingTexts(result.lines).join('')).toBe('planning');
+    tap?.assertStreams();
+  });
+
+  it('runs a Write tool call whose arguments arrive in fragments: the file exists afterwards', async () => {
+    const result = await run(
+      (req) =>
+        lastRole(req.body) === 'tool'
+          ? textReply('Created hello.txt.')
+          : toolCallReply([{ name: 'Write', arguments: { file_path: 'hello.txt', content: 'hi there\n' } }], {
+              fragments: 7,
+              text: 'Writing the file.',
+            }),
+      'create hello.txt containing hi there',
+    );
+    expect(await readFile(join(result.cwd, 'hello.txt'), 'utf8')).toBe('hi there\n');
+    expect(result.result).toBe('Created hello.txt.');
+    expect(tap?.assertStreams()).toBe(2);
+  });
+
+  it('runs a tool call the model printed as text', async () => {
+    const printed =
+      'I will write it.\n<function=Write>\n<parameter=file_path>\nnotes.txt\n</parameter>\n<parameter=content>\nfrom text\n</parameter>\n</function>';
+    const result = await run(
+      (req) =>
+        lastRole(req.body) === 'tool'
+          ? textReply('Done.')
+          : contentChunks(printed.match(/.{1,5}/gs) ?? [], 'stop'),
+      'write notes.txt',
+    );
+    expect(await readFile(join(result.cwd, 'notes.txt'), 'utf8')).toBe('from text');
+    expect(result.result).toBe('Done.');
+    tap?.assertStreams();
+  });
+
+  it('waits out an upstream 429 and then answers', async () => {
+    const result = await run(
+      (req) =>
+        req.index === 0
+          ? {
+              kind: 'error',
+              status: 429,
+              headers: { 'retry-after': '0' },
+              body: { error: { message: 'slow down' } },
+            }
+          : textReply('Answer after the rate limit.'),
+      'hello',
+    );
+    expect(result.result).toBe('Answer after the rate limit.');
+    expect(rig?.upstream.requests).toHaveLength(2);
+    expect(rig?.proxy.stats().providers[0]).toMatchObject({ provider: 'openai', rateLimited: 1 });
+    tap?.assertStreams();
+  });
+
+  it('recovers when the upstream stream breaks mid-way (the CLI retries and gets the answer)', async () => {
+    const result = await run(
+      (req) =>
+        req.index === 0
+          ? { ...textReply('This answer will be cut off somewhere.', { chunkSize: 4 }), breakAfter: 3 }
+          : textReply('Complete answer on retry.'),
+      'hello',
+    );
+    expect(result.result).toBe('Complete answer on retry.');
+    expect(rig?.upstream.requests.length).toBeGreaterThanOrEqual(2);
+    tap?.assertStreams({ allowError: true });
+  });
+
+  it('explains an upstream 500 to the user', async () => {
+    const result = await run(
+      () => ({ kind: 'error', status: 500, body: { error: { message: 'model crashed loading weights' } } }),
+      'hello',
+      { CLAUDE_CODE_MAX_RETRIES: '1' },
+    );
+    expect(result.isError).toBe(true);
+    expect(result.result).toContain('model crashed loading weights');
+    expect(result.exitCode).toBe(1);
+  });
+});
