@@ -111,6 +111,20 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     return null;
   };
 
+  // Installed once: grammy refuses new middleware while running, and a platform may be restarted.
+  let onMessage: IncomingHandler = () => {};
+  bot.on('message', (ctx) => {
+    const message = ctx.message;
+    const userId = message.from ? String(message.from.id) : '';
+    if (!platform.isAllowed(String(message.chat.id), userId)) {
+      logger.warn({ chatId: message.chat.id, userId }, 'telegram message from a user not allowed: ignored');
+      return;
+    }
+    const incoming = toIncoming(message);
+    if (incoming) onMessage(incoming);
+  });
+  bot.catch((error) => logger.error({ err: error.error }, 'telegram update handler failed'));
+
   const platform: MessagingPlatform = {
     name: 'telegram',
     limits: { dialect: 'telegram-html', maxLength: TELEGRAM_MAX_LENGTH },
@@ -123,20 +137,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       }
       await bot.init();
       await syncCommands();
-      bot.on('message', (ctx) => {
-        const message = ctx.message;
-        const userId = message.from ? String(message.from.id) : '';
-        if (!platform.isAllowed(String(message.chat.id), userId)) {
-          logger.warn(
-            { chatId: message.chat.id, userId },
-            'telegram message from a user not allowed: ignored',
-          );
-          return;
-        }
-        const incoming = toIncoming(message);
-        if (incoming) onIncoming(incoming);
-      });
-      bot.catch((error) => logger.error({ err: error.error }, 'telegram update handler failed'));
+      onMessage = onIncoming;
       await new Promise<void>((resolve, reject) => {
         polling = bot
           .start({

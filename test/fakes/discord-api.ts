@@ -270,7 +270,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
     const text = Buffer.concat(chunks).toString('utf8');
     const body: unknown =
       text && (request.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : null;
-    const path = url.pathname.replace(/^\/api\/v10/, '');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
 
     const attachment = /^\/attachments\/(\d+)\//.exec(url.pathname);
     if (method === 'GET' && attachment) {
