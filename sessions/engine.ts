@@ -136,6 +136,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
 
   const finish = async (node: NodeSnapshot, outcome: Outcome, summary: RunSummary): Promise<void> => {
     if (removing.has(node.id) || !nodes.has(node.id)) return;
+    // The slot is free before anyone hears of the end, so stats() agree with the final events.
+    running.delete(node.id);
     node.outcome = outcome;
     node.state = stateOf(outcome);
     node.queuePosition = null;
