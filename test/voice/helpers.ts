@@ -14,7 +14,7 @@ export const testdata = resolve(root, '../shared/testdata/whisper');
 export const stubWhisper = join(root, 'test/fakes/whisper-stub.mjs');
 
 export async function hasTool(name: string): Promise<boolean> {
-  const outcome = await runTool(name, name === 'espeak-ng' ? ['--version'] : ['-version']);
+  const outcome = await runTool(name, name === 'ffmpeg' ? ['-version'] : ['--version']);
   return outcome.kind === 'exited' && outcome.exitCode === 0;
 }
 
