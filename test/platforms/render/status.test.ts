@@ -1,0 +1,204 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  createTaskView,
+  type Dialect,
+  reduceTaskView,
+  renderFinal,
+  renderStatus,
+  type TaskView,
+} from '../../../platforms/render/index.js';
+import type { NodeSnapshot, ProgressEvent } from '../../../sessions/types.js';
+import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from './oracle.js';
+
+const zero = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const node: NodeSnapshot = {
+  id: 'n1',
+  treeId: 't1',
+  parentId: null,
+  prompt: 'fix the tests',
+  state: 'queued',
+  queuePosition: 2,
+  sessionId: null,
+  workingDirectory: '/w',
+  messages: [],
+  createdAt: 1000,
+  startedAt: null,
+  finishedAt: null,
+  costUsd: 0,
+  usage: zero,
+  outcome: null,
+};
+const tg = { dialect: 'telegram-html', maxLength: 4096 } as const;
+const dc = { dialect: 'discord-markdown', maxLength: 2000 } as const;
+const fold = (events: ProgressEvent[], start: TaskView = createTaskView(node)) =>
+  events.reduce(reduceTaskView, start);
+
+describe('task view and live status', () => {
+  it('shows the queue position, then running progress: thinking, tools with summaries, sub-agents, preview', () => {
+    expect(renderStatus(createTaskView(node), tg).plain).toBe('📋 Queued (position 2)');
+    const view = fold([
+      { type: 'state', state: 'running', queuePosition: null },
+      { type: 'thinking', text: 'I should read the <config> first' },
+      { type: 'tool_call', toolUseId: 'a', name: 'Read', summary: 'src/config.ts' },
+      { type: 'tool_result', toolUseId: 'a', isError: false, summary: '120 lines' },
+      { type: 'tool_call', toolUseId: 'b', name: 'Bash', summary: 'npm test' },
+      { type: 'tool_result', toolUseId: 'b', isError: true, summary: 'exit 1' },
+      { type: 'subagent', taskId: 's', status: 'started', description: 'search usages' },
+      { type: 'text', text: 'The failing test is **config**' },
+    ]);
+    const status = renderStatus(view, tg);
+    expect(status.plain.split('\n')).toEqual([
+      '🔄 Running',
+      '💭 I should read the <config> first',
+      '✔️ Read src/config.ts',
+      '✖️ Bash npm test → exit 1',
+      '🤖 Sub-agent search usages: started',
+      '✍️ The failing test is **config**',
+    ]);
+    expect(status.formatted).toContain('<code>src/config.ts</code>');
+    expect(status.formatted).toContain('&lt;config&gt;');
+    expect(telegramHtmlProblems(status.formatted)).toEqual([]);
+  });
+
+  it('shows a proxy retry notice until progress resumes', () => {
+    const retrying = fold([
+      { type: 'state', state: 'running', queuePosition: null },
+      { type: 'retry', attempt: 2, maxRetries: 10, delayMs: 11_500, status: 429, error: 'Too Many Requests' },
+    ]);
+    expect(renderStatus(retrying, dc).plain).toContain(
+      'provider rate limited, retrying in 12 s (attempt 2/10)',
+    );
+    const resumed = reduceTaskView(retrying, { type: 'text', text: 'ok' });
+    expect(renderStatus(resumed, dc).plain).not.toContain('retrying');
+  });
+
+  it('ends with a one-line footer: duration, tokens and cost', () => {
+    const view = fold([
+      { type: 'state', state: 'running', queuePosition: null },
+      {
+        type: 'outcome',
+        outcome: { kind: 'done', text: 'All green.' },
+        usage: { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 10_000, cacheCreationTokens: 0 },
+        costUsd: 0.0123,
+        durationMs: 72_000,
+      },
+    ]);
+    const lines = renderStatus(view, dc).plain.split('\n');
+    expect(lines[0]).toBe('✅ Done');
+    expect(lines.at(-1)).toBe('1 min 12 s · 11k in / 3.4k out tokens · $0.0123');
+  });
+
+  it('rebuilds the view from a snapshot after a restart', () => {
+    const done = createTaskView({
+      ...node,
+      state: 'interrupted',
+      queuePosition: null,
+      startedAt: 5000,
+      finishedAt: 9000,
+      outcome: { kind: 'interrupted', reason: 'the relay restarted while this task ran' },
+    });
+    expect(renderStatus(done, tg).plain).toContain('⚠️ Interrupted\nthe relay restarted while this task ran');
+    expect(renderFinal(done, tg)[0]?.plain).toBe('⚠️ Interrupted: the relay restarted while this task ran');
+  });
+
+  it('keeps only the recent tool calls and says how many are hidden', () => {
+    const events: ProgressEvent[] = Array.from({ length: 40 }, (_, i) => ({
+      type: 'tool_call',
+      toolUseId: `t${i}`,
+      name: 'Read',
+      summary: `file${i}.ts`,
+    }));
+    const status = renderStatus(fold(events), dc).plain;
+    expect(status).toContain('34 earlier tool calls');
+    expect(status).toContain('file39.ts');
+    expect(status).not.toContain('file33.ts');
+  });
+
+  const SEED = 99_173;
+  it(`always fits one message, whatever the events (fast-check seed ${SEED})`, () => {
+    const big = fc.string({ unit: 'binary', maxLength: 3000 });
+    const event: fc.Arbitrary<ProgressEvent> = fc.oneof(
+      fc.record({ type: fc.constant('thinking' as const), text: big }),
+      fc.record({ type: fc.constant('text' as const), text: big }),
+      fc.record({ type: fc.constant('tool_call' as const), toolUseId: fc.string(), name: big, summary: big }),
+      fc.record({
+        type: fc.constant('tool_result' as const),
+        toolUseId: fc.string(),
+        isError: fc.boolean(),
+        summary: big,
+      }),
+      fc.record({
+        type: fc.constant('subagent' as const),
+        taskId: fc.string(),
+        status: fc.constantFrom('started' as const, 'progress' as const, 'done' as const, 'failed' as const),
+        description: big,
+      }),
+      fc.record({
+        type: fc.constant('retry' as const),
+        attempt: fc.nat(),
+        maxRetries: fc.nat(),
+        delayMs: fc.nat(),
+        status: fc.option(fc.integer({ min: 400, max: 599 })),
+        error: big,
+      }),
+      fc.record({
+        type: fc.constant('outcome' as const),
+        outcome: fc.oneof(
+          fc.record({ kind: fc.constant('error' as const), message: big }),
+          fc.record({ kind: fc.constant('done' as const), text: big }),
+          fc.record({ kind: fc.constant('stopped' as const), partialText: big }),
+        ),
+        usage: fc.constant(zero),
+        costUsd: fc.double({ min: 0, max: 100, noNaN: true }),
+        durationMs: fc.nat(),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 30 }),
+        fc.constantFrom<Dialect>('telegram-html', 'discord-markdown'),
+        fc.integer({ min: 100, max: 4096 }),
+        (events, dialect, maxLength) => {
+          const view = fold(events);
+          const status = renderStatus(view, { dialect, maxLength });
+          expect(status.formatted.length).toBeLessThanOrEqual(maxLength);
+          expect(status.plain.length).toBeLessThanOrEqual(maxLength);
+          expect(hasLoneSurrogate(status.formatted)).toBe(false);
+          if (dialect === 'telegram-html') expect(telegramHtmlProblems(status.formatted)).toEqual([]);
+          for (const part of renderFinal(view, { dialect, maxLength })) {
+            expect(part.formatted.length).toBeLessThanOrEqual(maxLength);
+            if (dialect === 'telegram-html') expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 150 },
+    );
+  });
+});
+
+describe('final answer', () => {
+  const finish = (outcome: NodeSnapshot['outcome'] & object): TaskView =>
+    fold([{ type: 'outcome', outcome, usage: zero, costUsd: 0, durationMs: 10 }]);
+
+  it('delivers a long answer in full across messages', () => {
+    const text = Array.from({ length: 120 }, (_, i) => `Step ${i}: run \`npm test\` & check <output>.`).join(
+      '\n',
+    );
+    const parts = renderFinal(finish({ kind: 'done', text }), dc);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(contentOf(parts.map((p) => p.plain).join('\n'))).toBe(contentOf(text));
+  });
+
+  it('shows the partial answer of a stopped task, and errors as escaped text', () => {
+    expect(renderFinal(finish({ kind: 'stopped', partialText: 'half' }), tg)[0]?.plain).toBe(
+      'half\n\n⏹ Stopped.',
+    );
+    const error = renderFinal(finish({ kind: 'error', message: 'bad <input> *here*' }), tg)[0];
+    expect(error?.formatted).toBe('❌ <b>Error:</b> bad &lt;input&gt; *here*');
+  });
+
+  it('never returns nothing', () => {
+    expect(renderFinal(finish({ kind: 'done', text: '  ' }), tg)).toHaveLength(1);
+  });
+});
