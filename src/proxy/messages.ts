@@ -190,6 +190,7 @@ async function pump(
     emit(out);
     return;
   }
+  emit(out.splice(0)); // message_start goes out as soon as the provider has accepted the request
   let done = false;
   let finished = false;
   const decoder = createSseDecoder({

@@ -41,8 +41,13 @@ export interface FakeUpstream {
 
 const ROUTES = new Set(['/v1/chat/completions', '/chat/completions']);
 
-export async function startFakeUpstream(script: Script): Promise<FakeUpstream> {
+export async function startFakeUpstream(
+  script: Script,
+  /** `record: false` keeps memory flat for benchmarks (requests stays empty). */
+  options: { record?: boolean } = {},
+): Promise<FakeUpstream> {
   const requests: UpstreamRequest[] = [];
+  let seen = 0;
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -71,8 +76,8 @@ export async function startFakeUpstream(script: Script): Promise<FakeUpstream> {
       res.end(JSON.stringify({ error: { message: 'malformed JSON' } }));
       return;
     }
-    const request: UpstreamRequest = { index: requests.length, path, headers: { ...req.headers }, body };
-    requests.push(request);
+    const request: UpstreamRequest = { index: seen++, path, headers: { ...req.headers }, body };
+    if (options.record !== false) requests.push(request);
     const answer = await script(request);
     // A client that did not ask for a stream gets the same answer folded into one chat.completion JSON.
     const wantsStream = isRecord(body) && body.stream === true;
