@@ -30,14 +30,18 @@ const MARKERS = [FUNCTION, WRAPPER] as const;
 const BULLET = /●\s*$/; // free-claude-code's models put a bullet before the call; it belongs to the call
 
 function heldTail(text: string): number {
-  const bullet = BULLET.exec(text);
-  if (bullet) return text.length - bullet.index;
+  let hold = 0;
   const longest = Math.max(...MARKERS.map((m) => m.length));
   for (let i = Math.max(0, text.length - longest + 1); i < text.length; i++) {
     const tail = text.slice(i);
-    if (MARKERS.some((m) => m.length > tail.length && m.startsWith(tail))) return text.length - i;
+    if (MARKERS.some((m) => m.length > tail.length && m.startsWith(tail))) {
+      hold = text.length - i;
+      break;
+    }
   }
-  return 0;
+  // A bullet right before a (possible) call belongs to the call: hold it too.
+  const bullet = BULLET.exec(text.slice(0, text.length - hold));
+  return bullet ? text.length - bullet.index : hold;
 }
 
 function trimValue(value: string): string {

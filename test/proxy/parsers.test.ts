@@ -1,0 +1,235 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSseDecoder } from '../../src/proxy/sse-decoder.js';
+import { assertAnthropicStream, reduceMessage } from '../../src/proxy/stream-contract.js';
+import { createStreamTranslator } from '../../src/proxy/stream-translator.js';
+import { createTextToolParser, type TextToolCall } from '../../src/proxy/text-tool-parser.js';
+import { createThinkParser, type ThinkPiece } from '../../src/proxy/think-parser.js';
+
+// Streaming parsers must give the same result for every way the input can be cut into chunks.
+const SEED = 20261123;
+console.log(`fast-check seed ${SEED}`);
+
+function splits(text: string): fc.Arbitrary<string[]> {
+  return fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, text.length - 1) }), { maxLength: 8 })
+    .map((cuts) => {
+      const sorted = [...cuts].filter((c) => c < text.length).sort((a, b) => a - b);
+      const parts: string[] = [];
+      let last = 0;
+      for (const cut of sorted) {
+        parts.push(text.slice(last, cut));
+        last = cut;
+      }
+      parts.push(text.slice(last));
+      return parts;
+    });
+}
+
+function think(parts: string[]): ThinkPiece[] {
+  const parser = createThinkParser();
+  const pieces = [...parts.flatMap((p) => parser.feed(p)), ...parser.flush()];
+  const merged: ThinkPiece[] = [];
+  for (const piece of pieces) {
+    const last = merged.at(-1);
+    if (last?.kind === piece.kind) last.text += piece.text;
+    else merged.push({ ...piece });
+  }
+  return merged;
+}
+
+function textTools(parts: string[]): { text: string; tools: TextToolCall[] } {
+  const parser = createTextToolParser();
+  const results = [...parts.map((p) => parser.feed(p)), parser.flush()];
+  return { text: results.map((r) => r.text).join(''), tools: results.flatMap((r) => r.tools) };
+}
+
+describe('think-tag parser', () => {
+  const cases: Array<[string, ThinkPiece[]]> = [
+    [
+      'Hello <think>r</think> world',
+      [
+        { kind: 'text', text: 'Hello ' },
+        { kind: 'thinking', text: 'r' },
+        { kind: 'text', text: ' world' },
+      ],
+    ],
+    [
+      '<think>plan</think>Hi',
+      [
+        { kind: 'thinking', text: 'plan' },
+        { kind: 'text', text: 'Hi' },
+      ],
+    ],
+    ['a</think>b</think>c', [{ kind: 'text', text: 'abc' }]], // orphan closers dropped
+    ['<think>never closed', [{ kind: 'thinking', text: 'never closed' }]],
+    ['1 < 2 and <b>bold</b> <thin', [{ kind: 'text', text: '1 < 2 and <b>bold</b> <thin' }]],
+  ];
+  it.each(cases)('%j gives the same pieces for every chunk split', (input, expected) => {
+    expect(think([input])).toEqual(expected);
+    fc.assert(
+      fc.property(splits(input), (parts) => {
+        expect(think(parts)).toEqual(expected);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('every single cut position of a tagged text', () => {
+    const input = 'pre<think>deep thought</think>post';
+    for (let i = 0; i <= input.length; i++) {
+      expect(think([input.slice(0, i), input.slice(i)])).toEqual(think([input]));
+    }
+  });
+});
+
+describe('text tool-call parser', () => {
+  const write = { name: 'Write', input: { file_path: 'a.txt', content: 'x > y\nz' } };
+  const cases: Array<[string, { text: string; tools: TextToolCall[] }]> = [
+    [
+      'Sure.\n<function=Write><parameter=file_path>a.txt</parameter><parameter=content>x > y\nz</parameter></function>',
+      { text: 'Sure.\n', tools: [write] },
+    ],
+    [
+      'I will ● <function=Write><parameter=file_path>a.txt</parameter><parameter=content>x > y\nz</parameter> done',
+      { text: 'I will done', tools: [write] },
+    ],
+    [
+      '<tool_call>{"name":"Read","arguments":{"file_path":"/a"}}</tool_call>',
+      { text: '', tools: [{ name: 'Read', input: { file_path: '/a' } }] },
+    ],
+    [
+      '<tool_call>\n<function=Read>\n<parameter=file_path>\n/a\n</parameter>\n</function>\n</tool_call>',
+      { text: '', tools: [{ name: 'Read', input: { file_path: '/a' } }] },
+    ],
+    ['Use <function=name> syntax in prose.', { text: 'Use <function=name> syntax in prose.', tools: [] }],
+    ['<tool_call>not json</tool_call> ok', { text: '<tool_call>not json</tool_call> ok', tools: [] }],
+    ['Items:\n● one\n● two', { text: 'Items:\n● one\n● two', tools: [] }],
+  ];
+  it.each(cases)('%j gives the same result for every chunk split', (input, expected) => {
+    expect(textTools([input])).toEqual(expected);
+    fc.assert(
+      fc.property(splits(input), (parts) => {
+        expect(textTools(parts)).toEqual(expected);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+});
+
+describe('SSE decoder', () => {
+  it('decodes the same messages for any split, with LF, CRLF and CR endings', () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const input = `data: {"a":1}${eol}${eol}: keep-alive${eol}event: x${eol}data: two${eol}data: lines${eol}${eol}data: [DONE]${eol}${eol}`;
+      const decode = (parts: string[]) => {
+        const out: Array<{ event: string | undefined; data: string }> = [];
+        const decoder = createSseDecoder({ onMessage: (m) => out.push(m) });
+        for (const part of parts) decoder.feed(part);
+        decoder.flush();
+        return out;
+      };
+      const expected = [
+        { event: undefined, data: '{"a":1}' },
+        { event: 'x', data: 'two\nlines' },
+        { event: undefined, data: '[DONE]' },
+      ];
+      fc.assert(
+        fc.property(splits(input), (parts) => {
+          expect(decode(parts)).toEqual(expected);
+        }),
+        { seed: SEED, numRuns: 300 },
+      );
+    }
+  });
+});
+
+describe('stream translator', () => {
+  it('produces a contract-valid stream and the same message for any split of mixed content', () => {
+    const content =
+      'Hi <think>hmm</think>there <tool_call>{"name":"Agent","arguments":{"prompt":"go","run_in_background":true}}</tool_call>';
+    fc.assert(
+      fc.property(splits(content), (parts) => {
+        let n = 0;
+        const t = createStreamTranslator({
+          messageId: 'msg_1',
+          model: 'm',
+          inputTokens: 5,
+          newToolId: () => `toolu_${n++}`,
+        });
+        const events = [
+          ...t.start(),
+          ...parts.flatMap((c) => t.push({ reasoning: '', content: c, toolCalls: [] })),
+          ...t.end(),
+        ];
+        assertAnthropicStream(events);
+        const message = reduceMessage(events);
+        expect(message.content.map((b) => b.type)).toEqual(['text', 'thinking', 'text', 'tool_use']);
+        expect(message.content[3]).toMatchObject({
+          name: 'Agent',
+          input: { prompt: 'go', run_in_background: false },
+        });
+        expect(message.stop_reason).toBe('tool_use');
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('streams parallel native tool calls as separate blocks with their fragments', () => {
+    const t = createStreamTranslator({
+      messageId: 'msg_1',
+      model: 'm',
+      inputTokens: 5,
+      newToolId: () => 'x',
+    });
+    const call = (index: number, id: string | undefined, name: string | undefined, args: string) => ({
+      reasoning: '',
+      content: '',
+      toolCalls: [{ index, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
+    });
+    const events = [
+      ...t.start(),
+      ...t.push({ reasoning: 'plan', content: '', toolCalls: [] }),
+      ...t.push(call(0, 'c0', 'Read', '{"file_')),
+      ...t.push(call(0, undefined, undefined, 'path":"/a"}')),
+      ...t.push(call(1, 'c1', 'Bash', '{"command":"ls"}')),
+      ...t.push({
+        reasoning: '',
+        content: '',
+        toolCalls: [],
+        finishReason: 'tool_calls',
+        usage: { prompt: 9, completion: 3 },
+      }),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    const message = reduceMessage(events);
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'plan', signature: expect.any(String) },
+      { type: 'tool_use', id: 'c0', name: 'Read', input: { file_path: '/a' } },
+      { type: 'tool_use', id: 'c1', name: 'Bash', input: { command: 'ls' } },
+    ]);
+    expect(message.usage).toEqual({ input_tokens: 9, output_tokens: 3 });
+  });
+
+  it('the contract checker rejects a delta before its block and a missing message_stop', () => {
+    expect(() =>
+      assertAnthropicStream([
+        {
+          type: 'message_start',
+          message: {
+            id: 'm',
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: 'x',
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 1, output_tokens: 1 },
+          },
+        },
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x' } },
+      ]),
+    ).toThrow(/not open/);
+    expect(() => assertAnthropicStream([])).toThrow(/message_stop/);
+  });
+});
