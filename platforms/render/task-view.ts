@@ -41,6 +41,8 @@ export interface TaskView {
   compacting: boolean;
   /** The streamed answer text (its last ANSWER_KEPT code units). */
   answer: string;
+  /** What the last event added: text and thinking arrive as deltas, joined directly within one block. */
+  lastAdded: 'text' | 'thinking' | 'other';
   outcome: Outcome | null;
   usage: Usage;
   costUsd: number;
@@ -72,6 +74,7 @@ export function createTaskView(node: NodeSnapshot): TaskView {
     retry: null,
     compacting: false,
     answer: '',
+    lastAdded: 'other',
     outcome: node.outcome,
     usage: { ...node.usage },
     costUsd: node.costUsd,
@@ -90,8 +93,9 @@ function keepTail(text: string, max: number): string {
   return text.slice(start);
 }
 
-function appendText(previous: string, addition: string, max: number): string {
-  return keepTail(previous ? `${previous}\n\n${addition}` : addition, max);
+/** Deltas of one block join directly; a new block (after a tool call, say) starts a new paragraph. */
+function appendText(previous: string, addition: string, sameBlock: boolean, max: number): string {
+  return keepTail(previous && !sameBlock ? `${previous}\n\n${addition}` : previous + addition, max);
 }
 
 function stateOf(outcome: Outcome): NodeState {
@@ -111,7 +115,7 @@ function stateOf(outcome: Outcome): NodeState {
 
 export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
   // Any sign of progress means the provider answered again: the retry notice is stale.
-  const resumed = { ...view, retry: null, compacting: false };
+  const resumed: TaskView = { ...view, retry: null, compacting: false, lastAdded: 'other' };
   switch (event.type) {
     case 'state':
       return {
@@ -121,9 +125,17 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         retry: event.state === 'running' ? view.retry : null,
       };
     case 'thinking':
-      return { ...resumed, thinking: appendText(view.thinking, event.text, THINKING_KEPT) };
+      return {
+        ...resumed,
+        lastAdded: 'thinking',
+        thinking: appendText(view.thinking, event.text, view.lastAdded === 'thinking', THINKING_KEPT),
+      };
     case 'text':
-      return { ...resumed, answer: appendText(view.answer, event.text, ANSWER_KEPT) };
+      return {
+        ...resumed,
+        lastAdded: 'text',
+        answer: appendText(view.answer, event.text, view.lastAdded === 'text', ANSWER_KEPT),
+      };
     case 'tool_call': {
       const call: ToolCallView = {
         toolUseId: event.toolUseId,

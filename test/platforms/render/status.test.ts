@@ -61,6 +61,16 @@ describe('task view and live status', () => {
     expect(telegramHtmlProblems(status.formatted)).toEqual([]);
   });
 
+  it('joins streamed deltas of one block directly and starts a new paragraph after a tool call', () => {
+    const view = fold([
+      { type: 'text', text: 'Hel' },
+      { type: 'text', text: 'lo.' },
+      { type: 'tool_call', toolUseId: 'a', name: 'Read', summary: 'x' },
+      { type: 'text', text: 'Next' },
+    ]);
+    expect(view.answer).toBe('Hello.\n\nNext');
+  });
+
   it('shows a proxy retry notice until progress resumes', () => {
     const retrying = fold([
       { type: 'state', state: 'running', queuePosition: null },
