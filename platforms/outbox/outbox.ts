@@ -123,8 +123,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return chat;
   };
 
-  const refuseIfClosed = (): void => {
-    if (closed) throw new ChatApiError('other', 'the outbox is closed');
+  /** After close(), new work is refused through the returned promise (never a synchronous throw). */
+  const refused = <T>(): Promise<T> | null => {
+    if (!closed) return null;
+    const waiter = createWaiter<T>();
+    waiter.reject(new ChatApiError('other', 'the outbox is closed'));
+    return waiter.promise;
   };
 
   const enqueue = (chat: ChatQueue, op: Op): void => {
@@ -296,7 +300,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   return {
     send(chatId, content, sendOptions) {
-      refuseIfClosed();
+      const refusal = refused<{ messageId: string }>();
+      if (refusal) return refusal;
       const waiter = createWaiter<{ messageId: string }>();
       const op: Op = { kind: 'send', content, waiters: [waiter] };
       if (sendOptions?.replyToMessageId !== undefined) op.replyToMessageId = sendOptions.replyToMessageId;
@@ -304,7 +309,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       return waiter.promise;
     },
     edit(chatId, messageId, content) {
-      refuseIfClosed();
+      const refusal = refused<void>();
+      if (refusal) return refusal;
       const chat = chatOf(chatId);
       const waiter = createWaiter<void>();
       const index = chat.ops.findIndex((op) => op.kind === 'edit' && op.messageId === messageId);
@@ -319,7 +325,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       return waiter.promise;
     },
     delete(chatId, messageId) {
-      refuseIfClosed();
+      const refusal = refused<void>();
+      if (refusal) return refusal;
       const waiter = createWaiter<void>();
       enqueue(chatOf(chatId), { kind: 'delete', messageId, waiters: [waiter] });
       return waiter.promise;

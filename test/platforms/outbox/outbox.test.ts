@@ -311,7 +311,8 @@ describe('outbox flush and close', () => {
     expect(transport.delivered).toHaveLength(3);
     await Promise.all(promises);
     await outbox.close();
-    expect(() => outbox.send('a', text('late'))).toThrow(/closed/);
+    await expect(outbox.send('a', text('late'))).rejects.toThrow(/closed/);
+    await expect(outbox.edit('a', '1', text('late'))).rejects.toThrow(/closed/);
   });
 
   it('rejects a bad rate at construction', () => {
