@@ -181,7 +181,7 @@ export interface RunSummary {
   sessionId: string | null;
   /** The final result: the highest result_index, later lines winning ties (2.1.330 may print several). */
   result: ResultEvent | null;
-  /** Main-agent text since the last result: what a stopped run had said so far. */
+  /** Main-agent text of the current turn (since the last init): what a stopped run had said so far. */
   partialText: string;
 }
 
@@ -190,7 +190,11 @@ export const emptyRunSummary: RunSummary = { sessionId: null, result: null, part
 export function reduceRun(summary: RunSummary, event: CliEvent, progress: ProgressEvent[]): RunSummary {
   switch (event.kind) {
     case 'init':
-      return summary.sessionId === null ? { ...summary, sessionId: event.sessionId || null } : summary;
+      return {
+        ...summary,
+        sessionId: summary.sessionId ?? (event.sessionId || null),
+        partialText: '',
+      };
     case 'result': {
       const previous = summary.result;
       const wins =
@@ -199,7 +203,7 @@ export function reduceRun(summary: RunSummary, event: CliEvent, progress: Progre
       return {
         sessionId: summary.sessionId,
         result: wins ? event : previous,
-        partialText: '',
+        partialText: summary.partialText,
       };
     }
     default: {

@@ -98,7 +98,8 @@ describe('session engine with a replay CLI', () => {
       peak = Math.max(peak, live);
     }
     expect(peak).toBe(2);
-    expect(startArgs(h).map((entry) => entry.prompt?.slice(0, 6))).toEqual([
+    const started = h.events.filter((item) => item.event.type === 'state' && item.event.state === 'running');
+    expect(started.map((item) => item.node.prompt.slice(0, 6))).toEqual([
       'task 0',
       'task 1',
       'task 2',

@@ -1,0 +1,136 @@
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createSessionEngine } from '../../sessions/index.js';
+import type { NodeSnapshot, SessionEngine } from '../../sessions/types.js';
+import { loadConfig, type SessionsConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { type RunningProxy, startProxy } from '../../src/proxy/index.js';
+import { type FakeUpstream, messagesOf, textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
+
+// Real parts end to end: the scripted upstream (external service fake) → the real proxy → the real CLI, driven
+// by the engine as a platform would.
+
+export const CLAUDE_BIN = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
+
+/** Every `WORD-<letters>` token in the request's messages, in order: what the model was shown. */
+export function tokensSeen(body: unknown): string[] {
+  const text = JSON.stringify(messagesOf(body));
+  return [...new Set(text.match(/WORD-[A-Z]+/g) ?? [])];
+}
+
+/** Answers with the tokens it saw; a prompt with SLOW streams a long answer slowly. */
+export function echoScript(req: { body: unknown }): UpstreamReply {
+  const seen = tokensSeen(req.body);
+  if (seen.some((token) => token.startsWith('WORD-SLOW'))) {
+    return textReply(`slow ${'word '.repeat(400)}`, { chunkSize: 5, delayMs: 50 });
+  }
+  return textReply(`seen: ${seen.join(' ')}`, { chunkSize: 6 });
+}
+
+export interface E2eRig {
+  dir: string;
+  proxy: RunningProxy;
+  upstream: FakeUpstream;
+  sessionsConfig(overrides?: Partial<SessionsConfig>): SessionsConfig;
+  engine(overrides?: Partial<SessionsConfig>): SessionEngine;
+  childEnv: Record<string, string>;
+  /**
+   * Pids of processes working inside this rig's workspace; with `parent`, only that process's direct children
+   * (the CLIs themselves, not the shells or helpers a CLI starts).
+   */
+  cliPids(parent?: number): number[];
+  close(): Promise<void>;
+}
+
+export async function startE2eRig(upstream: FakeUpstream): Promise<E2eRig> {
+  const dir = mkdtempSync(join(tmpdir(), 'sessions-e2e-'));
+  const proxy = await startProxy({
+    config: loadConfig(
+      {
+        PORT: '0',
+        PROVIDER_TYPE: 'openai',
+        OPENAI_BASE_URL: upstream.url,
+        OPENAI_API_KEY: 'sk-test',
+        MODEL: 'fake-model',
+      },
+      dir,
+    ).proxy,
+    logger: createLogger('silent', []),
+  });
+  const childEnv = { HOME: join(dir, 'home') };
+  const engines: SessionEngine[] = [];
+  const sessionsConfig = (overrides: Partial<SessionsConfig> = {}): SessionsConfig => ({
+    workspace: join(dir, 'workspace'),
+    allowedDirs: [],
+    maxSessions: 10,
+    claudeBin: CLAUDE_BIN,
+    backend: 'proxy',
+    idleTimeoutMs: 60_000,
+    storeUrl: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
+    ...overrides,
+  });
+  const cliPids = (parent?: number): number[] => {
+    const pids: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (!readlinkSync(`/proc/${name}/cwd`).startsWith(join(dir, 'workspace'))) continue;
+        // /proc/N/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (parent === undefined || ppid === parent) pids.push(Number(name));
+      } catch {
+        // The process ended while we looked, or is not ours to read.
+      }
+    }
+    return pids;
+  };
+  return {
+    dir,
+    proxy,
+    upstream,
+    childEnv,
+    sessionsConfig,
+    engine(overrides) {
+      const engine = createSessionEngine({
+        config: sessionsConfig(overrides),
+        proxy: { url: proxy.url, authToken: undefined },
+        logger: createLogger('silent', []),
+        childEnv,
+        inheritedEnv: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      });
+      engines.push(engine);
+      return engine;
+    },
+    cliPids,
+    async close() {
+      for (const engine of engines) await engine.close();
+      for (const pid of cliPids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await proxy.close();
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function finishedNode(engine: SessionEngine, nodeId: string): Promise<NodeSnapshot> {
+  return new Promise((resolveNode) => {
+    const check = (node: NodeSnapshot | undefined): boolean => {
+      if (node === undefined || node.state === 'queued' || node.state === 'running') return false;
+      unsubscribe();
+      resolveNode(node);
+      return true;
+    };
+    const unsubscribe = engine.subscribe((node, event) => {
+      if (node.id === nodeId && event.type === 'state') check(node);
+    });
+    check(engine.getNode(nodeId));
+  });
+}
