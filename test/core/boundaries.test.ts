@@ -116,7 +116,9 @@ describe('module boundaries', () => {
   it('no child process is started through a shell', () => {
     const shellUse = files
       .filter((file) =>
-        /shell:\s*true|\bexecSync\(|(?<![.\w])exec\(|shelljs|\$`|execaCommand/.test(readFileSync(file, 'utf8')),
+        /shell:\s*true|\bexecSync\(|(?<![.\w])exec\(|shelljs|\$`|execaCommand/.test(
+          readFileSync(file, 'utf8'),
+        ),
       )
       .map((file) => relative(root, file));
     expect(shellUse).toEqual([]);
