@@ -205,13 +205,15 @@ export function createTranscriber(
 
     const release = await slots.acquire(signal);
     if (release === null) return fail('cancelled', CANCELLED);
-    const dir = await mkdtemp(join(tmpdir(), 'relay-voice-'));
+    let dir: string | null = null;
     try {
+      dir = await mkdtemp(join(tmpdir(), 'relay-voice-'));
       const detail = (what: string) => (text: string) =>
-        logger.warn({ fileName: audio.fileName, [what]: text });
+        logger.warn({ fileName: audio.fileName, [what]: text }, `voice ${what} problem`);
+      const ffmpegPath = await ffmpeg();
       const decodeStarted = performance.now();
       const decoded = await decodeToWav(audio.data, container, dir, {
-        ffmpegPath: await ffmpeg(),
+        ffmpegPath,
         signal,
         onDetail: detail('decode'),
       });
@@ -242,7 +244,7 @@ export function createTranscriber(
       return { ok: true, text: whispered.text, timings };
     } finally {
       release();
-      await rm(dir, { recursive: true, force: true });
+      if (dir !== null) await rm(dir, { recursive: true, force: true });
     }
   }
 

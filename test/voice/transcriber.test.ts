@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Transcriber as PortTranscriber } from '../../platforms/ports.js';
 import { createTranscriber, type TranscriptionResult } from '../../src/voice/index.js';
 import {
   damage,
@@ -72,6 +73,11 @@ const alive = (pid: number) => {
 };
 
 describe('text path (stub whisper-cli)', () => {
+  it('is the Transcriber the platforms expect (checked by tsc)', () => {
+    const transcriber: PortTranscriber = stubTranscriber().transcriber;
+    expect(transcriber.maxBytes).toBe(25 * 1024 * 1024);
+  });
+
   it('turns a 16 kHz WAV into the spoken text, passes the configured language, and leaves no temp files', async () => {
     await writeStubModel(modelDir.path, { text: ['Run the tests', 'and fix the failing one.'] });
     const { transcriber } = stubTranscriber();
