@@ -95,6 +95,24 @@ async function main() {
   const recordedId = lines.map((line) => JSON.parse(line).session_id).find((id) => typeof id === 'string');
   const rewrite = (line) => (recordedId ? line.split(recordedId).join(sessionId) : line);
 
+  if (directive('stamp')) {
+    // For the latency bench: text deltas whose text is the moment they were written (ms, sub-ms precision).
+    write(rewrite(lines[0]));
+    for (let i = 0; i < 50; i++) {
+      const now = performance.timeOrigin + performance.now();
+      write(
+        JSON.stringify({
+          type: 'stream_event',
+          event: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: String(now) } },
+          session_id: sessionId,
+          parent_tool_use_id: null,
+          api_message_id: 'msg_stamp',
+        }),
+      );
+      await sleep(10);
+    }
+    end(0);
+  }
   if (directive('hang') || directive('stubborn')) {
     stubborn = Boolean(directive('stubborn'));
     write(rewrite(lines[0]));
