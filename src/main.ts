@@ -41,6 +41,8 @@ async function run(): Promise<void> {
     const engine = createSessionEngine({
       config: config.sessions,
       proxy: { url: proxy.url, authToken: config.proxy.authToken },
+      // The engine passes an allow-list of this (PATH, HOME, locale …) to the CLI, never the user's keys.
+      inheritedEnv: process.env,
       logger: logger.child({ part: 'sessions' }),
     });
     stops.unshift(() => engine.close());
