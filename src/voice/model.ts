@@ -84,7 +84,7 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
     return { ok: true };
   } catch (error) {
     const reason = controller.signal.aborted
-      ? `no answer within ${Math.round(options.stallTimeoutMs / 1000)} s`
+      ? `no answer within ${options.stallTimeoutMs >= 1000 ? `${Math.round(options.stallTimeoutMs / 1000)} s` : `${options.stallTimeoutMs} ms`}`
       : error instanceof Error
         ? error.cause instanceof Error
           ? error.cause.message

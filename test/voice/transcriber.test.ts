@@ -271,6 +271,7 @@ describe('missing pieces tell the user exactly what to do', () => {
     const model = JSON.stringify({ text: 'downloaded and heard' });
     beforeAll(async () => {
       server = createServer((request, response) => {
+        if (request.url === '/silent/ggml-tiny.bin') return; // accepts, never answers
         if (request.url !== '/models/ggml-tiny.bin') {
           response.writeHead(404).end('not found');
           return;
@@ -283,7 +284,13 @@ describe('missing pieces tell the user exactly what to do', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
 
     it('downloads a missing model with progress in the log, then transcribes', async () => {
       const { transcriber, lines } = stubTranscriber({ modelBaseUrl: `${baseUrl}/models` });
@@ -301,6 +308,13 @@ describe('missing pieces tell the user exactly what to do', () => {
         /ggml-tiny\.bin does not exist.*automatic download failed: HTTP 404/,
       );
       expect(existsSync(join(modelDir.path, 'ggml-tiny.bin'))).toBe(false);
+    });
+
+    it('gives up on a host that never answers and says so', async () => {
+      const { transcriber } = stubTranscriber({ modelBaseUrl: `${baseUrl}/silent`, downloadStallMs: 200 });
+      const result = await transcriber.transcribe(wavNote);
+      expect(result).toMatchObject({ ok: false, kind: 'model_missing' });
+      expect(result.ok ? '' : result.message).toMatch(/automatic download failed: no answer within 200 ms/);
     });
   });
 });
