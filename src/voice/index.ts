@@ -120,11 +120,20 @@ export function createTranscriber(
             logger.info({ percent }, `whisper-cli build ${percent}%`);
           }
         },
-      }).then((result) => {
-        if (result.ok) logger.info({ binary: result.binary }, 'whisper-cli built');
-        else logger.error({ reason: result.reason }, 'whisper-cli build failed; not retrying until restart');
-        return result;
-      });
+      })
+        .catch(
+          (error: unknown): BuildResult => ({
+            ok: false,
+            kind: 'failed',
+            reason: error instanceof Error ? error.message : String(error),
+          }),
+        )
+        .then((result) => {
+          if (result.ok) logger.info({ binary: result.binary }, 'whisper-cli built');
+          else
+            logger.error({ reason: result.reason }, 'whisper-cli build failed; not retrying until restart');
+          return result;
+        });
     }
     const result = await untilAborted(build, signal);
     if (result === null) return fail('cancelled', CANCELLED);
