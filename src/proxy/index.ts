@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { createRateLimiter, type RateLimiter, realClock } from './rate-limiter.js';
 import { createProxyServer } from './server.js';
 import { createStatsBook, type ProviderCounters } from './stats.js';
+import { createToolsMemo } from './tools-memo.js';
 import { createUpstreamAgent } from './upstream.js';
 
 // The embedded Anthropic → OpenAI proxy. `src/main.ts` starts it; tests and benches do too.
@@ -26,7 +27,12 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(options: { config: ProxyConfig; logger: Logger }): Promise<RunningProxy> {
+export async function startProxy(options: {
+  config: ProxyConfig;
+  logger: Logger;
+  /** How long the upstream may stay silent before a ping goes out (tests shorten it). */
+  pingIntervalMs?: number;
+}): Promise<RunningProxy> {
   const { config, logger } = options;
   const agent = createUpstreamAgent(config.timeouts);
   const stats = createStatsBook();
@@ -37,7 +43,8 @@ export async function startProxy(options: { config: ProxyConfig; logger: Logger 
     agent,
     clock: realClock,
     stats,
-    pingIntervalMs: 10_000,
+    tools: createToolsMemo(),
+    pingIntervalMs: options.pingIntervalMs ?? 10_000,
     newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
     limiterFor(provider) {
       let limiter = limiters.get(provider);

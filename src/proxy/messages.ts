@@ -13,11 +13,12 @@ import { toOpenAiRequest } from './request-to-openai.js';
 import { routeModel } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
 import { createSseDecoder } from './sse-decoder.js';
-import { toSse } from './sse-writer.js';
+import { createCoalescingWriter, toSse } from './sse-writer.js';
 import type { ProviderCounters, StatsBook } from './stats.js';
 import { reduceMessage } from './stream-contract.js';
 import { createStreamTranslator, type StreamTranslator } from './stream-translator.js';
 import { roughTokens } from './tokens.js';
+import type { ToolsMemo } from './tools-memo.js';
 import { callUpstream, type UpstreamResponse } from './upstream.js';
 
 // POST /v1/messages: shortcut, route, convert, call the provider, translate back: as SSE when the client
@@ -30,6 +31,8 @@ export interface MessagesDeps {
   clock: LimiterClock;
   limiterFor(provider: string): RateLimiter;
   stats: StatsBook;
+  /** Parses, converts and encodes the CLI's repeated tools array once (see tools-memo.ts). */
+  tools: ToolsMemo;
   newId(prefix: string): string;
   pingIntervalMs: number;
 }
@@ -131,7 +134,12 @@ export async function handleMessages(
       await passThrough({ request, model, provider, settings, res, signal: abort.signal, deps, stats });
       return;
     }
-    const conversion = toOpenAiRequest(request, { provider, model, stream });
+    const conversion = toOpenAiRequest(request, {
+      provider,
+      model,
+      stream,
+      convertTools: deps.tools.convertTools,
+    });
     if (conversion.repairs > 0)
       logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
     let upstream: UpstreamResponse;
@@ -140,13 +148,14 @@ export async function handleMessages(
         {
           provider,
           settings,
-          body: JSON.stringify(conversion.body),
+          body: deps.tools.serialize(conversion.body),
           signal: abort.signal,
           limiter,
           onRateLimited: () => stats.rateLimited++,
         },
         deps.agent,
         deps.clock,
+        deps.config.timeouts.writeMs,
       );
     } catch (error) {
       stats.errors++;
@@ -256,9 +265,10 @@ async function streamOut(
 ): Promise<void> {
   res.writeHead(200, SSE_HEADERS);
   let lastWrite = Date.now();
+  const out = createCoalescingWriter(res, setImmediate);
   const write = (events: AnthropicEvent[]) => {
     if (events.length === 0 || res.destroyed) return;
-    res.write(toSse(events));
+    out.write(events);
     lastWrite = Date.now();
   };
   // Pings keep the CLI's idle watchdog and any intermediary satisfied while the provider thinks silently.
@@ -281,6 +291,7 @@ async function streamOut(
     }
   } finally {
     clearInterval(ping);
+    out.flush();
     if (!res.destroyed) res.end();
   }
 }

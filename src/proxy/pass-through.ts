@@ -33,6 +33,7 @@ export async function passThrough(args: {
       },
       args.deps.agent,
       args.deps.clock,
+      args.deps.config.timeouts.writeMs,
     );
   } catch (error) {
     stats.errors++;

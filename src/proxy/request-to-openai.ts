@@ -19,10 +19,17 @@ export interface OpenAiToolCall {
   function: { name: string; arguments: string };
 }
 
+export interface OpenAiTool {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
 export interface ConversionTarget {
   provider: ProviderDescriptor;
   model: string;
   stream: boolean;
+  /** Converts the tools array; a memoising one (tools-memo.ts) keeps this work off the hot path. */
+  convertTools?: (tools: unknown, provider: ProviderDescriptor) => readonly OpenAiTool[];
 }
 
 export interface Conversion {
@@ -185,6 +192,25 @@ function toolChoice(value: unknown): unknown {
   }
 }
 
+/** Anthropic tool definitions → OpenAI functions, with the provider's rejected schema keywords removed. */
+export function toOpenAiTools(tools: unknown, provider: ProviderDescriptor): OpenAiTool[] {
+  return records(tools)
+    .filter(
+      (tool) => typeof tool.name === 'string' && !HIDDEN_TOOLS.has(tool.name) && tool.type !== 'custom_none',
+    )
+    .map((tool) => ({
+      type: 'function',
+      function: {
+        name: str(tool.name) ?? '',
+        description: str(tool.description) ?? '',
+        parameters: stripSchemaKeywords(
+          isRecord(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} },
+          provider.schemaKeywordsToStrip,
+        ),
+      },
+    }));
+}
+
 export function toOpenAiRequest(request: Json, target: ConversionTarget): Conversion {
   const { provider } = target;
   const system: string[] = [];
@@ -210,21 +236,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   messages.push(...repaired.messages);
 
   const body: Record<string, unknown> = { model: target.model, messages };
-  const tools = records(request.tools)
-    .filter(
-      (tool) => typeof tool.name === 'string' && !HIDDEN_TOOLS.has(tool.name) && tool.type !== 'custom_none',
-    )
-    .map((tool) => ({
-      type: 'function',
-      function: {
-        name: str(tool.name) ?? '',
-        description: str(tool.description) ?? '',
-        parameters: stripSchemaKeywords(
-          isRecord(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} },
-          provider.schemaKeywordsToStrip,
-        ),
-      },
-    }));
+  const tools = (target.convertTools ?? toOpenAiTools)(request.tools, provider);
   if (tools.length > 0) {
     body.tools = tools;
     const choice = toolChoice(request.tool_choice);

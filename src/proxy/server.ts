@@ -71,10 +71,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function parseJson(body: Buffer): Json {
+function parseJson(body: Buffer, parse: (raw: Buffer) => unknown): Json {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = parse(body);
   } catch (error) {
     throw new ProxyError(
       'client_request',
@@ -130,11 +130,11 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
     }
     if (method === 'POST' && path === '/v1/messages') {
       const body = await readBody(req, config.maxBodyBytes);
-      await handleMessages(parseJson(body), body.length, res, deps);
+      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, deps);
       return;
     }
     if (method === 'POST' && path === '/v1/messages/count_tokens') {
-      const body = parseJson(await readBody(req, config.maxBodyBytes));
+      const body = parseJson(await readBody(req, config.maxBodyBytes), deps.tools.parseBody);
       return json(res, 200, { input_tokens: await counter.count(body) });
     }
     throw new ProxyError('client_request', 404, 'not_found_error', `no route ${method} ${path}`);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { ProviderSettings, ProxyConfig } from '../config.js';
 import { fromUpstreamStatus, ProxyError } from './errors.js';
@@ -20,7 +21,7 @@ export interface UpstreamResponse {
 export interface UpstreamCall {
   provider: ProviderDescriptor;
   settings: ProviderSettings;
-  body: string;
+  body: string | Buffer;
   signal: AbortSignal;
   limiter: RateLimiter;
   /** Counts 429s seen, for stats. */
@@ -30,6 +31,38 @@ export interface UpstreamCall {
 const MAX_429_RETRIES = 3;
 /** A Retry-After longer than this is handed to the client (which retries itself) instead of waited out here. */
 const MAX_WAIT_MS = 30_000;
+
+/** Bodies go out in pieces of this size, so a provider that stops reading is noticed (HTTP_WRITE_TIMEOUT). */
+const WRITE_PIECE = 64 * 1024;
+
+/**
+ * The body as a stream that hands out one piece per read: undici writes each piece and pauses the stream until
+ * the socket drains, so "the stream ended" means the provider took the whole body. The clock starts at the
+ * first read (after connecting, which HTTP_CONNECT_TIMEOUT covers) and stops once the last piece is accepted.
+ */
+function timedBody(bytes: Buffer, writeMs: number, onTimeout: () => void): { body: Readable; done(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let at = 0;
+  const done = () => clearTimeout(timer);
+  const body = new Readable({
+    highWaterMark: 0,
+    read() {
+      timer ??= setTimeout(onTimeout, writeMs);
+      if (at >= bytes.length) {
+        done();
+        this.push(null);
+        return;
+      }
+      this.push(bytes.subarray(at, at + WRITE_PIECE));
+      at += WRITE_PIECE;
+    },
+    destroy(error, callback) {
+      done();
+      callback(error);
+    },
+  });
+  return { body, done };
+}
 
 export function createUpstreamAgent(timeouts: ProxyConfig['timeouts']): Agent {
   return new Agent({
@@ -54,24 +87,41 @@ export async function callUpstream(
   call: UpstreamCall,
   agent: Agent,
   clock: LimiterClock,
+  writeTimeoutMs: number,
   random: () => number = Math.random,
 ): Promise<UpstreamResponse> {
   const url = upstreamUrl(call.provider, call.settings);
-  const headers = upstreamHeaders(call.provider, call.settings);
+  const bytes = typeof call.body === 'string' ? Buffer.from(call.body) : call.body;
+  const headers = {
+    ...upstreamHeaders(call.provider, call.settings),
+    'content-length': String(bytes.length),
+  };
   let serverErrors = 0;
   for (let attempt = 0; ; attempt++) {
     await call.limiter.pace(call.signal);
     let response: Awaited<ReturnType<typeof request>>;
+    const writeAbort = new AbortController();
+    const body = timedBody(bytes, writeTimeoutMs, () => writeAbort.abort(new Error('write timeout')));
     try {
       response = await request(url, {
         method: 'POST',
         headers,
-        body: call.body,
-        signal: call.signal,
+        body: body.body,
+        signal: AbortSignal.any([call.signal, writeAbort.signal]),
         dispatcher: agent,
       });
     } catch (error) {
+      body.done();
       if (call.signal.aborted) throw error;
+      if (writeAbort.signal.aborted) {
+        throw new ProxyError(
+          'upstream_http',
+          529,
+          'overloaded_error',
+          `${call.provider.id} did not take the request within HTTP_WRITE_TIMEOUT (${writeTimeoutMs / 1000} s)`,
+          { cause: error },
+        );
+      }
       throw new ProxyError(
         'upstream_http',
         529,
@@ -80,6 +130,7 @@ export async function callUpstream(
         { cause: error },
       );
     }
+    body.done(); // an answer arrived: the provider has stopped reading, whether or not it took everything
     const contentType = String(response.headers['content-type'] ?? '');
     if (response.statusCode >= 200 && response.statusCode < 300) {
       return { status: response.statusCode, contentType, body: response.body };

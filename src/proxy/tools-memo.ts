@@ -1,0 +1,107 @@
+import { isRecord } from './anthropic-types.js';
+import { findTopLevelValue } from './json-scan.js';
+import type { ProviderDescriptor } from './providers.js';
+import { type OpenAiTool, toOpenAiTools } from './request-to-openai.js';
+
+// The CLI sends the same tools array (30–65 KB, most of every request body) on every turn. Decoding, parsing,
+// converting, serialising and encoding it each time was most of the proxy's added latency, so it is done
+// once per distinct array: a later body whose tools bytes are identical (a memcmp, exact, never a guess)
+// reuses the parsed array, its conversion per provider and the encoded JSON. Bounded: a few arrays at most.
+
+const TOOLS_KEY = Buffer.from('"tools"');
+
+export interface ToolsMemo {
+  /** JSON.parse of a request body, reusing a recently seen tools array. Throws JSON.parse's SyntaxError. */
+  parseBody(raw: Buffer): unknown;
+  /** `toOpenAiTools`, computed once per (tools array, provider). */
+  convertTools(tools: unknown, provider: ProviderDescriptor): readonly OpenAiTool[];
+  /** JSON bytes of an outgoing body; a memoised tools array is spliced in already encoded. */
+  serialize(body: Record<string, unknown>): Buffer;
+  readonly stats: { hits: number; misses: number };
+}
+
+interface Seen {
+  bytes: Buffer;
+  parsed: unknown[];
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const item of Object.values(value)) deepFreeze(item);
+}
+
+export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo {
+  const maxArrays = options.maxArrays ?? 8;
+  const seen: Seen[] = []; // most recently used first
+  const converted = new WeakMap<object, Map<string, readonly OpenAiTool[]>>();
+  const encoded = new WeakMap<object, Buffer>();
+  const stats = { hits: 0, misses: 0 };
+
+  function remember(bytes: Buffer, parsed: unknown[]): void {
+    deepFreeze(parsed); // shared by later requests: nothing may change it
+    seen.unshift({ bytes: Buffer.from(bytes), parsed }); // a copy: `bytes` is a view into the request body
+    if (seen.length > maxArrays) seen.pop();
+  }
+
+  return {
+    stats,
+    parseBody(raw) {
+      const range = findTopLevelValue(raw, TOOLS_KEY);
+      if (range) {
+        const length = range.end - range.start;
+        const at = seen.findIndex(
+          (entry) =>
+            entry.bytes.length === length &&
+            raw.compare(entry.bytes, 0, length, range.start, range.end) === 0,
+        );
+        const hit = seen[at];
+        if (hit) {
+          stats.hits++;
+          if (at > 0) seen.unshift(...seen.splice(at, 1));
+          // The split points are ASCII delimiters, so no UTF-8 sequence is cut.
+          const value: unknown = JSON.parse(
+            `${raw.toString('utf8', 0, range.start)}null${raw.toString('utf8', range.end)}`,
+          );
+          if (isRecord(value)) value.tools = hit.parsed;
+          return value;
+        }
+      }
+      const value: unknown = JSON.parse(raw.toString('utf8'));
+      if (range && isRecord(value) && Array.isArray(value.tools)) {
+        stats.misses++;
+        remember(raw.subarray(range.start, range.end), value.tools);
+      }
+      return value;
+    },
+    convertTools(tools, provider) {
+      if (typeof tools !== 'object' || tools === null) return toOpenAiTools(tools, provider);
+      let byProvider = converted.get(tools);
+      if (!byProvider) {
+        byProvider = new Map();
+        converted.set(tools, byProvider);
+      }
+      let result = byProvider.get(provider.id);
+      if (!result) {
+        const fresh = toOpenAiTools(tools, provider);
+        deepFreeze(fresh);
+        byProvider.set(provider.id, fresh);
+        result = fresh;
+      }
+      return result;
+    },
+    serialize(body) {
+      const { tools, ...rest } = body;
+      const cached = typeof tools === 'object' && tools !== null ? tools : undefined;
+      if (!cached || !Object.isFrozen(cached)) return Buffer.from(JSON.stringify(body));
+      let json = encoded.get(cached);
+      if (!json) {
+        json = Buffer.from(JSON.stringify(cached));
+        encoded.set(cached, json);
+      }
+      const head = JSON.stringify(rest); // an object, so it ends in '}'
+      const open = head.length > 2 ? `${head.slice(0, -1)},"tools":` : '{"tools":';
+      return Buffer.concat([Buffer.from(open), json, Buffer.from('}')]);
+    },
+  };
+}
