@@ -58,8 +58,8 @@ export function startCliRun(options: CliRunOptions): CliRun {
   let stderr = '';
   const timers: NodeJS.Timeout[] = [];
 
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined || exited) return;
+  const signalGroup = (signal: NodeJS.Signals, afterExit = false): void => {
+    if (pid === undefined || (exited && !afterExit)) return;
     try {
       process.kill(-pid, signal);
     } catch {
@@ -98,6 +98,10 @@ export function startCliRun(options: CliRunOptions): CliRun {
     exited = true;
     clearTimeout(idle);
     for (const timer of timers) clearTimeout(timer);
+    // The CLI is gone, but a tool it started (a Bash command ignoring SIGINT) may not be: when we ended the run,
+    // or the CLI died by a signal, nothing of its group may keep working in the workspace. The group id cannot
+    // have been handed to another process while members remain, and once none remain this is a no-op.
+    if (termination !== null || result.signal !== undefined) signalGroup('SIGKILL', true);
     for (const line of decoder.flush()) options.onLine(line);
     const started = pid !== undefined && result.exitCode !== undefined ? true : result.signal !== undefined;
     const cause = result.cause instanceof Error ? result.cause.message : String(result.cause ?? '');

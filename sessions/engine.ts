@@ -5,10 +5,17 @@ import type { Logger } from '../src/log.js';
 import { buildCliArgs, buildCliEnv, promptLine, resolveBundledClaude } from './cli-command.js';
 import { parseCliEvent } from './cli-events.js';
 import { type CliRun, startCliRun } from './cli-runner.js';
+import {
+  type CliProcessRecord,
+  endLeftovers,
+  NODE_ID_ENV,
+  readCliProcessRecord,
+} from './leftover-processes.js';
 import { branchOf, isActive, messageKey, snapshotOf, stateEvent, zeroUsage } from './node-model.js';
+import { createNodeWriter, type NodeWriter } from './node-writer.js';
 import { stateOf, type Termination, toOutcome } from './outcome.js';
 import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
-import { type NodeStore, openNodeStore } from './store.js';
+import { briefError, type NodeStore, openNodeStore, redactStoreUrl } from './store.js';
 import type {
   EngineListener,
   EngineStats,
@@ -39,6 +46,10 @@ export interface SessionEngineOptions {
   inheritedEnv?: Readonly<Record<string, string | undefined>>;
   /** Wait after SIGINT before SIGTERM, and again before SIGKILL (default 2 s). */
   stopGraceMs?: number;
+  /** How long a store write waits for a lock held elsewhere before failing (default 5 s). */
+  storeBusyTimeoutMs?: number;
+  /** While the store refuses writes, how often the held states are retried (default 5 s). */
+  storeRetryMs?: number;
 }
 
 /** Prompts travel over stdin, so the argv limit does not apply; this only bounds memory and the store. */
@@ -71,7 +82,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const unknownTypes = new Set<string>();
   /** Nodes being cleared: their runs end without writing or announcing anything. */
   const removing = new Set<string>();
+  /** The CLI process of each running node, stored with it so the next start can end one left running. */
+  const processes = new Map<string, CliProcessRecord>();
   let store: NodeStore | null = null;
+  let writer: NodeWriter | null = null;
   let startedAt = 0;
   let closing = false;
 
@@ -87,9 +101,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
   };
 
+  /** A state change of an accepted node: never throws; a failed write is held and retried (node-writer.ts). */
   const persist = async (node: NodeSnapshot): Promise<void> => {
-    if (store === null) throw new Error('session engine is not started');
-    await store.save(snapshotOf(node));
+    if (writer === null) throw new Error('session engine is not started');
+    await writer.write(node);
   };
 
   const index = (node: NodeSnapshot): void => {
@@ -138,6 +153,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     if (removing.has(node.id) || !nodes.has(node.id)) return;
     // The slot is free before anyone hears of the end, so stats() agree with the final events.
     running.delete(node.id);
+    processes.delete(node.id);
     node.outcome = outcome;
     node.state = stateOf(outcome);
     node.queuePosition = null;
@@ -178,17 +194,21 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     let summary = emptyRunSummary;
     const mapper = createProgressMapper();
     const strayLines: string[] = [];
+    let strayCount = 0;
     let sessionWrite: Promise<void> = Promise.resolve();
     const onLine = (line: string): void => {
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
-        if (line.trim() !== '' && strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
+        if (line.trim() === '') return;
+        strayCount += 1;
+        if (strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
         return;
       }
       const event = parseCliEvent(value);
       if (event === null) {
+        strayCount += 1;
         if (strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
         return;
       }
@@ -202,12 +222,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       if (before === null && summary.sessionId !== null) {
         // Known from the first line on: a reply that arrives now can already fork it once this run ends.
         node.sessionId = summary.sessionId;
-        const snapshot = snapshotOf(node);
-        sessionWrite = sessionWrite
-          .then(() => store?.save(snapshot))
-          .catch((error: unknown) => {
-            logger.error({ err: error, nodeId: node.id }, 'could not store the session id');
-          });
+        sessionWrite = sessionWrite.then(() => persist(node));
       }
       for (const item of progress) emit(node, item);
     };
@@ -216,17 +231,31 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       bin,
       args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf }),
       cwd: node.workingDirectory,
-      env,
+      // Marks the CLI and every tool it starts as this node's, so a restart can recognise them (leftover-processes.ts).
+      env: { ...env, [NODE_ID_ENV]: node.id },
       stdin: promptLine(node.prompt),
       idleTimeoutMs: config.idleTimeoutMs,
       graceMs,
       onLine,
+      onSpawn(pid) {
+        // Read now: the child cannot be reaped before we wait for it, so this pid is still ours.
+        const record = readCliProcessRecord(pid);
+        if (record !== null) processes.set(node.id, record);
+      },
     });
     active.run = run;
     logger.info({ nodeId: node.id, pid: run.pid, forkOf: node.forkOf }, 'CLI started');
+    sessionWrite = sessionWrite.then(() => persist(node));
     const exit = await run.exit;
     await sessionWrite;
     const outcome = toOutcome(summary, { ...exit, strayLines });
+    if (strayCount > 0) {
+      // Kept whatever the outcome: a run that succeeded despite them still has them in the log.
+      logger.warn(
+        { nodeId: node.id, count: strayCount, lines: strayLines.slice(0, 5) },
+        'CLI printed non-event lines',
+      );
+    }
     logger.info({ nodeId: node.id, outcome: outcome.kind, exitCode: exit.exitCode }, 'CLI ended');
     // Shutting down: an unfinished node stays `running` in the store, so the next start reports it interrupted.
     if (closing && outcome.kind !== 'done') return;
@@ -282,8 +311,14 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     async start() {
       if (store !== null) throw new Error('session engine already started');
       mkdirSync(config.workspace, { recursive: true });
-      store = await openNodeStore(config.storeUrl, logger);
-      const { nodes: loaded, unreadable } = await store.load();
+      store = await openNodeStore(config.storeUrl, logger, { busyTimeoutMs: options.storeBusyTimeoutMs });
+      writer = createNodeWriter({
+        store,
+        logger,
+        retryMs: options.storeRetryMs ?? 5000,
+        processOf: (id) => processes.get(id) ?? null,
+      });
+      const { nodes: loaded, processes: recorded, unreadable } = await store.load();
       loaded.sort((a, b) => a.createdAt - b.createdAt);
       const interrupted: NodeSnapshot[] = [];
       for (const node of loaded) {
@@ -292,13 +327,25 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       }
       for (const node of loaded) {
         if (node.state === 'running') {
+          // The relay died without stopping it (kill -9): its CLI may still be at work in the workspace.
+          const left = await endLeftovers(node.id, recorded.get(node.id) ?? null);
+          if (left.ended > 0 || left.remaining > 0) {
+            logger.warn({ nodeId: node.id, ...left }, 'ended the CLI a previous relay process left running');
+          }
+          const stoppedNote =
+            left.remaining > 0
+              ? ' Its Claude process could not be stopped and may still be running.'
+              : left.ended > 0
+                ? ' Its Claude process, still running, was stopped.'
+                : '';
           node.state = 'interrupted';
           node.finishedAt = Date.now();
           node.outcome = {
             kind: 'interrupted',
-            reason: 'The relay restarted while this task was running. Reply to it to continue from there.',
+            reason: `The relay restarted while this task was running.${stoppedNote} Reply to it to continue from there.`,
           };
-          await persist(node);
+          // Strict here: a store that cannot record this must fail the start, not hide the interruption.
+          await store.save(snapshotOf(node), null);
           interrupted.push(snapshotOf(node));
         } else if (node.state === 'queued') {
           node.queuePosition = null;
@@ -350,7 +397,20 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         usage: zeroUsage(),
         outcome: null,
       };
-      await persist(node);
+      try {
+        await writer?.mustWrite(node);
+      } catch (error) {
+        logger.error(
+          { err: error, url: redactStoreUrl(config.storeUrl) },
+          'task rejected: store not writable',
+        );
+        return {
+          kind: 'rejected',
+          reason:
+            `The task was not started: the relay cannot save it right now (session store: ${briefError(error instanceof Error && error.cause !== undefined ? error.cause : error)}). ` +
+            'Send it again in a moment; tasks already running go on.',
+        };
+      }
       nodes.set(id, node);
       index(node);
       queue.push(id);
@@ -375,8 +435,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         return;
       }
       node.messages.push({ ref: { ...ref }, role });
-      await persist(node);
+      // Indexed at once, so a reply forks this node even while the store is refusing writes (then retried).
       byMessage.set(key, nodeId);
+      await persist(node);
     },
 
     findNodeByMessage(ref) {
@@ -405,6 +466,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       for (const node of branch) removing.add(node.id);
       await stopNodes(branch.filter((node) => isActive(node.state)));
       await store?.remove(ids);
+      writer?.forget(ids);
       for (const node of branch) {
         nodes.delete(node.id);
         removing.delete(node.id);
@@ -445,6 +507,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         errors: byState.error,
         uptimeMs: startedAt === 0 ? 0 : Date.now() - startedAt,
         maxSessions: config.maxSessions,
+        store: writer?.status() ?? { writable: false, pendingWrites: 0, lastError: 'not started' },
       };
     },
 
@@ -464,6 +527,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         return active.done;
       });
       await Promise.all(waits);
+      await writer?.close();
       await store?.close();
     },
   };

@@ -1,20 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import KeyvSqlite from '@keyv/sqlite';
-import Keyv from 'keyv';
+import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { z } from 'zod';
 import type { Logger } from '../src/log.js';
+import type { CliProcessRecord } from './leftover-processes.js';
 import type { NodeSnapshot } from './types.js';
 
-// Nodes persisted through keyv, one key per node (`node:<id>`), values schema-versioned and parsed on load.
+// Nodes persisted through keyv, one key per node (`node:<id>`), values schema-versioned and parsed on load. A
+// running node's value also holds its CLI process record, so the next start can end a CLI left running.
 // Writes go through one chain so they land in the order they were made; errors are thrown (throwOnErrors), so
 // a caller that awaits a save knows the node is stored.
 //
-// Other stores by URL: keyv adapters share one interface, so Redis or Postgres only need their adapter here,
-// chosen by the URL's scheme: `redis://host:6379` → `new KeyvRedis(url)` from `@keyv/redis`,
-// `postgres://user@host/db` → `new KeyvPostgres({ uri: url })` from `@keyv/postgres`. The adapter must support
-// iteration (both do), which `load()` uses; several relay processes on one store would also need a lock per node
-// (not needed while one process owns it). Add the package, then a branch in `createAdapter`.
+// Other stores by URL (SESSION_STORE_URL): keyv adapters share one interface, so only the adapter differs.
+// `sqlite://<path>` is built in. `redis://…` / `rediss://…` use `@keyv/redis` and `postgres://…` /
+// `postgresql://…` use `@keyv/postgres`: install the package next to the relay (`npm install @keyv/redis`) and
+// set the URL; it is loaded on start (`new Adapter(url)`, the package's default export), and a missing package
+// is a start error that says what to install. The adapter must support iteration (both do), which `load()`
+// uses. Several relay processes on one store would also need a lock per node (not needed while one process owns
+// it). Another keyv adapter is one more line in OPTIONAL_ADAPTERS.
 
 const SCHEMA_VERSION = 1;
 
@@ -56,7 +60,18 @@ const nodeSchema = z.object({
   usage: usageSchema,
   outcome: outcomeSchema.nullable(),
 });
-const storedSchema = z.object({ v: z.literal(SCHEMA_VERSION), node: nodeSchema });
+const processSchema = z.object({
+  pid: z.number(),
+  pgid: z.number(),
+  startTime: z.number(),
+  bootId: z.string().nullable(),
+});
+const storedSchema = z.object({
+  v: z.literal(SCHEMA_VERSION),
+  node: nodeSchema,
+  // Added after v1 shipped; optional, so older values still parse.
+  process: processSchema.nullable().optional(),
+});
 
 export class StoreError extends Error {
   readonly kind = 'store';
@@ -68,36 +83,121 @@ export class StoreError extends Error {
 
 export interface NodeStore {
   /** Every stored node; values that do not parse are logged, counted and left in place. */
-  load(): Promise<{ nodes: NodeSnapshot[]; unreadable: number }>;
-  save(node: NodeSnapshot): Promise<void>;
+  load(): Promise<{
+    nodes: NodeSnapshot[];
+    processes: Map<string, CliProcessRecord>;
+    unreadable: number;
+  }>;
+  save(node: NodeSnapshot, cliProcess?: CliProcessRecord | null): Promise<void>;
   remove(ids: string[]): Promise<void>;
+  /** Writes and deletes a marker key: throws if the store cannot be written. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function createAdapter(url: string): Promise<KeyvSqlite> {
-  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+export interface StoreOptions {
+  /** How long a write waits for a lock held by another connection before failing (SQLite, default 5 s). */
+  busyTimeoutMs?: number;
+}
+
+/** The URL without credentials (redis://:secret@host), for messages and logs. */
+export function redactStoreUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1…@');
+}
+
+/** The first line of an error's message (SQLite: "SQLITE_READONLY: attempt to write a readonly database"). */
+export function briefError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.slice(0, 300) ?? '';
+}
+
+const OPTIONAL_ADAPTERS: Record<string, string> = {
+  redis: '@keyv/redis',
+  rediss: '@keyv/redis',
+  postgres: '@keyv/postgres',
+  postgresql: '@keyv/postgres',
+};
+
+function isAdapter(value: unknown): value is KeyvStoreAdapter {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ['get', 'set', 'delete'].every((name) => typeof Reflect.get(value, name) === 'function')
+  );
+}
+
+async function loadOptionalAdapter(url: string, scheme: string, pkg: string): Promise<KeyvStoreAdapter> {
+  let module: unknown;
+  try {
+    // A variable specifier: the package is optional and not a dependency of the relay.
+    const specifier = pkg;
+    module = await import(specifier);
+  } catch (error) {
+    throw new StoreError(
+      `SESSION_STORE_URL uses ${scheme}://, which needs the keyv adapter ${pkg}: install it next to the relay ` +
+        `(npm install ${pkg}) or use the built-in sqlite://<path>. (${briefError(error)})`,
+      { cause: error },
+    );
+  }
+  const Adapter = typeof module === 'object' && module !== null ? Reflect.get(module, 'default') : undefined;
+  const adapter: unknown = typeof Adapter === 'function' ? Reflect.construct(Adapter, [url]) : undefined;
+  if (!isAdapter(adapter)) {
+    throw new StoreError(
+      `SESSION_STORE_URL: ${pkg} does not export a keyv store adapter as its default export`,
+    );
+  }
+  return adapter;
+}
+
+async function createAdapter(url: string, options: StoreOptions): Promise<KeyvStoreAdapter> {
+  const scheme = url.slice(0, Math.max(0, url.indexOf(':'))).toLowerCase();
+  const optional = OPTIONAL_ADAPTERS[scheme];
+  if (optional !== undefined) return loadOptionalAdapter(url, scheme, optional);
   if (scheme !== 'sqlite') {
     throw new StoreError(
-      `SESSION_STORE_URL scheme '${scheme}' is not supported yet: use sqlite://<path> (Redis or Postgres need their keyv adapter, see sessions/store.ts)`,
+      `SESSION_STORE_URL scheme '${scheme}' is not supported: use sqlite://<path> (built in), redis://… ` +
+        '(install @keyv/redis) or postgres://… (install @keyv/postgres).',
     );
   }
   const path = url.replace(/^sqlite:\/\//i, '');
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5000 });
+  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: options.busyTimeoutMs ?? 5000 });
   // WAL: readers do not block the writer, and a crash mid-write leaves the last committed state.
   await adapter.query('PRAGMA journal_mode=WAL');
   return adapter;
 }
 
-export async function openNodeStore(url: string, logger: Logger): Promise<NodeStore> {
-  let adapter: KeyvSqlite;
+export async function openNodeStore(
+  url: string,
+  logger: Logger,
+  options: StoreOptions = {},
+): Promise<NodeStore> {
+  const shown = redactStoreUrl(url);
+  let keyv: Keyv;
   try {
-    adapter = await createAdapter(url);
+    keyv = new Keyv({ store: await createAdapter(url, options), namespace: 'relay', throwOnErrors: true });
   } catch (error) {
     if (error instanceof StoreError) throw error;
-    throw new StoreError(`cannot open the session store at ${url}`, { cause: error });
+    throw new StoreError(`SESSION_STORE_URL=${shown}: cannot open the session store (${briefError(error)})`, {
+      cause: error,
+    });
   }
-  const keyv = new Keyv({ store: adapter, namespace: 'relay', throwOnErrors: true });
+  const probe = async (): Promise<void> => {
+    await keyv.set('meta:write-check', Date.now());
+    await keyv.delete('meta:write-check');
+  };
+  // A store that opens but cannot be written (a read-only file or directory) must fail here, at start, rather
+  // than at the first task.
+  try {
+    await probe();
+  } catch (error) {
+    await keyv.disconnect().catch(() => undefined);
+    throw new StoreError(
+      `SESSION_STORE_URL=${shown}: the session store cannot be written (${briefError(error)}). ` +
+        "Check that the relay's user may write the file and its directory.",
+      { cause: error },
+    );
+  }
   let chain: Promise<unknown> = Promise.resolve();
   const enqueue = <T>(write: () => Promise<T>): Promise<T> => {
     const next = chain.then(write, write);
@@ -108,6 +208,7 @@ export async function openNodeStore(url: string, logger: Logger): Promise<NodeSt
   return {
     async load() {
       const nodes: NodeSnapshot[] = [];
+      const processes = new Map<string, CliProcessRecord>();
       let unreadable = 0;
       const iterate = keyv.iterator;
       if (iterate === undefined) throw new StoreError('the session store cannot list its keys');
@@ -117,6 +218,7 @@ export async function openNodeStore(url: string, logger: Logger): Promise<NodeSt
         const parsed = storedSchema.safeParse(value);
         if (parsed.success) {
           nodes.push(parsed.data.node);
+          if (parsed.data.process) processes.set(parsed.data.node.id, parsed.data.process);
         } else {
           unreadable += 1;
           logger.error(
@@ -125,17 +227,20 @@ export async function openNodeStore(url: string, logger: Logger): Promise<NodeSt
           );
         }
       }
-      return { nodes, unreadable };
+      return { nodes, processes, unreadable };
     },
-    save(node) {
+    save(node, cliProcess = null) {
       return enqueue(async () => {
-        await keyv.set(`node:${node.id}`, { v: SCHEMA_VERSION, node });
+        await keyv.set(`node:${node.id}`, { v: SCHEMA_VERSION, node, process: cliProcess });
       });
     },
     remove(ids) {
       return enqueue(async () => {
         if (ids.length > 0) await keyv.deleteMany(ids.map((id) => `node:${id}`));
       });
+    },
+    probe() {
+      return enqueue(probe);
     },
     async close() {
       await chain;

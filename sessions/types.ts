@@ -118,6 +118,11 @@ export interface EngineStats {
   errors: number;
   uptimeMs: number;
   maxSessions: number;
+  /**
+   * Whether the session store accepts writes; while it does not, new tasks are refused and state changes of
+   * running ones are held (`pendingWrites`) and retried.
+   */
+  store?: { writable: boolean; pendingWrites: number; lastError: string | null };
 }
 
 export type EngineListener = (node: NodeSnapshot, event: ProgressEvent) => void;
