@@ -8,7 +8,7 @@ export interface ProviderDescriptor {
   protocol: 'openai' | 'anthropic';
   /** Name of the variable holding its key, for the error shown when it is missing (undefined: no key needed). */
   keyVariable: string | undefined;
-  /** The largest `max_tokens` sent; the CLI asks for up to 128000, which most providers refuse. */
+  /** The largest `max_tokens` sent (see OUTPUT_LIMITS); the CLI asks for up to 128000, which most refuse. */
   maxOutputTokens: number;
   /** Past thinking goes back as `reasoning_content` (else as `<think>` text in the content). */
   replaysReasoningField: boolean;
@@ -33,12 +33,35 @@ const STRICT_SCHEMA = [
   'default',
 ];
 
+/**
+ * Ceilings for `max_tokens`, per provider. Providers refuse a `max_tokens` above what the model can produce
+ * (HTTP 400), and the CLI asks for 32000–128000, so the value is clamped. These are conservative defaults,
+ * not a per-model table and not checked against live providers (this project never calls them in tests):
+ * a model that allows more only gets a shorter longest answer; a model that allows less still gets a 400,
+ * which the proxy passes on with the provider's message.
+ *
+ * | provider      | ceiling | basis                                                                        |
+ * |---------------|---------|------------------------------------------------------------------------------|
+ * | `nvidia_nim`  | 16384   | the lowest common ceiling seen for NIM-hosted chat models                    |
+ * | `open_router` | 32000   | what most routed models accept; OpenRouter clamps further per model itself   |
+ * | `lmstudio`    | 32000   | the loaded context is the real limit and LM Studio stops there anyway        |
+ * | `openai`      | 32000   | generic OpenAI-compatible servers (vLLM, llama.cpp, Ollama, Groq, DeepSeek)  |
+ * | `anthropic`   | 128000  | pass-through: the request is forwarded as the CLI sent it, not clamped       |
+ */
+export const OUTPUT_LIMITS = {
+  nvidia_nim: 16_384,
+  open_router: 32_000,
+  lmstudio: 32_000,
+  openai: 32_000,
+  anthropic: 128_000,
+} as const satisfies Record<ProviderId, number>;
+
 export const PROVIDERS: Record<ProviderId, ProviderDescriptor> = {
   nvidia_nim: {
     id: 'nvidia_nim',
     protocol: 'openai',
     keyVariable: 'NVIDIA_NIM_API_KEY',
-    maxOutputTokens: 16_384,
+    maxOutputTokens: OUTPUT_LIMITS.nvidia_nim,
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     thinkingFields: (enabled) => ({
@@ -49,7 +72,7 @@ export const PROVIDERS: Record<ProviderId, ProviderDescriptor> = {
     id: 'open_router',
     protocol: 'openai',
     keyVariable: 'OPENROUTER_API_KEY',
-    maxOutputTokens: 32_000,
+    maxOutputTokens: OUTPUT_LIMITS.open_router,
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     thinkingFields: (enabled) => ({ reasoning: { enabled } }),
@@ -58,7 +81,7 @@ export const PROVIDERS: Record<ProviderId, ProviderDescriptor> = {
     id: 'lmstudio',
     protocol: 'openai',
     keyVariable: undefined,
-    maxOutputTokens: 32_000,
+    maxOutputTokens: OUTPUT_LIMITS.lmstudio,
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: () => ({}),
@@ -67,7 +90,7 @@ export const PROVIDERS: Record<ProviderId, ProviderDescriptor> = {
     id: 'openai',
     protocol: 'openai',
     keyVariable: undefined,
-    maxOutputTokens: 32_000,
+    maxOutputTokens: OUTPUT_LIMITS.openai,
     replaysReasoningField: true,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: () => ({}),
@@ -76,7 +99,7 @@ export const PROVIDERS: Record<ProviderId, ProviderDescriptor> = {
     id: 'anthropic',
     protocol: 'anthropic',
     keyVariable: 'ANTHROPIC_UPSTREAM_KEY',
-    maxOutputTokens: 128_000,
+    maxOutputTokens: OUTPUT_LIMITS.anthropic,
     replaysReasoningField: false,
     schemaKeywordsToStrip: [],
     thinkingFields: () => ({}),

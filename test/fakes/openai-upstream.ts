@@ -25,6 +25,8 @@ export type UpstreamReply =
       breakAfter?: number;
       /** Stop sending after this many chunks without closing the connection. */
       hangAfter?: number;
+      /** After `after` chunks, wait for `until` before sending the rest (a provider thinking silently). */
+      pause?: { after: number; until: Promise<unknown> };
       omitDone?: boolean;
     }
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string> }
@@ -126,6 +128,7 @@ async function reply(res: ServerResponse, answer: UpstreamReply): Promise<void> 
       return;
     }
     if (answer.hangAfter !== undefined && sent >= answer.hangAfter) return; // closed only by close()
+    if (answer.pause && sent === answer.pause.after) await answer.pause.until;
     if (answer.delayMs) await sleep(answer.delayMs);
     if (res.destroyed) return;
     res.write(typeof chunk === 'string' ? chunk : `data: ${JSON.stringify(chunk)}\n\n`);

@@ -32,13 +32,18 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(script: Script, env: Record<string, string> = {}): Promise<Rig> {
+export async function startRig(
+  script: Script,
+  env: Record<string, string> = {},
+  options: { pingIntervalMs?: number } = {},
+): Promise<Rig> {
   const upstream = await startFakeUpstream(script);
   const logs: string[] = [];
   const sink: LogSink = { write: (line) => logs.push(line) };
   const proxy = await startProxy({
     config: proxyConfig(upstream.url, env),
     logger: createLogger('info', [], sink),
+    ...options,
   });
   return {
     upstream,
