@@ -58,6 +58,8 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
   const early = new Map<string, ProgressEvent[]>();
   // The final answer goes out once the outcome event was folded in (the state can change before it).
   const outcomeSeen = new Set<string>();
+  // Nodes whose final answer is out: later events (a trailing state change) must not re-adopt and overwrite it.
+  const delivered = new Set<string>();
 
   const updateTyping = (chat: ChatContext): void => {
     const running = [...tracked.values()].some(
@@ -92,6 +94,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
     if (statusId === null || task.finished) return;
     if (outcomeSeen.has(task.nodeId)) {
       outcomeSeen.delete(task.nodeId);
+      delivered.add(task.nodeId);
       task.finished = true;
       tracked.delete(task.nodeId);
       updateTyping(task.chat);
@@ -114,6 +117,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
 
   /** A node we did not submit in this process (re-queued after a restart) is followed through its status message. */
   const adopt = (node: NodeSnapshot): Tracked | undefined => {
+    if (delivered.has(node.id) || (node.state !== 'queued' && node.state !== 'running')) return undefined;
     const status = node.messages.find((m) => m.role === 'status');
     const prompt = node.messages.find((m) => m.role === 'prompt');
     if (!status) return undefined;
@@ -200,6 +204,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       const chats = new Set<ChatContext>();
       for (const id of nodeIds) {
         outcomeSeen.delete(id);
+        delivered.add(id);
         const task = tracked.get(id);
         if (!task) continue;
         task.finished = true;

@@ -65,6 +65,10 @@ export interface FakeDiscord {
   rateLimit(route: RegExp, retryAfterSeconds: number, count?: number): void;
   callsMatching(route: RegExp): ApiCall[];
   commandWrites(): number;
+  /** Scripted failures not yet used. */
+  failuresLeft(): number;
+  /** While set, message content matching this is refused as an invalid form body (code 50035). */
+  rejectContent(pattern: RegExp | null): void;
   setCommandsDirectly(commands: Array<{ name: string; description: string }>): void;
   close(): Promise<void>;
 }
@@ -79,6 +83,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
   const interactionChannels = new Map<string, { id: string; channelId: string }>();
   let commands: Array<Record<string, unknown>> = [];
   let commandWrites = 0;
+  let refusedContent: RegExp | null = null;
   let sequence = 0;
   let snowflake = 1_000_000_000_000_000n;
   const nextId = (): string => {
@@ -245,7 +250,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
     if (typeof content !== 'string' || content.trim() === '') {
       return { status: 400, body: { message: 'Cannot send an empty message', code: 50006 } };
     }
-    if ([...content].length > DISCORD_MAX_LENGTH) {
+    if ([...content].length > DISCORD_MAX_LENGTH || refusedContent?.test(content)) {
       return {
         status: 400,
         body: {
@@ -489,6 +494,10 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       return calls.filter((call) => route.test(`${call.method} ${call.path}`));
     },
     commandWrites: () => commandWrites,
+    failuresLeft: () => failures.length,
+    rejectContent(pattern) {
+      refusedContent = pattern;
+    },
     setCommandsDirectly(list) {
       commands = list.map((command) => ({
         id: nextId(),

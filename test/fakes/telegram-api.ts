@@ -54,6 +54,10 @@ export interface FakeTelegram {
   failNext(method: string, failure: ScriptedFailure, count?: number): void;
   callsOf(method: string): ApiCall[];
   setCommandsDirectly(commands: Array<{ command: string; description: string }>): void;
+  /** While on, every text sent with a parse_mode is refused with "can't parse entities". */
+  rejectParseMode(on: boolean): void;
+  /** Scripted failures not yet used. */
+  failuresLeft(): number;
   close(): Promise<void>;
 }
 
@@ -88,6 +92,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
   const failures = new Map<string, ScriptedFailure[]>();
   const waiters = new Set<() => void>();
   let commands: Array<{ command: string; description: string }> = [];
+  let refuseParseMode = false;
 
   const nextMessageId = (chatId: number): number => {
     const id = (messageCounters.get(chatId) ?? 0) + 1;
@@ -247,6 +252,14 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     const method = match[2]!;
     const payload = await readPayload(request, url);
     calls.push({ method, payload });
+    if (refuseParseMode && typeof payload.parse_mode === 'string') {
+      reply(response, 400, {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+      });
+      return;
+    }
     const scripted = failures.get(method)?.shift();
     if (scripted) {
       reply(response, scripted.errorCode, {
@@ -354,6 +367,12 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     },
     setCommandsDirectly(list) {
       commands = list;
+    },
+    failuresLeft() {
+      return [...failures.values()].reduce((sum, list) => sum + list.length, 0);
+    },
+    rejectParseMode(on) {
+      refuseParseMode = on;
     },
     async close() {
       wakePollers();

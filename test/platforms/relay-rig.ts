@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { startPlatforms } from '../../platforms/index.js';
+import type { Transcriber } from '../../platforms/ports.js';
+import { createSessionEngine } from '../../sessions/index.js';
+import type { SessionEngine } from '../../sessions/types.js';
+import { loadConfig, type MessagingConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { type RunningProxy, startProxy } from '../../src/proxy/index.js';
+import {
+  type FakeUpstream,
+  lastUserText,
+  messagesOf,
+  startFakeUpstream,
+  textReply,
+  type UpstreamReply,
+} from '../fakes/openai-upstream.js';
+
+// The whole relay as main.ts wires it, on real parts: the real engine running the real `claude`, the embedded
+// proxy, a scripted upstream (external), a chat fake (external), and a transcriber stand-in that returns
+// known text (no real whisper weights exist on this machine; whisper itself is tested in test/voice).
+
+export const CLAUDE_BIN = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
+
+/** Upstream replies chosen by a marker in the prompt; anything else gets a short text. */
+export type Replies = Record<string, () => UpstreamReply>;
+
+export interface RelayRig {
+  upstream: FakeUpstream;
+  engine: SessionEngine;
+  /** Every upstream request body whose last user text contains the marker. */
+  requestsFor(marker: string): unknown[];
+  /** Whether the conversation sent upstream for `marker` also carries `earlier` (an earlier prompt). */
+  carries(marker: string, earlier: string): boolean;
+  transcriber: Transcriber & { calls: number };
+  stop(): Promise<void>;
+}
+
+export async function startRelayRig(options: {
+  replies: Replies;
+  messaging: (rate: MessagingConfig['rateLimit']) => MessagingConfig;
+  transcript: () => string;
+}): Promise<RelayRig> {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
+  const home = join(dir, 'home');
+  mkdirSync(home, { recursive: true });
+  const logger = createLogger('silent', []);
+  const upstream = await startFakeUpstream((request) => {
+    const text = lastUserText(request.body);
+    for (const [marker, reply] of Object.entries(options.replies)) {
+      if (text.includes(marker)) return reply();
+    }
+    return textReply('ok');
+  });
+  const config = loadConfig(
+    {
+      PORT: '0',
+      PROVIDER_TYPE: 'openai',
+      OPENAI_BASE_URL: upstream.url,
+      OPENAI_API_KEY: 'sk-test-upstream',
+      MODEL: 'fake-model',
+      CLAUDE_BIN,
+      CLAUDE_WORKSPACE: join(dir, 'workspace'),
+      SESSION_STORE_URL: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
+    },
+    dir,
+  );
+  mkdirSync(config.sessions.workspace, { recursive: true });
+  mkdirSync(dirname(join(dir, 'store', 'x')), { recursive: true });
+  const proxy: RunningProxy = await startProxy({ config: config.proxy, logger });
+  const engine = createSessionEngine({
+    config: config.sessions,
+    proxy: { url: proxy.url, authToken: undefined },
+    logger,
+    childEnv: { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', IS_SANDBOX: '1' },
+    inheritedEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
+    stopGraceMs: 300,
+  });
+  const transcriber: Transcriber & { calls: number } = {
+    maxBytes: 1024 * 1024,
+    calls: 0,
+    async transcribe() {
+      transcriber.calls += 1;
+      return { ok: true, text: options.transcript(), timings: { decodeMs: 0, whisperMs: 0 } };
+    },
+  };
+  const platforms = await startPlatforms({
+    config: options.messaging({ count: 5, windowMs: 1000 }),
+    engine,
+    transcriber,
+    voiceEnabled: true,
+    proxyStats: () => proxy.stats(),
+    logger,
+    typingIntervalMs: 1000,
+  });
+  const requestsFor = (marker: string): unknown[] =>
+    upstream.requests.filter((request) => lastUserText(request.body).includes(marker)).map((r) => r.body);
+  return {
+    upstream,
+    engine,
+    transcriber,
+    requestsFor,
+    carries: (marker, earlier) =>
+      requestsFor(marker).some((body) => JSON.stringify(messagesOf(body)).includes(earlier)),
+    async stop() {
+      await platforms.stop();
+      await engine.close();
+      await proxy.close();
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A 9,000-character answer in numbered paragraphs, so a test can check that every one of them arrived. */
+export function longAnswer(): string {
+  const paragraphs: string[] = [];
+  for (let index = 1; paragraphs.join('\n\n').length < 9000; index++) {
+    paragraphs.push(`Paragraph ${index} says: ${'the relay delivers every word '.repeat(6).trim()}.`);
+  }
+  return paragraphs.join('\n\n');
+}
