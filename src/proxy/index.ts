@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { createRateLimiter, type RateLimiter, realClock } from './rate-limiter.js';
+import { createRateLimiter, type LimiterClock, type RateLimiter, realClock } from './rate-limiter.js';
 import { createProxyServer } from './server.js';
 import { createStatsBook, type ProviderCounters } from './stats.js';
 import { createToolsMemo } from './tools-memo.js';
@@ -32,6 +32,8 @@ export async function startProxy(options: {
   logger: Logger;
   /** How long the upstream may stay silent before a ping goes out (tests shorten it). */
   pingIntervalMs?: number;
+  /** Time for rate limits and retry waits (tests pass a faster one; production uses the real clock). */
+  clock?: LimiterClock;
 }): Promise<RunningProxy> {
   const { config, logger } = options;
   const agent = createUpstreamAgent(config.timeouts);
@@ -41,7 +43,7 @@ export async function startProxy(options: {
     config,
     logger,
     agent,
-    clock: realClock,
+    clock: options.clock ?? realClock,
     stats,
     tools: createToolsMemo(),
     pingIntervalMs: options.pingIntervalMs ?? 10_000,
@@ -49,7 +51,7 @@ export async function startProxy(options: {
     limiterFor(provider) {
       let limiter = limiters.get(provider);
       if (!limiter) {
-        limiter = createRateLimiter(config.rateLimit);
+        limiter = createRateLimiter(config.rateLimit, options.clock ?? realClock);
         limiters.set(provider, limiter);
       }
       return limiter;

@@ -169,7 +169,7 @@ export async function handleMessages(
     });
     if (stream) await streamOut(upstream, translator, res, deps, abort.signal, stats);
     else {
-      const events = await collect(upstream, translator);
+      const events = await collect(upstream, translator, stats);
       const failure = events.find((e) => e.type === 'error');
       if (failure?.type === 'error')
         throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
@@ -188,6 +188,7 @@ async function pump(
   upstream: UpstreamResponse,
   translator: StreamTranslator,
   emit: (events: AnthropicEvent[]) => void,
+  stats: ProviderCounters,
 ): Promise<void> {
   const out: AnthropicEvent[] = [...translator.start()];
   if (upstream.contentType.includes('application/json')) {
@@ -203,6 +204,7 @@ async function pump(
   let done = false;
   let finished = false;
   const decoder = createSseDecoder({
+    onUnknownLine: () => stats.malformedChunks++,
     onMessage({ data }) {
       if (done) return;
       if (data === '[DONE]') {
@@ -213,7 +215,8 @@ async function pump(
       try {
         value = JSON.parse(data);
       } catch {
-        return; // a provider's keep-alive or junk line; the stream goes on
+        stats.malformedChunks++; // junk in a data line: skipped (the stream goes on), counted, visible in stats
+        return;
       }
       if (isRecord(value) && isRecord(value.error) && !Array.isArray(value.choices)) {
         const message = typeof value.error.message === 'string' ? value.error.message : 'provider error';
@@ -221,6 +224,9 @@ async function pump(
         done = true;
         return;
       }
+      // A chunk with neither choices nor usage carries nothing; OpenAI's own usage chunk has `choices: []`.
+      if (!isRecord(value) || (!Array.isArray(value.choices) && value.usage === undefined))
+        stats.malformedChunks++;
       const delta = parseUpstreamChunk(value);
       if (delta.finishReason) finished = true;
       out.push(...translator.push(delta));
@@ -240,10 +246,14 @@ async function pump(
   emit(out);
 }
 
-async function collect(upstream: UpstreamResponse, translator: StreamTranslator): Promise<AnthropicEvent[]> {
+async function collect(
+  upstream: UpstreamResponse,
+  translator: StreamTranslator,
+  stats: ProviderCounters,
+): Promise<AnthropicEvent[]> {
   const events: AnthropicEvent[] = [];
   try {
-    await pump(upstream, translator, (batch) => events.push(...batch));
+    await pump(upstream, translator, (batch) => events.push(...batch), stats);
   } catch (error) {
     events.push(
       ...translator.fail(
@@ -276,7 +286,7 @@ async function streamOut(
     if (Date.now() - lastWrite >= deps.pingIntervalMs) write(translator.ping());
   }, deps.pingIntervalMs);
   try {
-    await pump(upstream, translator, write);
+    await pump(upstream, translator, write, stats);
   } catch (error) {
     if (!signal.aborted) {
       deps.logger.warn({ err: error }, 'upstream stream broke');

@@ -12,6 +12,8 @@ export interface SseDecoderOptions {
   /** A line longer than this is a protocol error (reported once; the decoder then refuses input). */
   maxLineLength?: number;
   onError?(error: { kind: 'line_too_long'; length: number }): void;
+  /** A line that is no SSE field we know (ignored as the spec says, but a caller may count it). */
+  onUnknownLine?(line: string): void;
 }
 
 export interface SseDecoder {
@@ -46,6 +48,7 @@ export function createSseDecoder(options: SseDecoderOptions): SseDecoder {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') data.push(value);
     else if (field === 'event') event = value;
+    else if (field !== 'id' && field !== 'retry') options.onUnknownLine?.(text);
   }
 
   return {

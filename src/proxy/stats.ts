@@ -7,6 +7,8 @@ export interface ProviderCounters {
   rateLimited: number;
   inputTokens: number;
   outputTokens: number;
+  /** Upstream stream lines or chunks that made no sense (skipped; the answer went on). */
+  malformedChunks: number;
 }
 
 export interface StatsBook {
@@ -20,7 +22,15 @@ export function createStatsBook(): StatsBook {
     of(provider) {
       let counters = book.get(provider);
       if (!counters) {
-        counters = { provider, requests: 0, errors: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0 };
+        counters = {
+          provider,
+          requests: 0,
+          errors: 0,
+          rateLimited: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          malformedChunks: 0,
+        };
         book.set(provider, counters);
       }
       return counters;

@@ -122,22 +122,24 @@ async function reply(res: ServerResponse, answer: UpstreamReply): Promise<void> 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
   let sent = 0;
+  // A break must happen after what was sent has reached the socket, or it would cut earlier chunks too.
+  let flushed: Promise<void> = Promise.resolve();
+  const breakNow = async () => {
+    await flushed;
+    res.socket?.destroy();
+  };
   for (const chunk of answer.chunks) {
-    if (answer.breakAfter !== undefined && sent >= answer.breakAfter) {
-      res.socket?.destroy();
-      return;
-    }
+    if (answer.breakAfter !== undefined && sent >= answer.breakAfter) return breakNow();
     if (answer.hangAfter !== undefined && sent >= answer.hangAfter) return; // closed only by close()
     if (answer.pause && sent === answer.pause.after) await answer.pause.until;
     if (answer.delayMs) await sleep(answer.delayMs);
     if (res.destroyed) return;
-    res.write(typeof chunk === 'string' ? chunk : `data: ${JSON.stringify(chunk)}\n\n`);
+    const text = typeof chunk === 'string' ? chunk : `data: ${JSON.stringify(chunk)}\n\n`;
+    if (answer.breakAfter === undefined) res.write(text);
+    else flushed = new Promise((resolve) => res.write(text, () => resolve()));
     sent++;
   }
-  if (answer.breakAfter !== undefined && sent >= answer.breakAfter) {
-    res.socket?.destroy();
-    return;
-  }
+  if (answer.breakAfter !== undefined && sent >= answer.breakAfter) return breakNow();
   if (answer.hangAfter !== undefined && sent >= answer.hangAfter) return;
   if (!answer.omitDone) res.write('data: [DONE]\n\n');
   res.end();

@@ -35,7 +35,7 @@ export interface Rig {
 export async function startRig(
   script: Script,
   env: Record<string, string> = {},
-  options: { pingIntervalMs?: number } = {},
+  options: Pick<Parameters<typeof startProxy>[0], 'pingIntervalMs' | 'clock'> = {},
 ): Promise<Rig> {
   const upstream = await startFakeUpstream(script);
   const logs: string[] = [];
