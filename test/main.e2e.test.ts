@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FakeUpstream, startFakeUpstream, textReply } from './fakes/openai-upstream.js';
+import { type FakeTelegram, startFakeTelegram } from './fakes/telegram-api.js';
+
+// The relay as a user starts it: `npm start` runs src/main.ts, which reads the environment (and .env from the
+// working directory), starts the proxy, the engine and every platform whose token is set.
+
+const root = resolve(import.meta.dirname, '..');
+const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+interface Relay {
+  child: ChildProcess;
+  output(): string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startRelay(cwd: string, env: Record<string, string>): Relay {
+  const child = spawn(process.execPath, [tsxCli, join(root, 'src', 'main.ts')], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(cwd, 'home'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
+  return { child, output: () => output, exit };
+}
+
+function proxyUrl(output: string): string | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry: unknown = JSON.parse(line);
+    if (typeof entry === 'object' && entry !== null && 'url' in entry && typeof entry.url === 'string') {
+      return entry.url;
+    }
+  }
+  return undefined;
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'relay-main-'));
+  mkdirSync(join(dir, 'home'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm start', () => {
+  it('refuses a bad setting with one line naming the variable, and exit code 1', async () => {
+    const relay = startRelay(dir, { PORT: 'eighty' });
+    const { code } = await relay.exit;
+    expect(code).toBe(1);
+    expect(relay.output().trim()).toBe(
+      "Configuration error: PORT: must be a whole number from 0 to 65535, got 'eighty'",
+    );
+  });
+
+  it('with no messaging token runs the proxy alone, says how to point claude at it, and stops on SIGTERM', async () => {
+    const relay = startRelay(dir, { PORT: '0', MESSAGING_PLATFORM: '' });
+    await vi.waitFor(() => expect(relay.output()).toContain('ANTHROPIC_BASE_URL='), { timeout: 30_000 });
+    const url = proxyUrl(relay.output());
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(relay.output()).toContain(`ANTHROPIC_BASE_URL=${url} `);
+    const health = await fetch(`${url}/health`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    relay.child.kill('SIGTERM');
+    expect((await relay.exit).code).toBe(0);
+  });
+
+  describe('with a Telegram token', () => {
+    const secrets = {
+      upstreamKey: 'sk-upstream-0123456789-SECRET',
+      proxyToken: 'proxy-token-9876543210-SECRET',
+    };
+    let telegram: FakeTelegram;
+    let upstream: FakeUpstream;
+    let relay: Relay;
+
+    beforeAll(async () => {
+      telegram = await startFakeTelegram();
+      upstream = await startFakeUpstream(() => textReply('The answer is 42.', { chunkSize: 4 }));
+      relay = startRelay(dir, {
+        PORT: '0',
+        PROXY_AUTH_TOKEN: secrets.proxyToken,
+        PROVIDER_TYPE: 'openai',
+        OPENAI_BASE_URL: upstream.url,
+        OPENAI_API_KEY: secrets.upstreamKey,
+        MODEL: 'fake-model',
+        TELEGRAM_BOT_TOKEN: telegram.token,
+        TELEGRAM_API_ROOT: telegram.apiRoot,
+        ALLOWED_TELEGRAM_USER_ID: '1001',
+        MESSAGING_RATE_WINDOW: '0.2',
+        VOICE_NOTE_ENABLED: 'false',
+        LOG_LEVEL: 'debug',
+      });
+      await vi.waitFor(() => expect(telegram.callsOf('getUpdates').length).toBeGreaterThan(0), {
+        timeout: 30_000,
+      });
+    });
+    afterAll(async () => {
+      relay.child.kill('SIGKILL');
+      await telegram.close();
+      await upstream.close();
+    });
+
+    it('answers an allowed user through the real CLI, the proxy and the provider, and ignores a stranger', async () => {
+      telegram.sendUserMessage({ userId: 999, text: 'let me in' });
+      const { chatId } = telegram.sendUserMessage({ userId: 1001, text: 'What is the answer?' });
+      await vi.waitFor(
+        () => {
+          const texts = telegram.botMessages(chatId).map((message) => message.history.at(-1) ?? '');
+          expect(texts.join('\n')).toContain('The answer is 42.');
+        },
+        { timeout: 60_000, interval: 200 },
+      );
+      expect(telegram.botMessages(999)).toEqual([]);
+      // The provider got the key; the CLI got the proxy token (a request without it would have been refused).
+      const authorization = upstream.requests.at(-1)?.headers.authorization;
+      expect(authorization).toBe(`Bearer ${secrets.upstreamKey}`);
+    });
+
+    it('stops cleanly on SIGTERM and never logs a secret', async () => {
+      relay.child.kill('SIGTERM');
+      const { code } = await relay.exit;
+      expect(code).toBe(0);
+      const output = relay.output();
+      expect(output.length).toBeGreaterThan(0);
+      for (const secret of [secrets.upstreamKey, secrets.proxyToken, telegram.token]) {
+        expect(output).not.toContain(secret);
+      }
+    });
+  });
+});
