@@ -125,12 +125,16 @@ export async function endLeftovers(
   record: CliProcessRecord | null,
 ): Promise<{ ended: number; remaining: number }> {
   const bootId = readBootId();
+  const ownGroup = readStat(process.pid)?.pgid ?? null;
   const ended = new Set<number>();
   for (let round = 0; round < 20; round++) {
     const { pids, leader } = leftoversOf(nodeId, record, bootId, scanProcesses(process.pid));
     if (pids.length === 0) return { ended: ended.size, remaining: 0 };
-    // The group at once when its leader is provably ours (nothing it forks escapes), then each one found.
-    if (leader && record !== null) signal(-record.pgid);
+    // The group at once when its leader is provably ours and leads its own group, as our CLIs do (nothing it
+    // forks escapes); never our own group. Then each process found.
+    if (leader && record !== null && record.pgid === record.pid && record.pgid !== ownGroup) {
+      signal(-record.pgid);
+    }
     for (const pid of pids) {
       signal(pid);
       ended.add(pid);
@@ -142,6 +146,8 @@ export async function endLeftovers(
 }
 
 function signal(target: number): void {
+  // 0 and -1 mean "my group" and "everyone" to kill(2): never what a record may ask for.
+  if (target === 0 || target === -1) return;
   try {
     process.kill(target, 'SIGKILL');
   } catch {

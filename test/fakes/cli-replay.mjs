@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { randomUUID } from 'node:crypto';
 // A stand-in for the `claude` CLI in fast engine tests: reads the stream-json prompt line from stdin, then
 // replays a RECORDED stdout.jsonl of the real CLI (from shared/reference, never copied) with a delay per line.
 // Directives inside the prompt choose the behaviour, so one engine can run different cases side by side:
@@ -8,10 +7,17 @@ import { randomUUID } from 'node:crypto';
 //   [fake:hang]            print init, then nothing until a signal
 //   [fake:stubborn]        like hang, and ignore SIGINT/SIGTERM (only SIGKILL ends it)
 //   [fake:exit-now]        print a line on stderr and exit 3 at once
+//   [fake:spawn-child]     first start a child in the same process group that ignores SIGINT/SIGTERM (a stand-in
+//                          for a Bash tool), logged as { event: 'child', childPid }
+//   [fake:wait-file=<p>]   print init, then wait until file <p> exists before replaying the rest
+//   [fake:garbage]         interleave non-JSON lines (a warning, a cut JSON object, control bytes) with the replay
+//   [fake:truncate-exit=<code>]  replay all but the result line, print the start of it without a newline, exit <code>
 // Like the real CLI: SIGINT prints an error_during_execution result and exits 0; SIGTERM exits 143.
 // Each run gets a fresh session id unless it resumes without forking. Environment: FAKE_CLI_RUNS_DIR (where the
 // recordings are), FAKE_CLI_LOG (a file that gets one JSON line per start and end, with pid, argv, cwd, prompt).
-import { appendFileSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -113,14 +119,35 @@ async function main() {
     }
     end(0);
   }
+  if (directive('spawn-child')) {
+    const child = spawn(
+      process.execPath,
+      ['-e', "process.on('SIGINT',()=>{});process.on('SIGTERM',()=>{});setInterval(()=>{},60000)"],
+      { stdio: 'ignore' },
+    );
+    log({ event: 'child', childPid: child.pid });
+  }
   if (directive('hang') || directive('stubborn')) {
     stubborn = Boolean(directive('stubborn'));
     write(rewrite(lines[0]));
     setInterval(() => {}, 60_000);
     return;
   }
-  for (const line of lines) {
+  const gate = directive('wait-file')?.[1];
+  const truncate = directive('truncate-exit');
+  const garbage = [
+    'Warning: something odd happened (not JSON)',
+    '{"type":"assistant","message":{"content":[{"type":"te',
+    '\u0007\u001b[31mbinary-ish\u001b[0m',
+  ];
+  for (const [at, line] of lines.entries()) {
+    if (truncate && at === lines.length - 1) {
+      process.stdout.write(rewrite(line).slice(0, 60), () => end(Number(truncate[1] ?? 1)));
+      return;
+    }
     write(rewrite(line));
+    if (at === 0 && gate) while (!existsSync(gate)) await sleep(20);
+    if (directive('garbage') && at < garbage.length) write(garbage[at]);
     if (delay > 0) await sleep(delay);
   }
   const exitCode = Number(readFileSync(join(runsDir, run, 'exit_code'), 'utf8').trim() || '0');
