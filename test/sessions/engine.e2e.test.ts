@@ -1,7 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageRef, NodeSnapshot, SessionEngine } from '../../sessions/types.js';
 import { startFakeUpstream } from '../fakes/openai-upstream.js';
 import { type E2eRig, echoScript, finishedNode, startE2eRig } from './e2e-rig.js';
+
+/** Alive and not a zombie waiting to be reaped. */
+const isAlive = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+};
 
 // The engine driving the real `claude` CLI through the embedded proxy to a scripted upstream.
 
@@ -92,7 +103,7 @@ describe('session engine with the real CLI', () => {
 });
 
 describe('restart after kill -9 of the engine process', () => {
-  it('leaves every node truthful, requeues the queued one, and a reply to a finished node still forks', async () => {
+  it('ends the CLI it left running, leaves every node truthful, requeues the queued one, and a reply still forks', async () => {
     const { execa } = await import('execa');
     const { createInterface } = await import('node:readline');
     rig = await startE2eRig(await startFakeUpstream(echoScript));
@@ -133,9 +144,17 @@ describe('restart after kill -9 of the engine process', () => {
     }
     await child;
     expect(slowRunning).toBe(true);
+    // The gap this guards: with its engine gone, the CLI keeps working in the workspace.
+    const orphans = rig.cliPids();
+    expect(orphans.length).toBeGreaterThan(0);
 
     const engine = rig.engine({ maxSessions: 1 });
     const { interrupted } = await engine.start();
+    expect(orphans.filter(isAlive)).toEqual([]);
+    expect(interrupted[0]?.outcome).toMatchObject({
+      kind: 'interrupted',
+      reason: expect.stringMatching(/Its Claude process, still running, was stopped\. Reply to it/),
+    });
     const [alpha, slow, queued] = origins.map((origin) => engine.findNodeByMessage(origin));
     expect(alpha?.state).toBe('done');
     expect(interrupted.map((node) => node.id)).toEqual([slow?.id]);
