@@ -5,23 +5,18 @@ import type { Logger } from '../src/log.js';
 import { buildCliArgs, buildCliEnv, promptLine, resolveBundledClaude } from './cli-command.js';
 import { parseCliEvent } from './cli-events.js';
 import { type CliRun, startCliRun } from './cli-runner.js';
-import {
-  type CliProcessRecord,
-  endLeftovers,
-  NODE_ID_ENV,
-  readCliProcessRecord,
-} from './leftover-processes.js';
-import { branchOf, isActive, messageKey, snapshotOf, stateEvent, zeroUsage } from './node-model.js';
+import { type CliProcessRecord, NODE_ID_ENV, readCliProcessRecord } from './leftover-processes.js';
+import { branchOf, isActive, messageKey, snapshotOf, stateEvent, totalsOf, zeroUsage } from './node-model.js';
 import { createNodeWriter, type NodeWriter } from './node-writer.js';
 import { stateOf, type Termination, toOutcome } from './outcome.js';
 import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
+import { interruptLeftRunning } from './restart.js';
 import { briefError, type NodeStore, openNodeStore, redactStoreUrl } from './store.js';
 import type {
   EngineListener,
   EngineStats,
   MessageRef,
   NodeSnapshot,
-  NodeState,
   Outcome,
   ProgressEvent,
   SessionEngine,
@@ -327,23 +322,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       }
       for (const node of loaded) {
         if (node.state === 'running') {
-          // The relay died without stopping it (kill -9): its CLI may still be at work in the workspace.
-          const left = await endLeftovers(node.id, recorded.get(node.id) ?? null);
-          if (left.ended > 0 || left.remaining > 0) {
-            logger.warn({ nodeId: node.id, ...left }, 'ended the CLI a previous relay process left running');
-          }
-          const stoppedNote =
-            left.remaining > 0
-              ? ' Its Claude process could not be stopped and may still be running.'
-              : left.ended > 0
-                ? ' Its Claude process, still running, was stopped.'
-                : '';
-          node.state = 'interrupted';
-          node.finishedAt = Date.now();
-          node.outcome = {
-            kind: 'interrupted',
-            reason: `The relay restarted while this task was running.${stoppedNote} Reply to it to continue from there.`,
-          };
+          await interruptLeftRunning(node, recorded.get(node.id) ?? null, logger);
           // Strict here: a store that cannot record this must fail the start, not hide the interruption.
           await store.save(snapshotOf(node), null);
           interrupted.push(snapshotOf(node));
@@ -476,31 +455,12 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     },
 
     stats(): EngineStats {
-      const byState: Record<NodeState, number> = {
-        queued: 0,
-        running: 0,
-        done: 0,
-        error: 0,
-        stopped: 0,
-        interrupted: 0,
-      };
-      const usage = zeroUsage();
-      const trees = new Set<string>();
-      let costUsd = 0;
-      for (const node of nodes.values()) {
-        byState[node.state] += 1;
-        trees.add(node.treeId);
-        usage.inputTokens += node.usage.inputTokens;
-        usage.outputTokens += node.usage.outputTokens;
-        usage.cacheReadTokens += node.usage.cacheReadTokens;
-        usage.cacheCreationTokens += node.usage.cacheCreationTokens;
-        costUsd += node.costUsd;
-      }
+      const { byState, usage, costUsd, trees } = totalsOf(nodes.values());
       return {
         running: running.size,
         queued: queue.length,
         totalNodes: nodes.size,
-        trees: trees.size,
+        trees,
         byState,
         usage,
         costUsd,

@@ -48,3 +48,33 @@ export function branchOf(rootId: string, nodes: Iterable<NodeSnapshot>): string[
 export function stateEvent(node: NodeSnapshot): ProgressEvent {
   return { type: 'state', state: node.state, queuePosition: node.queuePosition };
 }
+
+/** Counts by state, summed usage and cost, and the number of trees, over all nodes. */
+export function totalsOf(nodes: Iterable<NodeSnapshot>): {
+  byState: Record<NodeState, number>;
+  usage: Usage;
+  costUsd: number;
+  trees: number;
+} {
+  const byState: Record<NodeState, number> = {
+    queued: 0,
+    running: 0,
+    done: 0,
+    error: 0,
+    stopped: 0,
+    interrupted: 0,
+  };
+  const usage = zeroUsage();
+  const trees = new Set<string>();
+  let costUsd = 0;
+  for (const node of nodes) {
+    byState[node.state] += 1;
+    trees.add(node.treeId);
+    usage.inputTokens += node.usage.inputTokens;
+    usage.outputTokens += node.usage.outputTokens;
+    usage.cacheReadTokens += node.usage.cacheReadTokens;
+    usage.cacheCreationTokens += node.usage.cacheCreationTokens;
+    costUsd += node.costUsd;
+  }
+  return { byState, usage, costUsd, trees: trees.size };
+}
