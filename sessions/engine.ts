@@ -11,7 +11,7 @@ import { createNodeWriter, type NodeWriter } from './node-writer.js';
 import { stateOf, type Termination, toOutcome } from './outcome.js';
 import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
 import { interruptLeftRunning } from './restart.js';
-import { briefError, type NodeStore, openNodeStore, redactStoreUrl } from './store.js';
+import { briefError, type NodeStore, openNodeStore, redactStoreUrl, StoreError } from './store.js';
 import type {
   EngineListener,
   EngineStats,
@@ -99,6 +99,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   /** A state change of an accepted node: never throws; a failed write is held and retried (node-writer.ts). */
   const persist = async (node: NodeSnapshot): Promise<void> => {
     if (writer === null) throw new Error('session engine is not started');
+    if (removing.has(node.id) || !nodes.has(node.id)) return;
     await writer.write(node);
   };
 
@@ -442,10 +443,19 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
           ? roots.map((node) => node.id)
           : roots.flatMap((node) => branchOf(node.id, nodes.values()));
       const branch = ids.map((id) => nodes.get(id)).filter((node) => node !== undefined);
+      // Out of the store first: if that fails nothing has changed and the caller hears why. From here on no
+      // write of these nodes may land (persist skips nodes being removed), so none comes back on a restart.
       for (const node of branch) removing.add(node.id);
-      await stopNodes(branch.filter((node) => isActive(node.state)));
-      await store?.remove(ids);
+      try {
+        await store?.remove(ids);
+      } catch (error) {
+        for (const node of branch) removing.delete(node.id);
+        throw new StoreError(`could not clear: the session store cannot be written (${briefError(error)})`, {
+          cause: error,
+        });
+      }
       writer?.forget(ids);
+      await stopNodes(branch.filter((node) => isActive(node.state)));
       for (const node of branch) {
         nodes.delete(node.id);
         removing.delete(node.id);

@@ -257,6 +257,11 @@ describe('the session store stops accepting writes', () => {
     await h.engine.linkMessage(running.node.id, status, 'status');
     expect(h.engine.findNodeByMessage(status)?.id).toBe(running.node.id);
     expect(h.engine.stats().store).toMatchObject({ writable: false, pendingWrites: 1 });
+    // Clearing cannot be done half-way: refused with the reason, the node stays.
+    await expect(h.engine.clear({ kind: 'message', ref: running.origin })).rejects.toThrow(
+      /^could not clear: the session store cannot be written \(.*database is locked\)/,
+    );
+    expect(h.engine.findNodeByMessage(running.origin)?.state).toBe('done');
     expect(h.engine.stats().totalNodes).toBe(1);
 
     await holder.query('COMMIT');
