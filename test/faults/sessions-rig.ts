@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import KeyvSqlite from '@keyv/sqlite';
@@ -62,6 +62,9 @@ export function startEngineProcess(options: {
   });
   const nodeArgs = ['--import', 'tsx', ENGINE_CHILD, setup];
   const asRoot = options.honourFileModes === true && process.getuid?.() === 0;
+  if (asRoot && !['/usr/bin/setpriv', '/bin/setpriv'].some((path) => existsSync(path))) {
+    throw new Error('this test runs as root and needs setpriv (util-linux) to make file modes apply');
+  }
   const exit = asRoot
     ? execa('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', process.execPath, ...nodeArgs], {
         stdin: 'pipe',
