@@ -188,7 +188,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
 
     let summary = emptyRunSummary;
-    const mapper = createProgressMapper();
+    const mapper = createProgressMapper({ cwd: node.workingDirectory });
     const strayLines: string[] = [];
     let strayCount = 0;
     let sessionWrite: Promise<void> = Promise.resolve();

@@ -18,7 +18,7 @@ interface StreamedBlock {
   consumed: boolean;
 }
 
-export function createProgressMapper(): ProgressMapper {
+export function createProgressMapper(options: { cwd?: string } = {}): ProgressMapper {
   // message id → streamed blocks by index; only the current and previous messages matter, so the map is pruned.
   const streamed = new Map<string, Map<number, StreamedBlock>>();
   let currentMessage: string | null = null;
@@ -77,7 +77,7 @@ export function createProgressMapper(): ProgressMapper {
     const out: ProgressEvent[] = [];
     for (const block of event.blocks) {
       if (block.type === 'tool_use') {
-        const summary = summarizeToolInput(block.name, block.input);
+        const summary = summarizeToolInput(block.name, block.input, options.cwd);
         if (event.parentToolUseId === null) {
           out.push({ type: 'tool_call', toolUseId: block.id, name: block.name, summary });
         } else {

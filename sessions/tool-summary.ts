@@ -32,10 +32,19 @@ const KEY_FIELD: Record<string, string[]> = {
   Skill: ['skill', 'command'],
 };
 
-export function summarizeToolInput(name: string, input: unknown): string {
+const PATH_FIELDS = new Set(['file_path', 'notebook_path', 'path']);
+
+/** Paths inside the session's working directory are shown relative to it: shorter on a phone screen. */
+function relativeTo(cwd: string | undefined, path: string): string {
+  if (cwd === undefined || cwd === '') return path;
+  const base = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  return path.startsWith(base) && path.length > base.length ? path.slice(base.length) : path;
+}
+
+export function summarizeToolInput(name: string, input: unknown, cwd?: string): string {
   for (const key of KEY_FIELD[name] ?? []) {
     const value = field(input, key);
-    if (value !== null) return oneLine(value);
+    if (value !== null) return oneLine(PATH_FIELDS.has(key) ? relativeTo(cwd, value) : value);
   }
   if (typeof input === 'object' && input !== null) {
     for (const value of Object.values(input)) {

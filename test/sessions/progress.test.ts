@@ -49,6 +49,17 @@ describe('progress mapper over recorded transcripts', () => {
       expect(call).toMatchObject({ name: 'Write', summary: `/home/user/work/05-tool-write/hello.txt` });
     });
 
+    it(`${version}: a path inside the session's directory is shown relative to it, others in full`, () => {
+      const inside = replayTranscript(version, '05-tool-write', '/home/user/work/05-tool-write');
+      expect(inside.progress.find((event) => event.type === 'tool_call')).toMatchObject({
+        summary: 'hello.txt',
+      });
+      const outside = replayTranscript(version, '05-tool-write', '/home/user/work/05-tool');
+      expect(outside.progress.find((event) => event.type === 'tool_call')).toMatchObject({
+        summary: '/home/user/work/05-tool-write/hello.txt',
+      });
+    });
+
     it(`${version}: a sub-agent starts, shows its own tool call under its task id, and finishes once`, () => {
       const { progress } = replayTranscript(version, '45-agent-subagent-with-tool');
       const sub = progress.filter((event) => event.type === 'subagent');

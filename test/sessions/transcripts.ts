@@ -34,8 +34,9 @@ export function transcriptEvents(version: '2.1.197' | '2.1.330', run: string): C
 export function replayTranscript(
   version: '2.1.197' | '2.1.330',
   run: string,
+  cwd?: string,
 ): { progress: ProgressEvent[]; summary: RunSummary; events: CliEvent[] } {
-  const mapper = createProgressMapper();
+  const mapper = createProgressMapper({ cwd });
   const progress: ProgressEvent[] = [];
   let summary = emptyRunSummary;
   const events = transcriptEvents(version, run);
