@@ -120,8 +120,6 @@ export default async function proxyBench(): Promise<BenchRow[]> {
       if (viaP.status !== 200) throw new Error(`proxy answered ${viaP.status}`);
       p.push(viaP);
     }
-    const addedTtfb = median(p.map((x) => x.ttfb)) - median(d.map((x) => x.ttfb));
-    const addedTotal = median(p.map((x) => x.total)) - median(d.map((x) => x.total));
 
     const concurrent = async (url: string, body: Buffer, headers: Record<string, string>, n: number) => {
       const runs = await Promise.all(Array.from({ length: n }, () => timed(agent, url, body, headers)));

@@ -4,6 +4,7 @@ import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { isRecord, type Json } from './anthropic-types.js';
 import { errorJson, ProxyError } from './errors.js';
+import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
 import { handleMessages, type MessagesDeps, sendError } from './messages.js';
 import { createTokenCounter } from './tokens.js';
 
@@ -85,6 +86,15 @@ function parseJson(body: Buffer, parse: (raw: Buffer) => unknown): Json {
   }
   if (!isRecord(value))
     throw new ProxyError('client_request', 400, 'invalid_request_error', 'the body must be a JSON object');
+  // Frozen subtrees are the memoised tools arrays, checked when first seen.
+  if (!withinDepth(value, MAX_JSON_DEPTH, Object.isFrozen)) {
+    throw new ProxyError(
+      'client_request',
+      400,
+      'invalid_request_error',
+      `the body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   return value;
 }
 

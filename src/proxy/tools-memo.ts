@@ -1,4 +1,5 @@
 import { isRecord } from './anthropic-types.js';
+import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
 import { findTopLevelValue } from './json-scan.js';
 import type { ProviderDescriptor } from './providers.js';
 import { type OpenAiTool, toOpenAiTools } from './request-to-openai.js';
@@ -68,7 +69,13 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
         }
       }
       const value: unknown = JSON.parse(raw.toString('utf8'));
-      if (range && isRecord(value) && Array.isArray(value.tools)) {
+      // Only arrays fit to be trusted later (see server.ts) are remembered; deepFreeze recurses too.
+      if (
+        range &&
+        isRecord(value) &&
+        Array.isArray(value.tools) &&
+        withinDepth(value.tools, MAX_JSON_DEPTH - 1)
+      ) {
         stats.misses++;
         remember(raw.subarray(range.start, range.end), value.tools);
       }

@@ -198,6 +198,20 @@ describe('HTTP_WRITE_TIMEOUT', () => {
 });
 
 describe('request details', () => {
+  it('refuses a body nested deeper than the limit with a 400 (regression: it overflowed the stack, 500)', async () => {
+    const { proxy, upstream } = await rig(() => textReply('never'));
+    const deep = `${'{"d":['.repeat(3000)}0${']}'.repeat(3000)}`;
+    const res = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST',
+      body: `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"name":"T","input_schema":${deep}}]}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { message: expect.stringContaining('nested deeper than 256') },
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('clamps max_tokens to each provider ceiling of the documented table', () => {
     for (const id of ['nvidia_nim', 'open_router', 'lmstudio', 'openai'] as const) {
       const request = { model: 'x', max_tokens: 128_000, messages: [{ role: 'user', content: 'hi' }] };
