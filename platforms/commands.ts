@@ -1,4 +1,5 @@
 import type { EngineStats } from '../sessions/index.js';
+import type { OutboxStats } from './outbox/index.js';
 import type { CommandName } from './platform.js';
 import type { ProxyStatsSnapshot } from './ports.js';
 
@@ -31,7 +32,7 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot): string {
+export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot, chat?: OutboxStats): string {
   const lines = [
     '**Relay stats**',
     `- Sessions: ${engine.running} running / ${engine.maxSessions} max, ${engine.queued} queued, ${engine.totalNodes} tasks in total`,
@@ -46,6 +47,11 @@ export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot): str
     `- Errors: ${engine.errors}`,
     `- Uptime: ${formatDuration(engine.uptimeMs)}`,
   ];
+  if (chat) {
+    lines.push(
+      `- Chat messages: ${chat.sent} sent, ${chat.edited} edits (${chat.coalesced} merged), ${chat.rateLimited} rate limited, ${chat.retried} retried, ${chat.failed} failed`,
+    );
+  }
   if (proxy.providers.length === 0) {
     lines.push('- Providers: no requests yet');
   } else {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
 import { formatStats, helpText, parseTextCommand, plural } from './commands.js';
-import { type Clock, createOutbox, systemClock } from './outbox/index.js';
+import { type Clock, createOutbox, type OutboxStats, systemClock } from './outbox/index.js';
 import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
 import { renderMarkdown } from './render/index.js';
@@ -29,8 +29,32 @@ export interface Controller {
   attach(platform: MessagingPlatform): void;
   handle(incoming: Incoming): void;
   announceInterrupted(nodes: readonly NodeSnapshot[]): Promise<void>;
+  /** What each chat's outbox did so far (sent, edited, rate limited, retried, failed …), keyed `platform:chatId`. */
+  chatStats(): ChatStats[];
   /** Stops listening, cancels transcriptions, and delivers everything already queued. */
   close(): Promise<void>;
+}
+
+export interface ChatStats extends OutboxStats {
+  chat: string;
+}
+
+/** The sum of every chat's outbox counters. */
+export function totalChatStats(list: readonly OutboxStats[]): OutboxStats {
+  const total: OutboxStats = {
+    sent: 0,
+    edited: 0,
+    coalesced: 0,
+    deleted: 0,
+    rateLimited: 0,
+    retried: 0,
+    fellBackToPlain: 0,
+    failed: 0,
+  };
+  for (const stats of list) {
+    for (const key of Object.keys(total) as Array<keyof OutboxStats>) total[key] += stats[key];
+  }
+  return total;
 }
 
 interface ChatState extends ChatContext {
@@ -113,6 +137,9 @@ export function createController(options: ControllerOptions): Controller {
     }
   };
 
+  const chatStatsOf = (): ChatStats[] =>
+    [...chats.values()].map((chat) => ({ chat: chat.key, ...chat.outbox.stats() }));
+
   const deleteBotMessages = (removed: readonly NodeSnapshot[]): number => {
     let count = 0;
     for (const node of removed) {
@@ -135,7 +162,11 @@ export function createController(options: ControllerOptions): Controller {
       case 'help':
         return answer(chat, incoming, helpText());
       case 'stats':
-        return answer(chat, incoming, formatStats(engine.stats(), options.proxyStats()));
+        return answer(
+          chat,
+          incoming,
+          formatStats(engine.stats(), options.proxyStats(), totalChatStats(chatStatsOf())),
+        );
       case 'stop': {
         const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: false });
         if (replyTo !== null && voices > 0) return answer(chat, incoming, '⏹ Stopped the transcription.');
@@ -226,6 +257,8 @@ export function createController(options: ControllerOptions): Controller {
     },
 
     announceInterrupted: (nodes) => tracker.announceInterrupted(nodes),
+
+    chatStats: chatStatsOf,
 
     async close() {
       voice.close();

@@ -9,9 +9,12 @@ import { createTelegramPlatform } from './telegram.js';
 
 // The platforms' public entry: builds every configured chat platform over the one engine and starts them.
 
-export type { Controller, ControllerOptions } from './controller.js';
-export { createController } from './controller.js';
+import type { ChatStats } from './controller.js';
+
+export type { ChatStats, Controller, ControllerOptions } from './controller.js';
+export { createController, totalChatStats } from './controller.js';
 export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
+export type { OutboxStats } from './outbox/index.js';
 export type { CommandName, Incoming, IncomingAudio, IncomingHandler, MessagingPlatform } from './platform.js';
 export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
 
@@ -26,7 +29,13 @@ export interface StartPlatformsOptions {
   typingIntervalMs?: number;
 }
 
-export async function startPlatforms(options: StartPlatformsOptions): Promise<{ stop(): Promise<void> }> {
+export interface RunningPlatforms {
+  /** Per chat: what its outbox sent, edited, waited out and retried so far. */
+  chatStats(): ChatStats[];
+  stop(): Promise<void>;
+}
+
+export async function startPlatforms(options: StartPlatformsOptions): Promise<RunningPlatforms> {
   const { config, logger } = options;
   const platforms: MessagingPlatform[] = [];
   if (config.platforms.includes('telegram') && config.telegram) {
@@ -69,6 +78,7 @@ export async function startPlatforms(options: StartPlatformsOptions): Promise<{ 
   );
 
   return {
+    chatStats: () => controller.chatStats(),
     async stop() {
       // Stop listening first, then deliver what is already owed.
       await Promise.allSettled(started.map((platform) => platform.stop()));

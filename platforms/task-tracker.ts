@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, SessionEngine } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf, sentence } from './chat-context.js';
+import { ChatApiError } from './outbox/index.js';
 import {
   createTaskView,
   type Formatted,
@@ -23,7 +24,11 @@ interface Tracked {
   state: NodeState;
   lastRendered: string | null;
   finished: boolean;
+  /** The status message was deleted (by the user): progress edits stop, the answer goes out as a new message. */
+  statusGone: boolean;
 }
+
+const isNotFound = (error: unknown): boolean => error instanceof ChatApiError && error.kind === 'not_found';
 
 export interface TaskStart {
   prompt: string;
@@ -78,14 +83,41 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
     }
   };
 
+  /** The answer's first part replaces the status message; if that message is gone it becomes a new one. */
+  const placeFirstPart = async (task: Tracked, statusId: string, first: Formatted): Promise<string> => {
+    const { chat } = task;
+    if (!task.statusGone) {
+      try {
+        await chat.outbox.edit(chat.chatId, statusId, first);
+        return statusId;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    logger.info({ nodeId: task.nodeId, chat: chat.key }, 'status message is gone; sending the answer anew');
+    const sent = await chat.outbox.send(chat.chatId, first, { replyToMessageId: task.userMessageId });
+    await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'continuation');
+    return sent.messageId;
+  };
+
   const deliverFinal = async (task: Tracked, statusId: string): Promise<void> => {
     const { chat } = task;
     const parts = renderFinal(task.view, chat.platform.limits);
     const [first, ...rest] = parts;
-    if (first) await chat.outbox.edit(chat.chatId, statusId, first);
+    const anchor = first ? await placeFirstPart(task, statusId, first) : statusId;
     for (const part of rest) {
-      const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: statusId });
+      const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: anchor });
       await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'continuation');
+    }
+  };
+
+  /** A progress edit; a status message the user deleted is not edited again. */
+  const editStatus = async (task: Tracked, statusId: string, content: Formatted): Promise<void> => {
+    try {
+      await task.chat.outbox.edit(task.chat.chatId, statusId, content);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      task.statusGone = true;
     }
   };
 
@@ -101,10 +133,11 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       background.run('final answer', deliverFinal(task, statusId));
       return;
     }
+    if (task.statusGone) return;
     const content = renderStatus(task.view, task.chat.platform.limits);
     if (content.formatted === task.lastRendered) return;
     task.lastRendered = content.formatted;
-    background.run('status edit', task.chat.outbox.edit(task.chat.chatId, statusId, content));
+    background.run('status edit', editStatus(task, statusId, content));
   };
 
   const apply = (task: Tracked, node: NodeSnapshot, event: ProgressEvent): void => {
@@ -132,6 +165,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       state: node.state,
       lastRendered: '',
       finished: false,
+      statusGone: false,
     };
     tracked.set(node.id, task);
     return task;
@@ -182,6 +216,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
         state: node.state,
         lastRendered: null,
         finished: false,
+        statusGone: false,
       };
       tracked.set(node.id, task);
       const held = early.get(node.id) ?? [];

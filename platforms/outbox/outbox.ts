@@ -24,6 +24,8 @@ export interface OutboxStats {
   coalesced: number;
   deleted: number;
   rateLimited: number;
+  /** Server and network failures retried after a backoff (429s are counted in `rateLimited` only). */
+  retried: number;
   fellBackToPlain: number;
   failed: number;
 }
@@ -50,7 +52,10 @@ export interface OutboxOptions {
   /** Per chat: at most `count` API calls in any `windowMs`. */
   rate: { count: number; windowMs: number };
   logger: Logger;
-  /** Retries of server/network failures per operation (429s never count). Default 4. */
+  /**
+   * Retries of server/network failures per operation (429s never count). Default 10: with the backoff capped
+   * at 30 s that rides out about three minutes of chat API outage before an operation fails for good.
+   */
   maxRetries?: number;
 }
 
@@ -101,7 +106,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   if (!Number.isInteger(count) || count < 1)
     throw new RangeError(`rate.count must be a positive integer, got ${count}`);
   if (!(windowMs > 0)) throw new RangeError(`rate.windowMs must be positive, got ${windowMs}`);
-  const maxRetries = options.maxRetries ?? 4;
+  const maxRetries = options.maxRetries ?? 10;
   const chats = new Map<string, ChatQueue>();
   const stats: OutboxStats = {
     sent: 0,
@@ -109,6 +114,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     coalesced: 0,
     deleted: 0,
     rateLimited: 0,
+    retried: 0,
     fellBackToPlain: 0,
     failed: 0,
   };
@@ -254,6 +260,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
       if ((kind === 'server' || kind === 'network') && retries < maxRetries) {
         retries++;
+        stats.retried++;
         const wait = backoff(retries, BACKOFF_MAX_MS);
         logger.warn(
           { chatId: chat.chatId, op: op.kind, retry: retries, waitMs: wait, err: error },

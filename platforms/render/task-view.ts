@@ -195,5 +195,8 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         costUsd: event.costUsd,
         durationMs: event.durationMs,
       };
+    default:
+      // An event kind this view does not show (the engine may add kinds before the view learns them).
+      return view;
   }
 }

@@ -70,7 +70,21 @@ export interface FakeDiscord {
   /** While set, message content matching this is refused as an invalid form body (code 50035). */
   rejectContent(pattern: RegExp | null): void;
   setCommandsDirectly(commands: Array<{ name: string; description: string }>): void;
+  /** Until `end()`, every request whose "METHOD path" matches fails this way; `hits()` counts them. */
+  storm(route: RegExp, failure: ScriptedFailure): Storm;
+  /** A 429 with the body and headers discord.js reads, for `storm` and `failNext`. */
+  rateLimitFailure(retryAfterSeconds: number): ScriptedFailure;
+  /** The user (a moderator) deletes one of the bot's messages. */
+  deleteByUser(channelId: string, messageId: string): void;
+  /** REST and gateway go away (connections refused) until `comeBack()` listens on the same port again. */
+  goOffline(): Promise<void>;
+  comeBack(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface Storm {
+  end(): void;
+  hits(): number;
 }
 
 export async function startFakeDiscord(options: { channelIds: string[] }): Promise<FakeDiscord> {
@@ -84,6 +98,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
   let commands: Array<Record<string, unknown>> = [];
   let commandWrites = 0;
   let refusedContent: RegExp | null = null;
+  const storms = new Set<{ route: RegExp; failure: ScriptedFailure; hits: number }>();
   let sequence = 0;
   let snowflake = 1_000_000_000_000_000n;
   const nextId = (): string => {
@@ -116,6 +131,8 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       const packet: unknown = JSON.parse(String(raw));
       if (typeof packet !== 'object' || packet === null || !('op' in packet)) return;
       if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      // A resume after a dropped connection: this fake keeps no missed events, so it is simply resumed.
+      if (packet.op === 6) ws.send(JSON.stringify({ op: 0, t: 'RESUMED', s: ++sequence, d: {} }));
       if (packet.op === 2) {
         ws.send(
           JSON.stringify({
@@ -287,6 +304,11 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
     }
     calls.push({ method, path, body });
     const routeKey = `${method} ${path}`;
+    const storm = [...storms].find((candidate) => candidate.route.test(routeKey));
+    if (storm) {
+      storm.hits += 1;
+      return send(response, storm.failure.status, storm.failure.body, storm.failure.headers);
+    }
     const scriptedIndex = failures.findIndex((entry) => entry.route.test(routeKey));
     if (scriptedIndex >= 0) {
       const { failure } = failures.splice(scriptedIndex, 1)[0]!;
@@ -476,19 +498,27 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       for (let i = 0; i < count; i++) failures.push({ route, failure });
     },
     rateLimit(route, retryAfterSeconds, count = 1) {
-      for (let i = 0; i < count; i++) {
-        failures.push({
-          route,
-          failure: {
-            status: 429,
-            body: { message: 'You are being rate limited.', retry_after: retryAfterSeconds, global: false },
-            headers: {
-              'retry-after': String(Math.ceil(retryAfterSeconds)),
-              'x-ratelimit-scope': 'user',
-            },
-          },
-        });
-      }
+      for (let i = 0; i < count; i++) failures.push({ route, failure: rateLimitFailure(retryAfterSeconds) });
+    },
+    rateLimitFailure,
+    storm(route, failure) {
+      const storm = { route, failure, hits: 0 };
+      storms.add(storm);
+      return { end: () => storms.delete(storm), hits: () => storm.hits };
+    },
+    deleteByUser(channelId, messageId) {
+      const bot = botMessages.find((m) => m.messageId === messageId && m.channelId === channelId);
+      if (!bot) return;
+      bot.deleted = true;
+      dispatch('MESSAGE_DELETE', { id: bot.messageId, channel_id: bot.channelId, guild_id: GUILD_ID });
+    },
+    async goOffline() {
+      for (const ws of sockets) ws.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async comeBack() {
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
     callsMatching(route) {
       return calls.filter((call) => route.test(`${call.method} ${call.path}`));
@@ -510,12 +540,21 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       for (const ws of sockets) ws.terminate();
       gateway.close();
       server.closeAllConnections();
+      if (!server.listening) return;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
 const unknownChannel = { message: 'Unknown Channel', code: 10003 };
+
+function rateLimitFailure(retryAfterSeconds: number): ScriptedFailure {
+  return {
+    status: 429,
+    body: { message: 'You are being rate limited.', retry_after: retryAfterSeconds, global: false },
+    headers: { 'retry-after': String(Math.ceil(retryAfterSeconds)), 'x-ratelimit-scope': 'user' },
+  };
+}
 
 function send(
   response: ServerResponse,

@@ -58,7 +58,19 @@ export interface FakeTelegram {
   rejectParseMode(on: boolean): void;
   /** Scripted failures not yet used. */
   failuresLeft(): number;
+  /** Until `end()`, every call of these methods fails this way; `hits()` counts the refused calls. */
+  storm(methods: readonly string[], failure: ScriptedFailure): Storm;
+  /** The user deletes one of the bot's messages (Telegram lets them in a private chat). */
+  deleteByUser(chatId: number, messageId: number): void;
+  /** The server goes away (connections refused) until `comeBack()`, which listens on the same port again. */
+  goOffline(): Promise<void>;
+  comeBack(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface Storm {
+  end(): void;
+  hits(): number;
 }
 
 interface StoredMessage {
@@ -93,6 +105,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
   const waiters = new Set<() => void>();
   let commands: Array<{ command: string; description: string }> = [];
   let refuseParseMode = false;
+  const storms = new Set<{ methods: ReadonlySet<string>; failure: ScriptedFailure; hits: number }>();
 
   const nextMessageId = (chatId: number): number => {
     const id = (messageCounters.get(chatId) ?? 0) + 1;
@@ -260,7 +273,9 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       });
       return;
     }
-    const scripted = failures.get(method)?.shift();
+    const storm = [...storms].find((candidate) => candidate.methods.has(method));
+    if (storm) storm.hits += 1;
+    const scripted = storm?.failure ?? failures.get(method)?.shift();
     if (scripted) {
       reply(response, scripted.errorCode, {
         ok: false,
@@ -374,9 +389,27 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     rejectParseMode(on) {
       refuseParseMode = on;
     },
+    storm(list, failure) {
+      const storm = { methods: new Set(list), failure, hits: 0 };
+      storms.add(storm);
+      return { end: () => storms.delete(storm), hits: () => storm.hits };
+    },
+    deleteByUser(chatId, messageId) {
+      const bot = botMessages.find((m) => m.chatId === chatId && m.messageId === messageId);
+      if (bot) bot.deleted = true;
+    },
+    async goOffline() {
+      wakePollers();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async comeBack() {
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
     async close() {
       wakePollers();
       server.closeAllConnections();
+      if (!server.listening) return;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { startPlatforms } from '../../platforms/index.js';
+import { type ChatStats, startPlatforms } from '../../platforms/index.js';
 import type { Transcriber } from '../../platforms/ports.js';
 import { createSessionEngine } from '../../sessions/index.js';
 import type { SessionEngine } from '../../sessions/types.js';
@@ -15,6 +15,7 @@ import {
   startFakeUpstream,
   textReply,
   type UpstreamReply,
+  type UpstreamRequest,
 } from '../fakes/openai-upstream.js';
 
 // The whole relay as main.ts wires it, on real parts: the real engine running the real `claude`, the embedded
@@ -24,7 +25,7 @@ import {
 export const CLAUDE_BIN = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 
 /** Upstream replies chosen by a marker in the prompt; anything else gets a short text. */
-export type Replies = Record<string, () => UpstreamReply>;
+export type Replies = Record<string, (request: UpstreamRequest) => UpstreamReply | Promise<UpstreamReply>>;
 
 export interface RelayRig {
   upstream: FakeUpstream;
@@ -34,6 +35,8 @@ export interface RelayRig {
   /** Whether the conversation sent upstream for `marker` also carries `earlier` (an earlier prompt). */
   carries(marker: string, earlier: string): boolean;
   transcriber: Transcriber & { calls: number };
+  /** Every chat's outbox counters. */
+  chatStats(): ChatStats[];
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export async function startRelayRig(options: {
   replies: Replies;
   messaging: (rate: MessagingConfig['rateLimit']) => MessagingConfig;
   transcript: () => string;
+  /** Per chat; 5 per second unless given. */
+  rate?: MessagingConfig['rateLimit'];
 }): Promise<RelayRig> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
   const home = join(dir, 'home');
@@ -49,7 +54,7 @@ export async function startRelayRig(options: {
   const upstream = await startFakeUpstream((request) => {
     const text = lastUserText(request.body);
     for (const [marker, reply] of Object.entries(options.replies)) {
-      if (text.includes(marker)) return reply();
+      if (text.includes(marker)) return reply(request);
     }
     return textReply('ok');
   });
@@ -86,7 +91,7 @@ export async function startRelayRig(options: {
     },
   };
   const platforms = await startPlatforms({
-    config: options.messaging({ count: 5, windowMs: 1000 }),
+    config: options.messaging(options.rate ?? { count: 5, windowMs: 1000 }),
     engine,
     transcriber,
     voiceEnabled: true,
@@ -101,6 +106,7 @@ export async function startRelayRig(options: {
     engine,
     transcriber,
     requestsFor,
+    chatStats: () => platforms.chatStats(),
     carries: (marker, earlier) =>
       requestsFor(marker).some((body) => JSON.stringify(messagesOf(body)).includes(earlier)),
     async stop() {
