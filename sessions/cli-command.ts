@@ -6,7 +6,17 @@ import { fileURLToPath } from 'node:url';
 
 // The CLI's command line, stdin and environment. Pure apart from resolving the bundled binary's path.
 
-export function buildCliArgs(options: { addDirs: string[]; resumeSessionId: string | null }): string[] {
+/**
+ * `skip`: every tool call runs without asking (`--dangerously-skip-permissions`). `ask`: the CLI asks over the
+ * stream-json control protocol (`--permission-prompt-tool stdio`) and the relay asks the user in chat.
+ */
+export type PermissionMode = 'skip' | 'ask';
+
+export function buildCliArgs(options: {
+  addDirs: string[];
+  resumeSessionId: string | null;
+  permissions?: PermissionMode;
+}): string[] {
   const args = [
     '-p',
     '--output-format',
@@ -15,8 +25,12 @@ export function buildCliArgs(options: { addDirs: string[]; resumeSessionId: stri
     '--include-partial-messages',
     '--input-format',
     'stream-json',
-    '--dangerously-skip-permissions',
   ];
+  if (options.permissions === 'ask') {
+    args.push('--permission-prompt-tool', 'stdio', '--permission-mode', 'default');
+  } else {
+    args.push('--dangerously-skip-permissions');
+  }
   for (const dir of options.addDirs) args.push('--add-dir', dir);
   if (options.resumeSessionId !== null) args.push('--resume', options.resumeSessionId, '--fork-session');
   return args;
@@ -75,6 +89,7 @@ export interface CliEnvOptions {
   uid: number;
   /** Extra variables (tests: a temporary HOME). Cannot override the proxy settings below. */
   extra: Readonly<Record<string, string>>;
+  permissions?: PermissionMode;
 }
 
 export function buildCliEnv(options: CliEnvOptions): Record<string, string> {
@@ -92,8 +107,10 @@ export function buildCliEnv(options: CliEnvOptions): Record<string, string> {
   }
   Object.assign(env, options.extra);
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = '1';
-  // As root the CLI refuses --dangerously-skip-permissions unless it is told it runs in a sandbox.
-  if (options.uid === 0) env.IS_SANDBOX = '1';
+  // As root the CLI refuses --dangerously-skip-permissions unless it is told it runs in a sandbox. Asking
+  // needs no such claim, so none is made.
+  if (options.permissions === 'ask') delete env.IS_SANDBOX;
+  else if (options.uid === 0) env.IS_SANDBOX = '1';
   if (options.backend === 'proxy' && options.proxy !== null) {
     env.ANTHROPIC_BASE_URL = options.proxy.url;
     env.ANTHROPIC_AUTH_TOKEN = options.proxy.authToken ?? PLACEHOLDER_TOKEN;

@@ -1,3 +1,4 @@
+import { type ControlMessage, parseControlMessage } from './control-protocol.js';
 import type { Usage } from './types.js';
 
 // The CLI's stream-json output (`-p --output-format stream-json --verbose --include-partial-messages`) as typed
@@ -75,6 +76,10 @@ export type CliEvent =
     }
   | { kind: 'compacting' }
   | { kind: 'compact_boundary' }
+  /** How many background tasks (sub-agents) are still running, after `system/background_tasks_changed`. */
+  | { kind: 'background_tasks'; running: number }
+  /** The control protocol (permission prompts, their withdrawal, replies to our requests): control-protocol.ts. */
+  | { kind: 'control'; message: ControlMessage }
   | ResultEvent
   /** Known and deliberately unused (status pings, thinking token estimates, control replies …). */
   | { kind: 'ignored'; type: string }
@@ -208,6 +213,9 @@ function parseSystem(line: Rec): CliEvent {
   }
   if (subtype === 'status' && line.status === 'compacting') return { kind: 'compacting' };
   if (subtype === 'compact_boundary') return { kind: 'compact_boundary' };
+  if (subtype === 'background_tasks_changed' && Array.isArray(line.tasks)) {
+    return { kind: 'background_tasks', running: line.tasks.length };
+  }
   if (
     ['status', 'thinking_tokens', 'background_tasks_changed', 'permission_denied', 'hook_response'].includes(
       subtype,
@@ -288,7 +296,10 @@ export function parseCliEvent(value: unknown): CliEvent | null {
       return parseResult(line);
     case 'control_response':
     case 'control_request':
-    case 'control_cancel_request':
+    case 'control_cancel_request': {
+      const message = parseControlMessage(line);
+      return message === null ? { kind: 'ignored', type: line.type } : { kind: 'control', message };
+    }
     case 'command_lifecycle':
       return { kind: 'ignored', type: line.type };
     default:

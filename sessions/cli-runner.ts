@@ -7,11 +7,12 @@ import type { ExitFacts, Termination } from './outcome.js';
 // on request: SIGINT (the CLI prints its result and exits 0), SIGTERM after a grace period, SIGKILL last, each
 // to the whole group so tools the CLI started (Bash) go too. The first reason to end wins.
 //
-// stdin: the prompt is one stream-json user line and stdin is then closed. The CLI runs that turn, including
-// any background sub-agent turns, and exits by itself. Keeping stdin open would let an interrupt or a
-// permission answer go in as a control message, but then the CLI waits for more turns and we would have to
-// decide when the run is over (background agents print their results late, FINDINGS B4); that belongs with the
-// permission-prompt feature, which can open this up here without touching the engine.
+// stdin, by default: the prompt is one stream-json user line and stdin is then closed. The CLI runs that turn,
+// including any background sub-agent turns, and exits by itself.
+// With `keepInputOpen` (permission prompts answered from chat) stdin stays open after the prompt for control
+// messages (`send`): permission answers and the interrupt that `stop` sends first. The CLI then waits for more
+// turns, so the caller says when the run is over (`endInput`, engine.ts: at the final result). A stop sends the
+// interrupt and closes stdin; the signals follow only if the CLI has not ended a grace period later.
 
 export interface CliRunOptions {
   bin: string;
@@ -24,6 +25,10 @@ export interface CliRunOptions {
   graceMs: number;
   onLine(line: string): void;
   onSpawn?(pid: number): void;
+  /** Keep stdin open after the prompt for control messages (see above). */
+  keepInputOpen?: boolean;
+  /** The interrupt control line `stop` sends first when stdin is open. */
+  interruptLine?: string;
 }
 
 export interface CliRun {
@@ -32,6 +37,12 @@ export interface CliRun {
   stop(reason: 'stop' | 'timeout'): void;
   /** SIGKILL to the group at once, synchronously (the relay itself is exiting). */
   kill(): void;
+  /** Writes one control line to stdin while it is open; false when it is closed (the line is dropped). */
+  send(line: string): boolean;
+  /** Closes stdin: the CLI finishes what it is doing and exits. Idempotent. */
+  endInput(): void;
+  /** While held (a permission prompt waits for a person) silence is no reason to stop the run. */
+  holdIdle(held: boolean): void;
   readonly exit: Promise<Omit<ExitFacts, 'strayLines'>>;
 }
 
@@ -67,17 +78,48 @@ export function startCliRun(options: CliRunOptions): CliRun {
     }
   };
 
+  const stdin = subprocess.stdin;
+  let inputOpen = stdin !== null;
+  const send = (line: string): boolean => {
+    if (!inputOpen || stdin === null || exited) return false;
+    stdin.write(line);
+    return true;
+  };
+  const endInput = (): void => {
+    if (!inputOpen) return;
+    inputOpen = false;
+    stdin?.end();
+  };
+
   const stop = (reason: 'stop' | 'timeout'): void => {
     if (termination !== null || exited) return;
     termination = reason;
-    signalGroup('SIGINT');
-    timers.push(setTimeout(() => signalGroup('SIGTERM'), options.graceMs));
-    timers.push(setTimeout(() => signalGroup('SIGKILL'), options.graceMs * 2));
+    // The interrupt ends the turn cleanly (an open prompt is withdrawn, the partial answer stays in the
+    // session); the signals are the fallback for a CLI that does not react to it.
+    const interrupted = options.interruptLine !== undefined && send(options.interruptLine);
+    endInput();
+    const lead = interrupted ? options.graceMs : 0;
+    const escalate = (signal: NodeJS.Signals, at: number): void => {
+      if (at === 0) signalGroup(signal);
+      else timers.push(setTimeout(() => signalGroup(signal), at));
+    };
+    escalate('SIGINT', lead);
+    escalate('SIGTERM', lead + options.graceMs);
+    escalate('SIGKILL', lead + options.graceMs * 2);
   };
 
-  const idle = setTimeout(() => stop('timeout'), options.idleTimeoutMs);
+  let idleHeld = false;
+  // A held timer that fires does nothing; releasing re-arms it for a full period (refresh re-activates a timer
+  // that has fired, not one that was cleared).
+  const idle = setTimeout(() => {
+    if (!idleHeld) stop('timeout');
+  }, options.idleTimeoutMs);
   const touch = (): void => {
     if (termination === null) idle.refresh();
+  };
+  const holdIdle = (held: boolean): void => {
+    idleHeld = held;
+    if (!held && termination === null && !exited) idle.refresh();
   };
 
   const decoder = createLineDecoder();
@@ -90,12 +132,18 @@ export function startCliRun(options: CliRunOptions): CliRun {
     stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
   });
   // A CLI that dies before reading its prompt makes this write fail with EPIPE; the exit tells the story.
-  subprocess.stdin?.on('error', () => {});
-  subprocess.stdin?.end(options.stdin);
+  stdin?.on('error', () => {});
+  if (options.keepInputOpen === true) {
+    stdin?.write(options.stdin);
+  } else {
+    inputOpen = false;
+    stdin?.end(options.stdin);
+  }
 
   const exit = (async () => {
     const result = await subprocess;
     exited = true;
+    inputOpen = false;
     clearTimeout(idle);
     for (const timer of timers) clearTimeout(timer);
     // The CLI is gone, but a tool it started (a Bash command ignoring SIGINT) may not be: when we ended the run,
@@ -117,5 +165,5 @@ export function startCliRun(options: CliRunOptions): CliRun {
     };
   })();
 
-  return { pid, stop, kill: () => signalGroup('SIGKILL'), exit };
+  return { pid, stop, kill: () => signalGroup('SIGKILL'), send, endInput, holdIdle, exit };
 }

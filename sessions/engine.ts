@@ -2,13 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { SessionsConfig } from '../src/config.js';
 import type { Logger } from '../src/log.js';
-import { buildCliArgs, buildCliEnv, promptLine, resolveBundledClaude } from './cli-command.js';
+import {
+  buildCliArgs,
+  buildCliEnv,
+  type PermissionMode,
+  promptLine,
+  resolveBundledClaude,
+} from './cli-command.js';
 import { parseCliEvent } from './cli-events.js';
 import { type CliRun, startCliRun } from './cli-runner.js';
+import { encodeInterrupt } from './control-protocol.js';
 import { type CliProcessRecord, NODE_ID_ENV, readCliProcessRecord } from './leftover-processes.js';
 import { branchOf, isActive, messageKey, snapshotOf, stateEvent, totalsOf, zeroUsage } from './node-model.js';
 import { createNodeWriter, type NodeWriter } from './node-writer.js';
 import { stateOf, type Termination, toOutcome } from './outcome.js';
+import { createPermissionBroker, type PermissionBroker } from './permission-broker.js';
 import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
 import { interruptLeftRunning } from './restart.js';
 import { briefError, type NodeStore, openNodeStore, redactStoreUrl, StoreError } from './store.js';
@@ -45,6 +53,10 @@ export interface SessionEngineOptions {
   storeBusyTimeoutMs?: number;
   /** While the store refuses writes, how often the held states are retried (default 5 s). */
   storeRetryMs?: number;
+  /** `CLAUDE_PERMISSIONS`: `skip` (default) runs every tool call; `ask` asks the user in chat first. */
+  permissions?: PermissionMode;
+  /** `PERMISSION_TIMEOUT`: an unanswered prompt is denied after this long (default 5 min). */
+  permissionTimeoutMs?: number;
 }
 
 /** Prompts travel over stdin, so the argv limit does not apply; this only bounds memory and the store. */
@@ -54,6 +66,8 @@ const MAX_STRAY_LINES = 20;
 interface ActiveRun {
   stopRequested: boolean;
   run: CliRun | null;
+  /** Open permission prompts (`ask` mode only). */
+  permissions: PermissionBroker | null;
   done: Promise<void>;
 }
 
@@ -61,7 +75,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const { config, logger } = options;
   const bin = config.claudeBin ?? resolveBundledClaude();
   const graceMs = options.stopGraceMs ?? 2000;
+  const permissions = options.permissions ?? 'skip';
+  const permissionTimeoutMs = options.permissionTimeoutMs ?? 300_000;
   const env = buildCliEnv({
+    permissions,
     inherited: options.inheritedEnv ?? {},
     backend: config.backend,
     proxy: options.proxy,
@@ -192,6 +209,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     const strayLines: string[] = [];
     let strayCount = 0;
     let sessionWrite: Promise<void> = Promise.resolve();
+    /** Background sub-agents still running: their turns may still ask, so stdin stays open until they end. */
+    let backgroundTasks = 0;
     const onLine = (line: string): void => {
       let value: unknown;
       try {
@@ -221,6 +240,13 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         sessionWrite = sessionWrite.then(() => persist(node));
       }
       for (const item of progress) emit(node, item);
+      if (event.kind === 'control') active.permissions?.handle(event.message);
+      else if (event.kind === 'background_tasks') backgroundTasks = event.running;
+      // With stdin open the CLI waits for another turn after its result; ours has none. 2.1.330 holds back the
+      // first result until background sub-agents and their notification turn are done and then prints all of
+      // them, but should one come earlier, the prompts of the later turns must still reach the user: so stdin
+      // closes at a result only when no background task runs (background_tasks_changed).
+      else if (event.kind === 'result' && backgroundTasks === 0) active.run?.endInput();
     };
 
     const run = startCliRun({
@@ -230,6 +256,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       // Marks the CLI and every tool it starts as this node's, so a restart can recognise them (leftover-processes.ts).
       env: { ...env, [NODE_ID_ENV]: node.id },
       stdin: promptLine(node.prompt),
+      keepInputOpen: permissions === 'ask',
+      ...(permissions === 'ask' ? { interruptLine: encodeInterrupt(`stop_${node.id}`) } : {}),
       idleTimeoutMs: config.idleTimeoutMs,
       graceMs,
       onLine,
@@ -240,9 +268,19 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       },
     });
     active.run = run;
+    if (permissions === 'ask') {
+      active.permissions = createPermissionBroker({
+        timeoutMs: permissionTimeoutMs,
+        cwd: node.workingDirectory,
+        send: (text) => run.send(text),
+        emit: (event) => emit(node, event),
+        onPendingChange: (count) => run.holdIdle(count > 0),
+      });
+    }
     logger.info({ nodeId: node.id, pid: run.pid, forkOf: node.forkOf }, 'CLI started');
     sessionWrite = sessionWrite.then(() => persist(node));
     const exit = await run.exit;
+    active.permissions?.cancelAll();
     await sessionWrite;
     const outcome = toOutcome(summary, { ...exit, strayLines });
     if (strayCount > 0) {
@@ -262,7 +300,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     node.state = 'running';
     node.queuePosition = null;
     node.startedAt = Date.now();
-    const active: ActiveRun = { stopRequested: false, run: null, done: Promise.resolve() };
+    const active: ActiveRun = { stopRequested: false, run: null, permissions: null, done: Promise.resolve() };
     running.set(node.id, active);
     active.done = runNode(node, active)
       .catch((error: unknown) => logger.error({ err: error, nodeId: node.id }, 'session run failed'))
@@ -285,6 +323,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       const active = running.get(node.id);
       if (active !== undefined) {
         active.stopRequested = true;
+        // Open prompts end now, not when the CLI gets round to withdrawing them.
+        active.permissions?.cancelAll();
         active.run?.stop('stop' satisfies Termination);
         waits.push(active.done);
       }
@@ -434,6 +474,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       const targets = targetsOf(target).filter((node) => isActive(node.state));
       await stopNodes(targets);
       return { stopped: targets.map(snapshotOf) };
+    },
+
+    async answerPermission(nodeId, requestId, decision) {
+      return running.get(nodeId)?.permissions?.answer(requestId, decision) ?? false;
     },
 
     async clear(target) {

@@ -161,6 +161,8 @@ export function createProgressMapper(options: { cwd?: string } = {}): ProgressMa
         }
         case 'init':
         case 'result':
+        case 'background_tasks':
+        case 'control':
         case 'ignored':
         case 'unknown':
           return [];

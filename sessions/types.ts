@@ -82,7 +82,24 @@ export type ProgressEvent =
       error: string;
     }
   | { type: 'compacting' }
+  /**
+   * A tool call waiting for the user's permission (`CLAUDE_PERMISSIONS=ask`), then how it ended: answered,
+   * `expired` (nobody answered in time: denied), or `cancelled` (the CLI withdrew it or the run stopped).
+   * `requestId` is short and unique; answer it with `answerPermission(node.id, requestId, …)`.
+   */
+  | {
+      type: 'permission';
+      requestId: string;
+      toolName: string;
+      summary: string;
+      status: 'pending' | 'allowed' | 'denied' | 'expired' | 'cancelled';
+      /** Allowed for the rest of this session: the same kind of call is not asked again. */
+      always?: boolean;
+    }
   | { type: 'outcome'; outcome: Outcome; usage: Usage; costUsd: number; durationMs: number };
+
+/** `always`: allow, and do not ask again for the same kind of call in this session. */
+export type PermissionDecision = 'allow' | 'deny' | 'always';
 
 export interface TaskInput {
   prompt: string;
@@ -137,6 +154,11 @@ export interface SessionEngine {
   findNodeByMessage(ref: MessageRef): NodeSnapshot | undefined;
   getNode(nodeId: string): NodeSnapshot | undefined;
   stop(target: Target): Promise<StopResult>;
+  /**
+   * Answers a pending permission prompt of a running node; false when there is no such pending prompt
+   * (already answered, expired, cancelled, or unknown).
+   */
+  answerPermission(nodeId: string, requestId: string, decision: PermissionDecision): Promise<boolean>;
   clear(target: Target): Promise<ClearResult>;
   stats(): EngineStats;
   /** Every node's progress; returns the unsubscribe function. */

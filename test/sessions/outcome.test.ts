@@ -95,6 +95,22 @@ describe('CLI command line and environment', () => {
     expect(buildCliArgs({ addDirs: [], resumeSessionId: null })).not.toContain('--resume');
   });
 
+  it('ask mode: the CLI asks over stdin in default mode, never skips permissions, claims no sandbox', () => {
+    const args = buildCliArgs({ addDirs: [], resumeSessionId: null, permissions: 'ask' });
+    expect(args).not.toContain('--dangerously-skip-permissions');
+    expect(args.join(' ')).toContain('--permission-prompt-tool stdio --permission-mode default');
+    const env = buildCliEnv({
+      inherited: {},
+      backend: 'proxy',
+      proxy: { url: 'http://127.0.0.1:9', authToken: undefined },
+      uid: 0,
+      extra: { IS_SANDBOX: '1' },
+      permissions: 'ask',
+    });
+    expect(env.IS_SANDBOX).toBeUndefined();
+    expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
+  });
+
   it('writes the prompt as one stream-json user line, newlines and all', () => {
     const line = promptLine('two\nlines "quoted"');
     expect(line.endsWith('\n')).toBe(true);

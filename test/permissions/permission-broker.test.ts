@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseControlMessage } from '../../sessions/control-protocol.js';
+import { createPermissionBroker } from '../../sessions/permission-broker.js';
+import type { ProgressEvent } from '../../sessions/types.js';
+
+// One run's prompts: what the user sees (events), what the CLI is told (stdin lines), and the timeout.
+
+function canUseTool(id: string, toolName: string, input: object, extra: object = {}) {
+  const message = parseControlMessage({
+    type: 'control_request',
+    request_id: id,
+    request: { subtype: 'can_use_tool', tool_name: toolName, input, tool_use_id: `toolu_${id}`, ...extra },
+  });
+  if (message === null) throw new Error('unparsed');
+  return message;
+}
+
+function setup(timeoutMs = 300_000) {
+  const sent: Array<Record<string, unknown>> = [];
+  const events: Extract<ProgressEvent, { type: 'permission' }>[] = [];
+  const pendingCounts: number[] = [];
+  let stdinOpen = true;
+  const broker = createPermissionBroker({
+    timeoutMs,
+    cwd: '/ws',
+    send: (line) => {
+      if (!stdinOpen) return false;
+      sent.push(JSON.parse(line));
+      return true;
+    },
+    emit: (event) => {
+      if (event.type === 'permission') events.push(event);
+    },
+    onPendingChange: (count) => pendingCounts.push(count),
+  });
+  const closeStdin = () => {
+    stdinOpen = false;
+  };
+  return { broker, sent, events, pendingCounts, closeStdin };
+}
+
+const responseOf = (line: Record<string, unknown> | undefined) =>
+  (line?.response as { response: Record<string, unknown> } | undefined)?.response;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('permission broker', () => {
+  it('a prompt shows as pending with a readable summary and a short id; allow answers the CLI once', () => {
+    const { broker, sent, events, pendingCounts } = setup();
+    broker.handle(canUseTool('cli-1', 'Bash', { command: 'rm -rf build', description: 'clean' }));
+    expect(events).toHaveLength(1);
+    const [pending] = events;
+    expect(pending).toMatchObject({ toolName: 'Bash', summary: 'rm -rf build', status: 'pending' });
+    expect(pending?.requestId.length).toBeLessThanOrEqual(12);
+    expect(sent).toEqual([]);
+    expect(broker.answer(pending?.requestId ?? '', 'allow')).toBe(true);
+    expect(responseOf(sent[0])).toMatchObject({
+      behavior: 'allow',
+      updatedInput: { command: 'rm -rf build' },
+    });
+    expect(events.at(-1)?.status).toBe('allowed');
+    expect(broker.answer(pending?.requestId ?? '', 'deny')).toBe(false);
+    expect(sent).toHaveLength(1);
+    expect(pendingCounts).toEqual([1, 0]);
+  });
+
+  it('deny tells the model in words; an unknown id is refused', () => {
+    const { broker, sent, events } = setup();
+    broker.handle(canUseTool('cli-2', 'Write', { file_path: '/ws/a.txt', content: 'x' }));
+    expect(events[0]?.summary).toBe('a.txt');
+    expect(broker.answer('nope', 'allow')).toBe(false);
+    expect(broker.answer(events[0]?.requestId ?? '', 'deny')).toBe(true);
+    expect(responseOf(sent[0])).toMatchObject({ behavior: 'deny' });
+    expect(String(responseOf(sent[0])?.message)).toMatch(/denied/);
+    expect(events.at(-1)?.status).toBe('denied');
+  });
+
+  it('always sends a session rule and says so', () => {
+    const { broker, sent, events } = setup();
+    broker.handle(canUseTool('cli-3', 'Bash', { command: 'ls' }));
+    broker.answer(events[0]?.requestId ?? '', 'always');
+    expect(responseOf(sent[0])?.updatedPermissions).toEqual([
+      {
+        type: 'addRules',
+        rules: [{ toolName: 'Bash', ruleContent: 'ls' }],
+        behavior: 'allow',
+        destination: 'session',
+      },
+    ]);
+    expect(events.at(-1)).toMatchObject({ status: 'allowed', always: true });
+  });
+
+  it('nobody answers: denied after the timeout, with the reason for the model', () => {
+    const { broker, sent, events } = setup(300_000);
+    broker.handle(canUseTool('cli-4', 'Bash', { command: 'make' }));
+    vi.advanceTimersByTime(299_999);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(responseOf(sent[0])).toMatchObject({
+      behavior: 'deny',
+      message: 'No answer in 5 min: the tool call was denied.',
+    });
+    expect(events.at(-1)?.status).toBe('expired');
+    expect(broker.answer(events[0]?.requestId ?? '', 'allow')).toBe(false);
+  });
+
+  it('the CLI withdraws a prompt: cancelled, a late answer is refused and nothing is sent', () => {
+    const { broker, sent, events } = setup();
+    broker.handle(canUseTool('cli-5', 'Write', { file_path: '/ws/b', content: '' }));
+    broker.handle({ kind: 'cancel', requestId: 'cli-5' });
+    expect(events.at(-1)?.status).toBe('cancelled');
+    expect(broker.answer(events[0]?.requestId ?? '', 'allow')).toBe(false);
+    vi.advanceTimersByTime(600_000);
+    expect(sent).toEqual([]);
+  });
+
+  it('a stopped run cancels every open prompt and later prompts are not shown', () => {
+    const { broker, events, sent, closeStdin } = setup();
+    broker.handle(canUseTool('cli-6', 'Bash', { command: 'a' }));
+    broker.handle(canUseTool('cli-7', 'Bash', { command: 'b' }));
+    closeStdin();
+    broker.cancelAll();
+    expect(events.filter((event) => event.status === 'cancelled')).toHaveLength(2);
+    broker.handle(canUseTool('cli-8', 'Bash', { command: 'c' }));
+    expect(events).toHaveLength(4);
+    vi.advanceTimersByTime(600_000);
+    expect(sent).toEqual([]);
+  });
+
+  it('AskUserQuestion is not shown as Allow/Deny: the model is told to ask in its answer', () => {
+    const { broker, events, sent } = setup();
+    broker.handle(
+      canUseTool('cli-9', 'AskUserQuestion', { questions: [] }, { requires_user_interaction: true }),
+    );
+    expect(events).toEqual([]);
+    expect(responseOf(sent[0])).toMatchObject({ behavior: 'deny' });
+  });
+
+  it('a control request it does not serve gets an error answer at once', () => {
+    const { broker, sent } = setup();
+    broker.handle({ kind: 'unsupported_request', requestId: 'x1', subtype: 'hook_callback' });
+    expect(sent[0]).toMatchObject({
+      type: 'control_response',
+      response: { subtype: 'error', request_id: 'x1' },
+    });
+  });
+});
