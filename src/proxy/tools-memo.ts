@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isRecord } from './anthropic-types.js';
 import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
 import { findTopLevelValue } from './json-scan.js';
@@ -10,14 +11,17 @@ import { type OpenAiTool, toOpenAiTools } from './request-to-openai.js';
 // reuses the parsed array, its conversion per provider and the encoded JSON. Bounded: a few arrays at most.
 
 const TOOLS_KEY = Buffer.from('"tools"');
+const CLOSE = Buffer.from('}');
+/** Smaller arrays cost little to parse; remembering them would only churn the memo. */
+const MIN_BYTES = 512;
 
 export interface ToolsMemo {
   /** JSON.parse of a request body, reusing a recently seen tools array. Throws JSON.parse's SyntaxError. */
   parseBody(raw: Buffer): unknown;
   /** `toOpenAiTools`, computed once per (tools array, provider). */
   convertTools(tools: unknown, provider: ProviderDescriptor): readonly OpenAiTool[];
-  /** JSON bytes of an outgoing body; a memoised tools array is spliced in already encoded. */
-  serialize(body: Record<string, unknown>): Buffer;
+  /** JSON bytes of an outgoing body, in pieces to send in order; a memoised tools array goes in already encoded. */
+  serialize(body: Record<string, unknown>): Buffer[];
   readonly stats: { hits: number; misses: number };
 }
 
@@ -34,6 +38,8 @@ function deepFreeze(value: unknown): void {
 
 export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo {
   const maxArrays = options.maxArrays ?? 8;
+  const sentinel = `relay-tools-memo-${randomUUID()}`; // unguessable, so no body can fake a hit
+  const sentinelJson = JSON.stringify(sentinel);
   const seen: Seen[] = []; // most recently used first
   const converted = new WeakMap<object, Map<string, readonly OpenAiTool[]>>();
   const encoded = new WeakMap<object, Buffer>();
@@ -48,36 +54,33 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
   return {
     stats,
     parseBody(raw) {
-      const range = findTopLevelValue(raw, TOOLS_KEY);
-      if (range) {
-        const length = range.end - range.start;
-        const at = seen.findIndex(
-          (entry) =>
-            entry.bytes.length === length &&
-            raw.compare(entry.bytes, 0, length, range.start, range.end) === 0,
-        );
-        const hit = seen[at];
-        if (hit) {
-          stats.hits++;
-          if (at > 0) seen.unshift(...seen.splice(at, 1));
-          // The split points are ASCII delimiters, so no UTF-8 sequence is cut.
-          const value: unknown = JSON.parse(
-            `${raw.toString('utf8', 0, range.start)}null${raw.toString('utf8', range.end)}`,
-          );
-          if (isRecord(value)) value.tools = hit.parsed;
-          return value;
+      for (const [at, entry] of seen.entries()) {
+        const start = raw.indexOf(entry.bytes); // native search; cheaper than walking the JSON
+        if (start === -1) continue;
+        // Put the unguessable sentinel where the bytes matched. Only if JSON.parse then shows it as the
+        // top-level `tools` (the one JSON.parse keeps) was the match that value; a match inside a string or a
+        // nested object breaks the JSON or leaves `tools` alone, and the body is parsed in full instead.
+        const end = start + entry.bytes.length;
+        let value: unknown;
+        try {
+          value = JSON.parse(`${raw.toString('utf8', 0, start)}${sentinelJson}${raw.toString('utf8', end)}`);
+        } catch {
+          break;
         }
+        if (!isRecord(value) || value.tools !== sentinel) break;
+        stats.hits++;
+        if (at > 0) seen.unshift(...seen.splice(at, 1));
+        value.tools = entry.parsed;
+        return value;
       }
       const value: unknown = JSON.parse(raw.toString('utf8'));
-      // Only arrays fit to be trusted later (see server.ts) are remembered; deepFreeze recurses too.
-      if (
-        range &&
-        isRecord(value) &&
-        Array.isArray(value.tools) &&
-        withinDepth(value.tools, MAX_JSON_DEPTH - 1)
-      ) {
-        stats.misses++;
-        remember(raw.subarray(range.start, range.end), value.tools);
+      // Only sizeable arrays fit to be trusted later (see server.ts) are remembered; deepFreeze recurses too.
+      if (isRecord(value) && Array.isArray(value.tools) && withinDepth(value.tools, MAX_JSON_DEPTH - 1)) {
+        const range = findTopLevelValue(raw, TOOLS_KEY);
+        if (range && range.end - range.start >= MIN_BYTES) {
+          stats.misses++;
+          remember(raw.subarray(range.start, range.end), value.tools);
+        }
       }
       return value;
     },
@@ -100,7 +103,7 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
     serialize(body) {
       const { tools, ...rest } = body;
       const cached = typeof tools === 'object' && tools !== null ? tools : undefined;
-      if (!cached || !Object.isFrozen(cached)) return Buffer.from(JSON.stringify(body));
+      if (!cached || !Object.isFrozen(cached)) return [Buffer.from(JSON.stringify(body))];
       let json = encoded.get(cached);
       if (!json) {
         json = Buffer.from(JSON.stringify(cached));
@@ -108,7 +111,7 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
       }
       const head = JSON.stringify(rest); // an object, so it ends in '}'
       const open = head.length > 2 ? `${head.slice(0, -1)},"tools":` : '{"tools":';
-      return Buffer.concat([Buffer.from(open), json, Buffer.from('}')]);
+      return [Buffer.from(open), json, CLOSE]; // no copy of the tools bytes
     },
   };
 }

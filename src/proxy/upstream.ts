@@ -21,7 +21,8 @@ export interface UpstreamResponse {
 export interface UpstreamCall {
   provider: ProviderDescriptor;
   settings: ProviderSettings;
-  body: string | Buffer;
+  /** The JSON body, whole or in pieces sent in order. */
+  body: string | Buffer | readonly Buffer[];
   signal: AbortSignal;
   limiter: RateLimiter;
   /** Counts 429s seen, for stats. */
@@ -40,20 +41,31 @@ const WRITE_PIECE = 64 * 1024;
  * the socket drains, so "the stream ended" means the provider took the whole body. The clock starts at the
  * first read (after connecting, which HTTP_CONNECT_TIMEOUT covers) and stops once the last piece is accepted.
  */
-function timedBody(bytes: Buffer, writeMs: number, onTimeout: () => void): { body: Readable; done(): void } {
+function timedBody(
+  parts: readonly Buffer[],
+  writeMs: number,
+  onTimeout: () => void,
+): { body: Readable; done(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let part = 0;
   let at = 0;
   const done = () => clearTimeout(timer);
   const body = new Readable({
     highWaterMark: 0,
     read() {
       timer ??= setTimeout(onTimeout, writeMs);
-      if (at >= bytes.length) {
+      let current = parts[part];
+      while (current && at >= current.length) {
+        part++;
+        at = 0;
+        current = parts[part];
+      }
+      if (!current) {
         done();
         this.push(null);
         return;
       }
-      this.push(bytes.subarray(at, at + WRITE_PIECE));
+      this.push(current.subarray(at, at + WRITE_PIECE));
       at += WRITE_PIECE;
     },
     destroy(error, callback) {
@@ -91,17 +103,20 @@ export async function callUpstream(
   random: () => number = Math.random,
 ): Promise<UpstreamResponse> {
   const url = upstreamUrl(call.provider, call.settings);
-  const bytes = typeof call.body === 'string' ? Buffer.from(call.body) : call.body;
-  const headers = {
-    ...upstreamHeaders(call.provider, call.settings),
-    'content-length': String(bytes.length),
-  };
+  const parts =
+    typeof call.body === 'string'
+      ? [Buffer.from(call.body)]
+      : Buffer.isBuffer(call.body)
+        ? [call.body]
+        : call.body;
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const headers = { ...upstreamHeaders(call.provider, call.settings), 'content-length': String(length) };
   let serverErrors = 0;
   for (let attempt = 0; ; attempt++) {
     await call.limiter.pace(call.signal);
     let response: Awaited<ReturnType<typeof request>>;
     const writeAbort = new AbortController();
-    const body = timedBody(bytes, writeTimeoutMs, () => writeAbort.abort(new Error('write timeout')));
+    const body = timedBody(parts, writeTimeoutMs, () => writeAbort.abort(new Error('write timeout')));
     try {
       response = await request(url, {
         method: 'POST',

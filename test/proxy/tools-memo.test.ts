@@ -52,9 +52,26 @@ describe('tools memo', () => {
 
   it('notices a one-byte change in the tools and parses again', () => {
     const memo = createToolsMemo();
-    memo.parseBody(Buffer.from('{"model":"m","tools":[{"name":"Read","description":"a"}]}'));
-    const changed = memo.parseBody(Buffer.from('{"model":"m","tools":[{"name":"Read","description":"b"}]}'));
-    expect(changed).toEqual({ model: 'm', tools: [{ name: 'Read', description: 'b' }] });
+    const long = 'd'.repeat(600);
+    memo.parseBody(Buffer.from(`{"model":"m","tools":[{"name":"Read","description":"a${long}"}]}`));
+    const changed = memo.parseBody(
+      Buffer.from(`{"model":"m","tools":[{"name":"Read","description":"b${long}"}]}`),
+    );
+    expect(changed).toEqual({ model: 'm', tools: [{ name: 'Read', description: `b${long}` }] });
+    expect(memo.stats).toEqual({ hits: 0, misses: 2 });
+  });
+
+  it('is not fooled by the same array nested elsewhere or shadowed by a later duplicate key', () => {
+    const memo = createToolsMemo();
+    const tools = JSON.stringify([{ name: 'Big', description: 'x'.repeat(600) }]);
+    memo.parseBody(Buffer.from(`{"tools":${tools}}`));
+    for (const text of [
+      `{"messages":[{"input":{"tools":${tools}}}],"tools":[]}`,
+      `{"tools":${tools},"tools":"later wins"}`,
+      `{"note":"${tools.replaceAll('"', '\\"')}","tools":null}`,
+    ]) {
+      expect(memo.parseBody(Buffer.from(text))).toEqual(JSON.parse(text));
+    }
     expect(memo.stats.hits).toBe(0);
   });
 
@@ -76,7 +93,7 @@ describe('tools memo', () => {
           if (!isRecord(parsed)) throw new Error('not an object');
           const target = { provider, model: 'm', stream: true, convertTools: memo.convertTools };
           const out = memo.serialize(toOpenAiRequest(parsed, target).body);
-          expect(JSON.parse(out.toString())).toEqual(plain);
+          expect(JSON.parse(Buffer.concat(out).toString())).toEqual(plain);
         }
       }
     }
@@ -84,7 +101,10 @@ describe('tools memo', () => {
 
   it('agrees with JSON.parse on arbitrary and mutated bodies, seen once or twice', () => {
     const memo = createToolsMemo({ maxArrays: 2 });
-    const body = fc.dictionary(fc.oneof(fc.constant('tools'), fc.string()), fc.jsonValue({ maxDepth: 3 }));
+    // A large tools array (so the memo engages) appears as the tools, nested elsewhere, or not at all.
+    const big = [{ name: 'Big', description: 'x'.repeat(600), input_schema: { type: 'object' } }];
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(big), fc.constant({ tools: big }));
+    const body = fc.dictionary(fc.oneof(fc.constant('tools'), fc.string()), value);
     fc.assert(
       fc.property(body, fc.nat(), fc.string({ maxLength: 3 }), (value, at, insert) => {
         const text = JSON.stringify(value);
@@ -102,5 +122,6 @@ describe('tools memo', () => {
       }),
       { seed: SEED, numRuns: 2000 },
     );
+    expect(memo.stats.hits).toBeGreaterThan(100); // the memo really was exercised
   });
 });
