@@ -301,7 +301,6 @@ async function streamOut(
     }
   } finally {
     clearInterval(ping);
-    out.flush();
-    if (!res.destroyed) res.end();
+    out.end();
   }
 }

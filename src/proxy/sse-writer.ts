@@ -37,8 +37,10 @@ export function toSse(events: readonly AnthropicEvent[]): string {
 export interface CoalescingWriter {
   /** Queues events; they go out together with everything else queued in this turn of the event loop. */
   write(events: readonly AnthropicEvent[]): void;
-  /** Sends whatever is queued now (before ending the response). */
+  /** Sends whatever is queued now. */
   flush(): void;
+  /** Ends the response, with whatever is still queued in the same write. */
+  end(): void;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface CoalescingWriter {
  * provider's burst of small chunks costs two syscalls, not fifty.
  */
 export function createCoalescingWriter(
-  sink: { write(text: string): unknown; readonly destroyed: boolean },
+  sink: { write(text: string): unknown; end(text?: string): unknown; readonly destroyed: boolean },
   schedule: (run: () => void) => void,
 ): CoalescingWriter {
   let pending = '';
@@ -74,5 +76,10 @@ export function createCoalescingWriter(
       if (!sink.destroyed) sink.write(toSse(events));
     },
     flush,
+    end() {
+      const text = pending;
+      pending = '';
+      if (!sink.destroyed) sink.end(text === '' ? undefined : text);
+    },
   };
 }

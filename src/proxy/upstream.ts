@@ -35,6 +35,11 @@ const MAX_WAIT_MS = 30_000;
 
 /** Bodies go out in pieces of this size, so a provider that stops reading is noticed (HTTP_WRITE_TIMEOUT). */
 const WRITE_PIECE = 64 * 1024;
+/**
+ * A body up to this size goes out as one buffer with the headers (one syscall): the socket's send buffer takes
+ * it whole at once, so it could never stall and HTTP_WRITE_TIMEOUT has nothing to time. Larger bodies stream.
+ */
+const ONE_WRITE = 512 * 1024;
 
 /**
  * The body as a stream that hands out one piece per read: undici writes each piece and pauses the stream until
@@ -116,7 +121,10 @@ export async function callUpstream(
     await call.limiter.pace(call.signal);
     let response: Awaited<ReturnType<typeof request>>;
     const writeAbort = new AbortController();
-    const body = timedBody(parts, writeTimeoutMs, () => writeAbort.abort(new Error('write timeout')));
+    const body =
+      length <= ONE_WRITE
+        ? { body: parts.length === 1 ? parts[0] : Buffer.concat(parts, length), done: () => {} }
+        : timedBody(parts, writeTimeoutMs, () => writeAbort.abort(new Error('write timeout')));
     try {
       response = await request(url, {
         method: 'POST',

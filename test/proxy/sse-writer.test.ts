@@ -34,9 +34,16 @@ describe('coalescing writer', () => {
   it('writes the first batch of a turn at once and joins the rest until the turn ends', () => {
     const writes: string[] = [];
     const turnEnds: Array<() => void> = [];
-    const writer = createCoalescingWriter({ write: (text) => writes.push(text), destroyed: false }, (run) =>
-      turnEnds.push(run),
-    );
+    let ended = false;
+    const sink = {
+      write: (text?: string) => writes.push(text ?? ''),
+      end: (text?: string) => {
+        if (text !== undefined) writes.push(text);
+        ended = true;
+      },
+      destroyed: false,
+    };
+    const writer = createCoalescingWriter(sink, (run) => turnEnds.push(run));
     const ping: AnthropicEvent = { type: 'ping' };
     const stop: AnthropicEvent = { type: 'message_stop' };
     writer.write([ping]);
@@ -46,7 +53,9 @@ describe('coalescing writer', () => {
     turnEnds.shift()?.();
     expect(writes).toEqual([toSse([ping]), toSse([stop, ping])]);
     writer.write([stop]); // a new turn: at once again
-    writer.flush();
-    expect(writes.join('')).toBe(toSse([ping, stop, ping, stop]));
+    writer.write([ping]);
+    writer.end(); // the queued ping goes out with the end
+    expect(writes.join('')).toBe(toSse([ping, stop, ping, stop, ping]));
+    expect(ended).toBe(true);
   });
 });
