@@ -2,6 +2,7 @@ import type { EngineStats } from '../sessions/index.js';
 import type { OutboxStats } from './outbox/index.js';
 import type { CommandName } from './platform.js';
 import type { ProxyStatsSnapshot } from './ports.js';
+import { wellFormed } from './render/index.js';
 
 // Chat commands typed as text, and the texts the relay answers with. Pure.
 
@@ -13,11 +14,37 @@ const ALIASES: Record<string, CommandName> = {
   start: 'help',
 };
 
-/** `/stop`, `/stop@MyBot`, ` /STOP ` → 'stop'; anything with more words is a task, not a command. */
-export function parseTextCommand(text: string): CommandName | null {
-  const match = /^\/([a-zA-Z]+)(@\w+)?$/.exec(text.trim());
+export type TextCommand =
+  | { kind: 'command'; command: CommandName }
+  /** `/stop now`: a command word with more after it. Nothing runs; the user is told how to use it. */
+  | { kind: 'with_arguments'; command: CommandName }
+  /** `/stats@OtherBot` in a group: meant for another bot, ignored. */
+  | { kind: 'other_bot'; mention: string };
+
+/**
+ * `/stop`, `/stop@MyBot`, ` /STOP ` → a command. `/stop now` → a command with arguments (answered, never
+ * run: `/clear the cache` must not forget every conversation). Anything else, `/usr/bin is slow` included, is a task.
+ */
+export function parseTextCommand(text: string, botName: string | null = null): TextCommand | null {
+  const match = /^\/([a-zA-Z]+)(?:@(\w+))?(?:\s+(\S[\s\S]*))?$/.exec(text.trim());
   if (!match) return null;
-  return ALIASES[match[1]!.toLowerCase()] ?? null;
+  const command = ALIASES[match[1]!.toLowerCase()];
+  if (!command) return null;
+  const mention = match[2];
+  if (mention !== undefined && botName !== null && mention.toLowerCase() !== botName.toLowerCase()) {
+    return { kind: 'other_bot', mention };
+  }
+  // `/start <payload>` is how Telegram deep links open a bot: it still means "explain yourself".
+  if (match[3] === undefined || command === 'help') return { kind: 'command', command };
+  return { kind: 'with_arguments', command };
+}
+
+export function commandUsage(command: CommandName): string {
+  const how =
+    command === 'stop' || command === 'clear'
+      ? `send \`/${command}\` alone for everything, or as a reply to the task it is about`
+      : `send \`/${command}\` alone`;
+  return `\`/${command}\` takes nothing after it: ${how}. I did nothing with this message.`;
 }
 
 export function helpText(): string {
@@ -79,4 +106,14 @@ export function plural(count: number, word: string): string {
 
 export function formatMegabytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The first `max` code points of a prompt on one line, for quoting it back to the user. */
+export function promptExcerpt(prompt: string, max = 80): string {
+  const points = [...wellFormed(prompt).replace(/\s+/g, ' ').trim()];
+  return points.length > max ? `${points.slice(0, max).join('')}…` : points.join('');
+}
+
+export function interruptedNotice(prompt: string): string {
+  return `⚠️ The relay restarted while this task was running, so it was interrupted: "${promptExcerpt(prompt)}". Reply to this message to continue the conversation from there.`;
 }

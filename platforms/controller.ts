@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
-import { formatStats, helpText, parseTextCommand, plural } from './commands.js';
+import { commandUsage, formatStats, helpText, parseTextCommand, plural } from './commands.js';
 import { type Clock, createOutbox, type OutboxStats, systemClock } from './outbox/index.js';
 import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
@@ -229,8 +229,19 @@ export function createController(options: ControllerOptions): Controller {
           );
           return;
         case 'text': {
-          const command = parseTextCommand(incoming.text);
-          if (command) {
+          const parsed = parseTextCommand(incoming.text, chat.platform.botName());
+          if (parsed?.kind === 'other_bot') {
+            logger.info({ chat: chat.key, mention: parsed.mention }, 'command for another bot: ignored');
+            return;
+          }
+          if (parsed?.kind === 'with_arguments') {
+            enqueue(chat, incoming.messageId, `/${parsed.command}`, () =>
+              answer(chat, incoming, commandUsage(parsed.command)),
+            );
+            return;
+          }
+          if (parsed) {
+            const { command } = parsed;
             enqueue(chat, incoming.messageId, `/${command}`, () => runCommand(chat, incoming, command));
             return;
           }

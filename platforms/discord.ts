@@ -127,6 +127,8 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
 
     isAllowed: (chatId, userId) => channels.has(chatId) && (users.size === 0 || users.has(userId)),
 
+    botName: () => client.user?.username ?? null,
+
     async start(onIncoming: IncomingHandler) {
       if (channels.size === 0) {
         logger.warn('ALLOWED_DISCORD_CHANNELS is empty: the Discord bot will answer nobody');

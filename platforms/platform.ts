@@ -47,4 +47,6 @@ export interface MessagingPlatform extends ChatTransport {
   /** Shows "typing…" for a few seconds; callers repeat it while work goes on. */
   sendTyping(chatId: string): Promise<void>;
   isAllowed(chatId: string, userId: string): boolean;
+  /** The bot's own user name once connected (commands addressed `/cmd@name` to another bot are ignored). */
+  botName(): string | null;
 }

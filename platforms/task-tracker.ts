@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, SessionEngine } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf, sentence } from './chat-context.js';
+import { interruptedNotice } from './commands.js';
 import { ChatApiError } from './outbox/index.js';
 import {
   createTaskView,
@@ -255,8 +256,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
           node.messages.find((m) => m.role === 'status') ?? node.messages.find((m) => m.role === 'prompt');
         const chat = anchor ? options.chatFor(anchor.ref) : undefined;
         if (!anchor || !chat) continue;
-        const excerpt = node.prompt.length > 80 ? `${node.prompt.slice(0, 80)}…` : node.prompt;
-        const text = `⚠️ The relay restarted while this task was running, so it was interrupted: "${excerpt}". Reply to this message to continue the conversation from there.`;
+        const text = interruptedNotice(node.prompt);
         try {
           const sent = await chat.outbox.send(chat.chatId, sentence(chat, text), {
             replyToMessageId: anchor.ref.messageId,

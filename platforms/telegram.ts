@@ -131,6 +131,8 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
 
     isAllowed: (_chatId, userId) => allowed.has(userId),
 
+    botName: () => (bot.isInited() ? bot.botInfo.username : null),
+
     async start(onIncoming: IncomingHandler) {
       if (allowed.size === 0) {
         logger.warn('ALLOWED_TELEGRAM_USER_ID is empty: the Telegram bot will answer nobody');

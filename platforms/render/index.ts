@@ -12,4 +12,5 @@ export {
   type TaskView,
   type ToolCallView,
 } from './task-view.js';
+export { wellFormed } from './text.js';
 export type { Dialect, Formatted, RenderLimits } from './types.js';

@@ -1,4 +1,5 @@
 import { type Block, type Line, renderCodeLine, renderTextLine, toBlocks, type Wrapper } from './blocks.js';
+import { wellFormedParts } from './text.js';
 import { assertLimits, type Dialect, type Formatted, type RenderLimits } from './types.js';
 
 // Packs rendered blocks into messages: whole blocks when they fit, else at paragraph boundaries, else at
@@ -11,7 +12,7 @@ import { assertLimits, type Dialect, type Formatted, type RenderLimits } from '.
  */
 export function renderMarkdown(markdown: string, limits: RenderLimits): Formatted[] {
   assertLimits(limits);
-  return packBlocks(toBlocks(markdown, limits.dialect), limits);
+  return packBlocks(toBlocks(markdown, limits.dialect), limits).map(wellFormedParts);
 }
 
 interface Part {

@@ -2,7 +2,7 @@ import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
 import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from './escape.js';
 import { renderMarkdown } from './split.js';
 import type { TaskView } from './task-view.js';
-import { headOf, oneLine, tailOf } from './text.js';
+import { headOf, oneLine, tailOf, wellFormedParts } from './text.js';
 import { assertLimits, type Dialect, type Formatted, type RenderLimits } from './types.js';
 
 // The live status message and the final answer. The status is built from escaped pieces (never from
@@ -172,7 +172,7 @@ export function renderStatus(view: TaskView, limits: RenderLimits): Formatted {
     f.formatted.length <= limits.maxLength && f.plain.length <= limits.maxLength;
   for (const detail of DETAILS) {
     const status = compose(view, m, detail);
-    if (fits(status)) return status;
+    if (fits(status)) return wellFormedParts(status);
   }
   // Unreachable with maxLength ≥ 100 (the last detail level is a few short lines), kept as a hard floor.
   return m.bold(STATE_LABEL[view.state]);

@@ -25,3 +25,12 @@ export function tailOf(text: string, max: number): string {
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
+
+/** Lone UTF-16 surrogates (odd chat input, a cut emoji) become U+FFFD: same length, always valid text. */
+export function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+export function wellFormedParts<T extends { formatted: string; plain: string }>(part: T): T {
+  return { ...part, formatted: wellFormed(part.formatted), plain: wellFormed(part.plain) };
+}

@@ -23,7 +23,13 @@ export interface ChatStorm {
 export interface ChatFakeDriver {
   readonly name: 'telegram' | 'discord';
   readonly maxLength: number;
+  /** The bot's user name on this platform (for `/cmd@name`). */
+  readonly botName: string;
+  /** The id of a message in this chat that the bot never saw. */
+  readonly unseenMessageId: string;
   send(text: string, replyTo?: string): string;
+  /** A message with no text at all, or only whitespace (`text` given). */
+  sendEmpty(text?: string): string;
   messages(): BotMessage[];
   /** The chat reference the engine keeps for a user message. */
   ref(messageId: string): MessageRef;
@@ -50,6 +56,12 @@ export async function startTelegramDriver(): Promise<ChatFakeDriver & { fake: Fa
     name: 'telegram',
     fake,
     maxLength: TELEGRAM_MAX_LENGTH,
+    botName: 'relay_test_bot',
+    unseenMessageId: '999999',
+    sendEmpty: (text) =>
+      String(
+        fake.sendUserMessage({ userId: TELEGRAM_USER, ...(text === undefined ? {} : { text }) }).messageId,
+      ),
     send: (text, replyTo) =>
       String(
         fake.sendUserMessage({
@@ -98,6 +110,11 @@ export async function startDiscordDriver(): Promise<ChatFakeDriver & { fake: Fak
     name: 'discord',
     fake,
     maxLength: DISCORD_MAX_LENGTH,
+    botName: 'relay',
+    unseenMessageId: '123456789012345678',
+    sendEmpty: (text) =>
+      fake.postUserMessage({ channelId: DISCORD_CHANNEL, userId: DISCORD_USER, content: text ?? '' })
+        .messageId,
     send: (text, replyTo) =>
       fake.postUserMessage({
         channelId: DISCORD_CHANNEL,
