@@ -76,6 +76,9 @@ export interface SessionsConfig {
   backend: 'proxy' | 'anthropic';
   idleTimeoutMs: number;
   storeUrl: string;
+  /** `skip`: --dangerously-skip-permissions; `ask`: every tool call that needs permission is asked in chat. */
+  permissions: 'skip' | 'ask';
+  permissionTimeoutMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -387,6 +390,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       backend: oneOf(env, 'CLAUDE_BACKEND', ['proxy', 'anthropic'] as const, 'proxy'),
       idleTimeoutMs: seconds(env, 'CLI_IDLE_TIMEOUT', 600, 1),
       storeUrl,
+      permissions: oneOf(env, 'CLAUDE_PERMISSIONS', ['skip', 'ask'] as const, 'skip'),
+      permissionTimeoutMs: seconds(env, 'PERMISSION_TIMEOUT', 300, 1),
     },
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

@@ -25,6 +25,8 @@ describe('loadConfig', () => {
     expect(config.sessions.workspace).toBe('/srv/relay/agent_workspace');
     expect(config.sessions.maxSessions).toBe(10);
     expect(config.sessions.idleTimeoutMs).toBe(600_000);
+    expect(config.sessions.permissions).toBe('skip');
+    expect(config.sessions.permissionTimeoutMs).toBe(300_000);
     expect(config.voice.modelDir).toBe('/srv/relay/models');
   });
 
@@ -75,6 +77,7 @@ describe('loadConfig', () => {
     ],
     [{ NVIDIA_NIM_BASE_URL: 'ftp://x' }, 'NVIDIA_NIM_BASE_URL', /http\(s\) URL/],
     [{ MODEL: 'open_router/' }, 'MODEL', /no model/],
+    [{ CLAUDE_PERMISSIONS: 'always' }, 'CLAUDE_PERMISSIONS', /one of skip, ask/],
   ])('rejects %j with one line naming %s', (env, variable, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
