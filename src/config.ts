@@ -77,8 +77,8 @@ export interface SessionsConfig {
   idleTimeoutMs: number;
   storeUrl: string;
   /** `skip`: --dangerously-skip-permissions; `ask`: every tool call that needs permission is asked in chat. */
-  permissions: 'skip' | 'ask';
-  permissionTimeoutMs: number;
+  permissions?: 'skip' | 'ask';
+  permissionTimeoutMs?: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
