@@ -29,7 +29,10 @@ async function run(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, secretsOf(config));
+  const logger = createLogger(config.logLevel, secretsOf(config), undefined, {
+    pretty: process.stdout.isTTY === true,
+  });
+  warnAboutMissingKeys(config, logger);
   const proxy = await startProxy({ config: config.proxy, logger: logger.child({ part: 'proxy' }) });
   logger.info({ url: proxy.url, model: config.proxy.models.default }, 'proxy listening');
 
@@ -58,6 +61,24 @@ async function run(): Promise<void> {
   }
 
   installShutdown(logger, stops);
+}
+
+const KEY_VARIABLES: Partial<Record<string, string>> = {
+  nvidia_nim: 'NVIDIA_NIM_API_KEY',
+  open_router: 'OPENROUTER_API_KEY',
+};
+
+/** A provider that needs a key and has none would fail every request: say so at start, not at the first task. */
+function warnAboutMissingKeys(config: Config, logger: Logger): void {
+  const used = new Set(Object.values(config.proxy.models).map((ref) => ref.provider));
+  for (const provider of used) {
+    const variable = KEY_VARIABLES[provider];
+    if (variable && config.proxy.providers[provider].apiKey === undefined) {
+      logger.warn(
+        `${variable} is not set: requests routed to ${provider} will fail until it is (see .env.example)`,
+      );
+    }
+  }
 }
 
 function printProxyOnlyHelp(url: string, config: Config): void {
