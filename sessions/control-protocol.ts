@@ -175,17 +175,23 @@ export function encodeUnsupported(requestId: string, subtype: string): string {
 }
 
 /**
- * "Always allow" for this session only: the CLI's own rule suggestions kept in memory (`destination: session`,
- * never written to the project's settings). Rules are preferred; a mode change (acceptEdits, the CLI's only
- * suggestion for Write/Edit) only when there is no rule; extra directories never. Without any suggestion
- * (a compound Bash command) a rule for this exact command, or for the whole tool, is built.
+ * "Always allow" for this session only: the CLI's own suggestions kept in memory (`destination: session`,
+ * never written to the project's settings). Rules (Bash `touch *`) are preferred; the mode change to
+ * acceptEdits (the CLI's only suggestion for Write/Edit) only when there is no rule, with the directories
+ * suggested beside it (a Write outside the workspace); never extra directories next to a rule, which would widen
+ * it. Without any suggestion (a compound Bash command) a rule for this exact command, or the whole tool, is built.
+ * Known limit (2.1.330): a command that writes through a redirect (`echo x >> f`) is asked again all the same.
  */
 export function alwaysAllowUpdates(request: PermissionRequest): PermissionUpdate[] {
-  const rules = request.suggestions.filter((update) => update.type === 'addRules');
-  if (rules.length > 0)
-    return rules.map((update) => ({ ...update, behavior: 'allow', destination: 'session' }));
+  const session = (update: PermissionUpdate): PermissionUpdate =>
+    update.type === 'other' ? update : { ...update, destination: 'session' };
+  const rules = request.suggestions
+    .filter((update) => update.type === 'addRules')
+    .map((update) => ({ ...update, behavior: 'allow' }));
+  if (rules.length > 0) return rules.map(session);
   const modes = request.suggestions.filter((update) => update.type === 'setMode');
-  if (modes.length > 0) return modes.map((update) => ({ ...update, destination: 'session' }));
+  const directories = request.suggestions.filter((update) => update.type === 'addDirectories');
+  if (modes.length > 0) return [...modes, ...directories].map(session);
   const input = record(request.input);
   const command = request.toolName === 'Bash' ? strOrNull(input?.command) : null;
   return [

@@ -251,7 +251,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
 
     const run = startCliRun({
       bin,
-      args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf }),
+      args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf, permissions }),
       cwd: node.workingDirectory,
       // Marks the CLI and every tool it starts as this node's, so a restart can recognise them (leftover-processes.ts).
       env: { ...env, [NODE_ID_ENV]: node.id },

@@ -149,6 +149,17 @@ describe('control protocol: encoding our answers as the CLI took them', () => {
     );
   });
 
+  it('always for a Write outside the workspace: acceptEdits plus that directory, for this session only', () => {
+    const outside = linesOf('15-can-use-tool-gallery-330')
+      .map((line) => (line.dir === 'out' ? parseControlMessage(line.msg) : null))
+      .flatMap((message) => (message?.kind === 'can_use_tool' ? [message.request] : []))
+      .find((request) => request.decisionReason !== null);
+    expect(outside === undefined ? [] : alwaysAllowUpdates(outside)).toEqual([
+      { type: 'setMode', mode: 'acceptEdits', destination: 'session' },
+      { type: 'addDirectories', directories: ['/home/user'], destination: 'session' },
+    ]);
+  });
+
   it('always for Write: the acceptEdits mode for this session (runs/03-write-always-allow-330)', () => {
     const run = '03-write-always-allow-330';
     const request = firstRequest(run);
