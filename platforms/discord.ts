@@ -173,6 +173,9 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
 
     async stop() {
       await client.destroy();
+      // destroy() also drops the REST token; what is already owed (final answers) still goes out over REST
+      // after the gateway is closed, as it does on Telegram once polling stopped.
+      client.rest.setToken(config.token);
     },
 
     async sendTyping(chatId) {

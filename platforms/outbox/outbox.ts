@@ -83,6 +83,7 @@ interface ChatQueue {
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const RATE_LIMIT_FALLBACK_MAX_MS = 60_000;
+const CLOSING_RETRIES = 2;
 
 function createWaiter<T>(): Waiter<T> {
   let resolve!: (value: T) => void;
@@ -258,7 +259,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
         succeed(op, undefined);
         return;
       }
-      if ((kind === 'server' || kind === 'network') && retries < maxRetries) {
+      // Once closing, a chat API that is down is not waited on for minutes: shutdown stays prompt.
+      const retryLimit = closed ? Math.min(maxRetries, CLOSING_RETRIES) : maxRetries;
+      if ((kind === 'server' || kind === 'network') && retries < retryLimit) {
         retries++;
         stats.retried++;
         const wait = backoff(retries, BACKOFF_MAX_MS);

@@ -56,6 +56,16 @@ describe('discord adapter against the fake REST + gateway', () => {
     expect(fake.callsMatching(/^POST \/channels\/\d+\/typing$/)).toHaveLength(1);
   });
 
+  it('still delivers what is owed after stop (the gateway is closed, REST keeps its token)', async () => {
+    await platform.stop();
+    const { messageId } = await platform.send(CHANNEL, 'final answer after stop', { formatted: true });
+    await platform.edit(CHANNEL, messageId, 'final answer, edited', { formatted: true });
+    expect(fake.botMessages(CHANNEL)[0]?.history).toEqual([
+      'final answer after stop',
+      'final answer, edited',
+    ]);
+  });
+
   it('maps REST failures to ChatApiError kinds and never waits out a 429 itself', async () => {
     const kindOf = async (work: Promise<unknown>): Promise<unknown> =>
       work.then(

@@ -315,6 +315,24 @@ describe('outbox flush and close', () => {
     await expect(outbox.edit('a', '1', text('late'))).rejects.toThrow(/closed/);
   });
 
+  it('rides out ten server failures by default, but only two once closing, so shutdown stays prompt', async () => {
+    const { clock, transport, outbox } = setup(() => new ChatApiError('network', 'ECONNREFUSED'), {
+      count: 10,
+      windowMs: 1000,
+    });
+    const open = outbox.send('c', text('while open'));
+    await clock.runAll();
+    await expect(open).rejects.toMatchObject({ kind: 'network' });
+    expect(transport.calls).toHaveLength(11);
+    const owed = outbox.send('c', text('owed at shutdown'));
+    const closing = outbox.close();
+    await clock.runAll();
+    await closing;
+    await expect(owed).rejects.toMatchObject({ kind: 'network' });
+    expect(transport.calls).toHaveLength(11 + 3);
+    expect(outbox.stats()).toMatchObject({ retried: 12, failed: 2 });
+  });
+
   it('rejects a bad rate at construction', () => {
     const clock = createFakeClock();
     const transport = createScriptedTransport(clock.now);
