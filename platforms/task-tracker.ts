@@ -103,7 +103,7 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
 
   const deliverFinal = async (task: Tracked, statusId: string): Promise<void> => {
     const { chat } = task;
-    const parts = renderFinal(task.view, chat.platform.limits);
+    const parts = renderFinal(task.view, chat.platform.limits, { footer: true });
     const [first, ...rest] = parts;
     const anchor = first ? await placeFirstPart(task, statusId, first) : statusId;
     for (const part of rest) {

@@ -3,7 +3,7 @@ import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from
 import { renderMarkdown } from './split.js';
 import type { TaskView } from './task-view.js';
 import { headOf, oneLine, tailOf, wellFormedParts } from './text.js';
-import { assertLimits, type Dialect, type Formatted, type RenderLimits } from './types.js';
+import { assertLimits, type Dialect, type Formatted, MIN_MAX_LENGTH, type RenderLimits } from './types.js';
 
 // The live status message and the final answer. The status is built from escaped pieces (never from
 // markdown cut in the middle), then shrunk step by step until it fits one message.
@@ -57,6 +57,15 @@ const STATE_LABEL: Record<NodeState, string> = {
   error: '❌ Error',
   stopped: '⏹ Stopped',
   interrupted: '⚠️ Interrupted',
+};
+
+const STATE_ICON: Record<NodeState, string> = {
+  queued: '📋',
+  running: '🔄',
+  done: '✅',
+  error: '❌',
+  stopped: '⏹',
+  interrupted: '⚠️',
 };
 
 export function formatDuration(ms: number): string {
@@ -203,9 +212,35 @@ function finalMarkdown(view: TaskView): string {
 }
 
 /** The final answer in full, as many messages as it takes; never empty. */
-export function renderFinal(view: TaskView, limits: RenderLimits): Formatted[] {
+export function renderFinal(
+  view: TaskView,
+  limits: RenderLimits,
+  /** `footer`: end the last part with one line: state icon, duration, tokens, cost (once the task ended). */
+  options: { footer?: boolean } = {},
+): Formatted[] {
   assertLimits(limits);
-  const parts = renderMarkdown(finalMarkdown(view), limits);
-  if (parts.length > 0) return parts;
-  return [{ formatted: escapeForDialect('✅ Done.', limits.dialect), plain: '✅ Done.' }];
+  const markdown = finalMarkdown(view);
+  const render = (maxLength: number): Formatted[] => {
+    const parts = renderMarkdown(markdown, { ...limits, maxLength });
+    if (parts.length > 0) return parts;
+    return [{ formatted: escapeForDialect('✅ Done.', limits.dialect), plain: '✅ Done.' }];
+  };
+  const parts = render(limits.maxLength);
+  if (!options.footer || view.outcome === null) return parts;
+  const line = markupFor(limits.dialect).italic(`${STATE_ICON[view.state]} ${footer(view)}`);
+  const room = Math.max(line.formatted.length, line.plain.length) + FOOTER_GAP.length;
+  const fits = (part: Formatted): boolean =>
+    Math.max(part.formatted.length, part.plain.length) + room <= limits.maxLength;
+  // The footer joins the last part when it fits; else the answer is split again leaving room for it.
+  let withRoom = parts;
+  if (!fits(parts.at(-1)!) && limits.maxLength - room >= MIN_MAX_LENGTH)
+    withRoom = render(limits.maxLength - room);
+  const last = withRoom.at(-1)!;
+  if (!fits(last)) return [...parts, line];
+  return [
+    ...withRoom.slice(0, -1),
+    { formatted: last.formatted + FOOTER_GAP + line.formatted, plain: last.plain + FOOTER_GAP + line.plain },
+  ];
 }
+
+const FOOTER_GAP = '\n\n';

@@ -85,9 +85,13 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
 
   it('runs a task: one status message, replying to the user, ends with the final answer', async () => {
     const user = chat.send('TASK_HELLO say hello');
-    const status = await answerTo(user, 'Hello from the relay test.');
+    // The finished answer ends with a one-line footer: state, duration, tokens, cost.
+    const status = await answerTo(user, 'out tokens');
     helloStatus = status.id;
     expect(repliesTo(user)).toHaveLength(1);
+    const [answer, , footer] = lastText(status).split('\n');
+    expect(answer).toContain('Hello from the relay test.');
+    expect(footer).toMatch(/✅ .+ s · .+ in \/ .+ out tokens · \$\d/);
     expect(chat.typingCalls()).toBeGreaterThan(0);
   });
 

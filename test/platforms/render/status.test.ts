@@ -208,6 +208,52 @@ describe('final answer', () => {
     expect(error?.formatted).toBe('❌ <b>Error:</b> bad &lt;input&gt; *here*');
   });
 
+  const FOOTER_SEED = 31_337;
+  const usage = { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 10_000, cacheCreationTokens: 0 };
+  const ended = (outcome: NodeSnapshot['outcome'] & object): TaskView =>
+    fold([{ type: 'outcome', outcome, usage, costUsd: 0.0123, durationMs: 72_000 }]);
+
+  it('ends the answer with a compact footer line in each dialect when asked', () => {
+    const [telegram] = renderFinal(ended({ kind: 'done', text: 'All **green**.' }), tg, { footer: true });
+    expect(telegram?.formatted).toBe(
+      'All <b>green</b>.\n\n<i>✅ 1 min 12 s · 11k in / 3.4k out tokens · $0.0123</i>',
+    );
+    const [discord] = renderFinal(ended({ kind: 'stopped', partialText: 'half' }), dc, { footer: true });
+    expect(discord?.plain.split('\n').at(-1)).toBe('⏹ 1 min 12 s · 11k in / 3.4k out tokens · $0.0123');
+    expect(discord?.formatted.split('\n').at(-1)).toMatch(/^\*⏹ 1 min 12 s .*\$0\.0123\*$/);
+    expect(renderFinal(ended({ kind: 'done', text: 'x' }), tg)[0]?.plain).toBe('x');
+  });
+
+  it('puts the footer after the last part only, splitting again when the last part is full', () => {
+    const text = Array.from({ length: 40 }, (_, i) => `Paragraph ${i} ${'word '.repeat(40)}`).join('\n\n');
+    const parts = renderFinal(ended({ kind: 'done', text }), dc, { footer: true });
+    expect(parts.length).toBeGreaterThan(3);
+    for (const part of parts) expect(part.formatted.length).toBeLessThanOrEqual(2000);
+    expect(parts.filter((part) => part.plain.includes('tokens ·'))).toHaveLength(1);
+    expect(parts.at(-1)?.plain).toMatch(/\n\n✅ 1 min 12 s · .* \$0\.0123$/);
+    expect(contentOf(parts.map((p) => p.plain).join('\n'))).toContain(contentOf(text));
+  });
+
+  it(`keeps every part with the footer within limits (fast-check seed ${FOOTER_SEED})`, () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 6000 }),
+        fc.constantFrom<Dialect>('telegram-html', 'discord-markdown'),
+        fc.integer({ min: 100, max: 4096 }),
+        (text, dialect, maxLength) => {
+          const parts = renderFinal(ended({ kind: 'done', text }), { dialect, maxLength }, { footer: true });
+          for (const part of parts) {
+            expect(part.formatted.length).toBeLessThanOrEqual(maxLength);
+            expect(part.plain.length).toBeLessThanOrEqual(maxLength);
+            if (dialect === 'telegram-html') expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+          }
+          expect(parts.at(-1)?.plain).toContain('$0.0123');
+        },
+      ),
+      { seed: FOOTER_SEED, numRuns: 150 },
+    );
+  });
+
   it('never returns nothing', () => {
     expect(renderFinal(finish({ kind: 'done', text: '  ' }), tg)).toHaveLength(1);
   });
