@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { parseTelegramHtml } from './telegram-html.js';
 
 // A purpose-built fake of the Telegram Bot API on 127.0.0.1:0: the methods the relay uses with the real
@@ -13,6 +14,8 @@ const BOT_USER = { id: 777000, is_bot: true, first_name: 'Relay', username: 'rel
 export interface ApiCall {
   method: string;
   payload: Record<string, unknown>;
+  /** performance.now() when the request arrived (benchmarks measure latency to it). */
+  at: number;
 }
 
 export interface BotMessage {
@@ -264,7 +267,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     }
     const method = match[2]!;
     const payload = await readPayload(request, url);
-    calls.push({ method, payload });
+    calls.push({ method, payload, at: performance.now() });
     if (refuseParseMode && typeof payload.parse_mode === 'string') {
       reply(response, 400, {
         ok: false,
