@@ -35,7 +35,10 @@ async function run(): Promise<void> {
   warnAboutMissingKeys(config, logger);
   const proxy = await startProxy({ config: config.proxy, logger: logger.child({ part: 'proxy' }) });
   const model = config.proxy.models.default;
-  logger.info({ url: proxy.url, model: `${model.provider}/${model.model || '(as requested)'}` }, 'proxy listening');
+  logger.info(
+    { url: proxy.url, model: `${model.provider}/${model.model || '(as requested)'}` },
+    'proxy listening',
+  );
 
   const stops: Array<() => Promise<void>> = [() => proxy.close()];
   if (config.messaging.platforms.length === 0) {
