@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { REFERENCE_DIR } from '../shared-dir.js';
 
 // Generated and mutated Anthropic requests for the proxy fuzz test: structurally plausible requests with
 // wrong types and missing fields, recorded real CLI requests with random damage, raw bytes (invalid UTF-8,
@@ -14,7 +15,7 @@ export interface FuzzCase {
   chunked?: boolean;
 }
 
-const REFERENCE = resolve(import.meta.dirname, '../../../shared/reference');
+const REFERENCE = REFERENCE_DIR;
 
 /** The recorded request bodies of both CLI versions (`full/*.json`), read in place. */
 export function recordedBodies(): unknown[] {

@@ -1,15 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRecord, type Json } from '../../src/proxy/anthropic-types.js';
 import { PROVIDERS } from '../../src/proxy/providers.js';
 import { type OpenAiMessage, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 import { detectShortcut } from '../../src/proxy/shortcuts.js';
+import { REFERENCE_DIR } from '../shared-dir.js';
 
 // Every /v1/messages request recorded from CLI 2.1.197 and 2.1.330 (read in place from ../shared/reference)
 // converts into an OpenAI request a strict provider accepts.
 
-const REFERENCE = resolve(import.meta.dirname, '../../../shared/reference');
+const REFERENCE = REFERENCE_DIR;
 const VERSIONS = ['claude-cli-2.1.197', 'claude-cli-2.1.330'];
 
 function recorded(): Array<{ name: string; path: string; body: Json }> {

@@ -7,11 +7,12 @@ import { findTopLevelValue } from '../../src/proxy/json-scan.js';
 import { PROVIDERS } from '../../src/proxy/providers.js';
 import { toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 import { createToolsMemo } from '../../src/proxy/tools-memo.js';
+import { REFERENCE_DIR } from '../shared-dir.js';
 
 // The tools memo must be invisible: whatever the body, parseBody gives what JSON.parse gives, and a body built
 // with memoised tools serialises to the same JSON as without.
 
-const REFERENCE = resolve(import.meta.dirname, '../../../shared/reference');
+const REFERENCE = REFERENCE_DIR;
 const SEED = 20_261_123;
 const TOOLS = Buffer.from('"tools"');
 

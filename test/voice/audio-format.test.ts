@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkOggPages } from '../../src/voice/ogg-pages.js';
 import { sniffContainer } from '../../src/voice/sniff.js';
 import { encodeWav, isWhisperReadyWav, parseWavFormat, toMono16k } from '../../src/voice/wav.js';
+import { WHISPER_TESTDATA_DIR } from '../shared-dir.js';
 
-const jfk = new Uint8Array(readFileSync('/work/shared/testdata/whisper/jfk.wav'));
+const jfk = new Uint8Array(readFileSync(join(WHISPER_TESTDATA_DIR, 'jfk.wav')));
 const bytes = (...parts: Array<string | number[]>) =>
   new Uint8Array(
     parts.flatMap((part) => (typeof part === 'string' ? [...part].map((c) => c.charCodeAt(0)) : part)),

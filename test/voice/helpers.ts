@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { VoiceConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { runTool } from '../../src/voice/run-tool.js';
+import { WHISPER_TESTDATA_DIR } from '../shared-dir.js';
 
 // Shared by the voice tests: where the test data lives, which tools this machine has, and voice notes made on
 // the spot with espeak-ng and ffmpeg (never committed).
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const testdata = resolve(root, '../shared/testdata/whisper');
+export const testdata = WHISPER_TESTDATA_DIR;
 export const stubWhisper = join(root, 'test/fakes/whisper-stub.mjs');
 
 export async function hasTool(name: string): Promise<boolean> {
