@@ -12,6 +12,9 @@ const ALIASES: Record<string, CommandName> = {
   stats: 'stats',
   help: 'help',
   start: 'help',
+  allow: 'allow',
+  always: 'always',
+  deny: 'deny',
 };
 
 export type TextCommand =
@@ -43,7 +46,9 @@ export function commandUsage(command: CommandName): string {
   const how =
     command === 'stop' || command === 'clear'
       ? `send \`/${command}\` alone for everything, or as a reply to the task it is about`
-      : `send \`/${command}\` alone`;
+      : command === 'allow' || command === 'always' || command === 'deny'
+        ? `send \`/${command}\` as a reply to the 🔐 question it answers`
+        : `send \`/${command}\` alone`;
   return `\`/${command}\` takes nothing after it: ${how}. I did nothing with this message.`;
 }
 
@@ -56,6 +61,7 @@ export function helpText(): string {
     '- `/stop`: stop everything, or only the task you reply to.',
     '- `/clear`: forget every conversation, or only the branch you reply to.',
     '- `/stats`: sessions, conversations and provider usage.',
+    '- 🔐 When Claude asks before running a tool, tap **Allow**, **Always** (for the rest of that session) or **Deny**, or reply `/allow` or `/deny` to the question. No answer in time means deny.',
   ].join('\n');
 }
 

@@ -4,6 +4,7 @@ import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../session
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
 import { commandUsage, formatStats, helpText, parseTextCommand, plural } from './commands.js';
 import { type Clock, createOutbox, type OutboxStats, systemClock } from './outbox/index.js';
+import { createPermissionPrompts } from './permission-prompts.js';
 import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
 import { renderMarkdown } from './render/index.js';
@@ -110,6 +111,8 @@ export function createController(options: ControllerOptions): Controller {
     return options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs };
   }
 
+  const prompts = createPermissionPrompts({ engine, chatFor: chatOfRef, background, logger });
+
   const startTask = (chat: ChatContext, start: TaskStart): Promise<void> => {
     const state = chats.get(chat.key);
     if (!state) return Promise.resolve();
@@ -161,6 +164,11 @@ export function createController(options: ControllerOptions): Controller {
     switch (command) {
       case 'help':
         return answer(chat, incoming, helpText());
+      case 'allow':
+      case 'always':
+      case 'deny':
+        if (replyTo === null) return answer(chat, incoming, commandUsage(command));
+        return answer(chat, incoming, await prompts.answerByReply(chat, replyTo, command));
       case 'stats':
         return answer(
           chat,
@@ -255,6 +263,16 @@ export function createController(options: ControllerOptions): Controller {
         case 'audio':
           enqueue(chat, incoming.messageId, 'the voice note', () => voice.begin(chat, incoming));
           return;
+        case 'button':
+          // Not queued behind the chat's other work: a person is waiting for the tap to take effect.
+          background.run(
+            'button press',
+            (async () => {
+              const note = (await prompts.press(incoming.data)) ?? 'This button does nothing any more.';
+              await incoming.acknowledge(note);
+            })(),
+          );
+          return;
         case 'unsupported':
           enqueue(chat, incoming.messageId, 'the attachment', () =>
             answer(
@@ -273,6 +291,7 @@ export function createController(options: ControllerOptions): Controller {
 
     async close() {
       voice.close();
+      prompts.close();
       await Promise.all([...chats.values()].map((chat) => chat.queue));
       tracker.close();
       await background.drain();

@@ -1,5 +1,6 @@
 import {
   type Attachment,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
   Events,
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type { DiscordConfig } from '../src/config.js';
 import { toDiscordChatApiError } from './discord-errors.js';
 import type { CommandName, Incoming, IncomingBase, IncomingHandler, MessagingPlatform } from './platform.js';
+import type { ChatButton } from './render/index.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
 // discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat
@@ -121,6 +123,40 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     };
   };
 
+  /** A component press: strangers get an ephemeral refusal; others a deferred update, then the controller acts. */
+  const onButton = (interaction: ButtonInteraction, onIncoming: IncomingHandler): void => {
+    const failed = (error: unknown): void => {
+      logger.error({ err: error }, 'discord could not acknowledge a button press');
+    };
+    if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
+      logger.warn(
+        { channelId: interaction.channelId, userId: interaction.user.id },
+        'discord button press outside the allow-list: refused',
+      );
+      interaction
+        .reply({
+          content: 'Only the people this bot works for can answer this.',
+          flags: MessageFlags.Ephemeral,
+        })
+        .catch(failed);
+      return;
+    }
+    const incoming: Incoming = {
+      platform: 'discord',
+      chatId: interaction.channelId,
+      messageId: interaction.message.id,
+      userId: interaction.user.id,
+      replyToMessageId: null,
+      kind: 'button',
+      data: interaction.customId,
+      acknowledge: async (text) => {
+        await call(() => interaction.followUp({ content: text, flags: MessageFlags.Ephemeral }));
+      },
+    };
+    // Within Discord's 3 s: a deferred update (type 6), so the message is edited later, not replied to.
+    interaction.deferUpdate().then(() => onIncoming(incoming), failed);
+  };
+
   const platform: MessagingPlatform = {
     name: 'discord',
     limits: { dialect: 'discord-markdown', maxLength: DISCORD_MAX_LENGTH },
@@ -147,6 +183,10 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
         if (incoming) onIncoming(incoming);
       });
       client.on(Events.InteractionCreate, (interaction) => {
+        if (interaction.isButton()) {
+          onButton(interaction, onIncoming);
+          return;
+        }
         if (!interaction.isChatInputCommand()) return;
         if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
           logger.warn(
@@ -188,6 +228,7 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
           body: {
             content: text,
             allowed_mentions: { parse: [] },
+            ...(sendOptions.buttons?.length ? { components: componentsOf(sendOptions.buttons) } : {}),
             ...(sendOptions.replyToMessageId
               ? { message_reference: { message_id: sendOptions.replyToMessageId, fail_if_not_exists: false } }
               : {}),
@@ -205,10 +246,14 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       return { messageId: created.id };
     },
 
-    async edit(chatId, messageId, text) {
+    async edit(chatId, messageId, text, editOptions) {
       await call(() =>
         client.rest.patch(Routes.channelMessage(chatId, messageId), {
-          body: { content: text, allowed_mentions: { parse: [] } },
+          body: {
+            content: text,
+            allowed_mentions: { parse: [] },
+            ...(editOptions.buttons === undefined ? {} : { components: componentsOf(editOptions.buttons) }),
+          },
         }),
       );
     },
@@ -225,4 +270,27 @@ function commandKey(command: unknown): string {
   const name = 'name' in command ? String(command.name) : '';
   const description = 'description' in command ? String(command.description) : '';
   return `${name}\u0000${description}`;
+}
+
+const BUTTON_STYLES: Record<ChatButton['style'], number> = {
+  primary: 1,
+  secondary: 2,
+  success: 3,
+  danger: 4,
+};
+
+/** One action row of buttons (component type 1 holding type 2); an empty list removes them. */
+function componentsOf(buttons: readonly ChatButton[]): object[] {
+  if (buttons.length === 0) return [];
+  return [
+    {
+      type: 1,
+      components: buttons.map((button) => ({
+        type: 2,
+        style: BUTTON_STYLES[button.style],
+        label: button.label,
+        custom_id: button.id,
+      })),
+    },
+  ];
 }

@@ -4,7 +4,7 @@ import type { RenderLimits } from './render/index.js';
 // What the controller needs from a chat service. A new service (Slack, Matrix …) is one folder implementing
 // this; nothing else changes. Adapters filter strangers themselves (`isAllowed`) and never emit their messages.
 
-export type CommandName = 'stop' | 'clear' | 'stats' | 'help';
+export type CommandName = 'stop' | 'clear' | 'stats' | 'help' | 'allow' | 'always' | 'deny';
 
 export interface IncomingBase {
   platform: string;
@@ -32,6 +32,12 @@ export type Incoming =
    */
   | (IncomingBase & { kind: 'command'; command: CommandName; respond(text: string): Promise<void> })
   | (IncomingBase & { kind: 'audio'; audio: IncomingAudio })
+  /**
+   * A press of one of our message buttons (`messageId` is the message it sits under) by an allowed user; the
+   * adapter answers strangers' presses itself. `acknowledge` shows the user a short note (a toast on Telegram,
+   * an ephemeral message on Discord); the platform's own "pressed" acknowledgement is already sent.
+   */
+  | (IncomingBase & { kind: 'button'; data: string; acknowledge(text: string): Promise<void> })
   /** A file, photo or sticker without text: the user is told what the relay understands. */
   | (IncomingBase & { kind: 'unsupported'; description: string });
 

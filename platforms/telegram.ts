@@ -9,6 +9,7 @@ import type {
   IncomingHandler,
   MessagingPlatform,
 } from './platform.js';
+import type { ChatButton } from './render/index.js';
 import { toTelegramChatApiError } from './telegram-errors.js';
 
 // Telegram through grammy: long polling, HTML parse mode, commands registered only when they changed (setting
@@ -123,6 +124,33 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     const incoming = toIncoming(message);
     if (incoming) onMessage(incoming);
   });
+  bot.on('callback_query:data', async (ctx) => {
+    const query = ctx.callbackQuery;
+    const userId = String(query.from.id);
+    const message = query.message;
+    if (!message || !platform.isAllowed(String(message.chat.id), userId)) {
+      logger.warn({ userId }, 'telegram button press from a user not allowed: refused');
+      await call(() =>
+        ctx.answerCallbackQuery({
+          text: 'Only the people this bot works for can answer this.',
+          show_alert: true,
+        }),
+      );
+      return;
+    }
+    onMessage({
+      platform: 'telegram',
+      chatId: String(message.chat.id),
+      messageId: String(message.message_id),
+      userId,
+      replyToMessageId: null,
+      kind: 'button',
+      data: query.data,
+      acknowledge: async (text) => {
+        await call(() => ctx.answerCallbackQuery({ text }));
+      },
+    });
+  });
   bot.catch((error) => logger.error({ err: error.error }, 'telegram update handler failed'));
 
   const platform: MessagingPlatform = {
@@ -144,7 +172,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
         polling = bot
           .start({
             timeout: options.pollingTimeoutSeconds ?? 30,
-            allowed_updates: ['message'],
+            allowed_updates: ['message', 'callback_query'],
             onStart: () => resolve(),
           })
           .catch((error: unknown) => {
@@ -170,6 +198,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
         bot.api.sendMessage(chatId, text, {
           ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
           link_preview_options: { is_disabled: true },
+          ...(sendOptions.buttons?.length ? { reply_markup: keyboardOf(sendOptions.buttons) } : {}),
           ...(sendOptions.replyToMessageId
             ? {
                 reply_parameters: {
@@ -188,6 +217,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
         bot.api.editMessageText(chatId, Number(messageId), text, {
           ...(editOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
           link_preview_options: { is_disabled: true },
+          ...(editOptions.buttons === undefined ? {} : { reply_markup: keyboardOf(editOptions.buttons) }),
         }),
       );
     },
@@ -197,4 +227,16 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     },
   };
   return platform;
+}
+
+/** One row of inline buttons; an empty list removes the keyboard. */
+function keyboardOf(buttons: readonly ChatButton[]): {
+  inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
+} {
+  return {
+    inline_keyboard:
+      buttons.length === 0
+        ? []
+        : [buttons.map((button) => ({ text: button.label, callback_data: button.id }))],
+  };
 }

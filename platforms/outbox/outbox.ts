@@ -1,5 +1,5 @@
 import type { Logger } from '../../src/log.js';
-import type { Formatted } from '../render/index.js';
+import type { ChatButton, Formatted } from '../render/index.js';
 import type { Clock } from './clock.js';
 import { ChatApiError } from './errors.js';
 
@@ -12,9 +12,15 @@ export interface ChatTransport {
   send(
     chatId: string,
     text: string,
-    options: { formatted: boolean; replyToMessageId?: string },
+    options: { formatted: boolean; replyToMessageId?: string; buttons?: ChatButton[] },
   ): Promise<{ messageId: string }>;
-  edit(chatId: string, messageId: string, text: string, options: { formatted: boolean }): Promise<void>;
+  /** `buttons: []` removes a message's buttons; without `buttons` the platform's default applies. */
+  edit(
+    chatId: string,
+    messageId: string,
+    text: string,
+    options: { formatted: boolean; buttons?: ChatButton[] },
+  ): Promise<void>;
   delete(chatId: string, messageId: string): Promise<void>;
 }
 
@@ -166,10 +172,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
         return transport.send(chatId, formatted ? op.content.formatted : op.content.plain, {
           formatted,
           ...(op.replyToMessageId === undefined ? {} : { replyToMessageId: op.replyToMessageId }),
+          ...(op.content.buttons === undefined ? {} : { buttons: op.content.buttons }),
         });
       case 'edit':
         return transport
-          .edit(chatId, op.messageId, formatted ? op.content.formatted : op.content.plain, { formatted })
+          .edit(chatId, op.messageId, formatted ? op.content.formatted : op.content.plain, {
+            formatted,
+            ...(op.content.buttons === undefined ? {} : { buttons: op.content.buttons }),
+          })
           .then(() => undefined);
       case 'delete':
         return transport.delete(chatId, op.messageId).then(() => undefined);

@@ -6,6 +6,7 @@ export { renderMarkdown } from './split.js';
 export { renderFinal, renderStatus, retryNotice } from './status.js';
 export {
   createTaskView,
+  type PermissionView,
   type RetryView,
   reduceTaskView,
   type SubagentView,
@@ -13,4 +14,4 @@ export {
   type ToolCallView,
 } from './task-view.js';
 export { wellFormed } from './text.js';
-export type { Dialect, Formatted, RenderLimits } from './types.js';
+export type { ChatButton, Dialect, Formatted, RenderLimits } from './types.js';

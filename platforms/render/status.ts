@@ -1,7 +1,7 @@
 import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
 import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from './escape.js';
 import { renderMarkdown } from './split.js';
-import type { TaskView } from './task-view.js';
+import type { PermissionView, TaskView } from './task-view.js';
 import { headOf, oneLine, tailOf, wellFormedParts } from './text.js';
 import { assertLimits, type Dialect, type Formatted, MIN_MAX_LENGTH, type RenderLimits } from './types.js';
 
@@ -127,6 +127,25 @@ function outcomeLine(outcome: Outcome, max: number): string | null {
   }
 }
 
+const PERMISSION_LABEL: Record<PermissionView['status'], string> = {
+  pending: '🔐 Waiting for your answer below:',
+  allowed: '✅ You allowed',
+  denied: '🚫 You denied',
+  expired: '⌛ No answer in time, denied:',
+  cancelled: '⏹ Permission request cancelled:',
+};
+
+function permissionLine(permission: PermissionView, m: Markup, max: number): Formatted {
+  const label =
+    permission.status === 'allowed' && permission.always
+      ? '✅ You allowed for this session'
+      : PERMISSION_LABEL[permission.status];
+  const pieces = [m.text(`${label} `), m.bold(headOf(oneLine(permission.toolName), 40))];
+  const summary = headOf(oneLine(permission.summary), max);
+  if (summary) pieces.push(m.text(' '), m.code(summary));
+  return join(pieces);
+}
+
 function compose(view: TaskView, m: Markup, d: Detail): Formatted {
   const lines: Formatted[] = [];
   const finished = view.outcome !== null;
@@ -165,6 +184,7 @@ function compose(view: TaskView, m: Markup, d: Detail): Formatted {
       ]),
     );
   }
+  if (view.permission && !finished) lines.push(permissionLine(view.permission, m, d.line));
   if (view.retry && !finished) lines.push(m.text(`⚠️ ${retryNotice(view.retry)}`));
   if (d.preview > 0 && view.answer && !finished) {
     lines.push(join([m.text('✍️ '), m.text(tailOf(oneLine(view.answer), d.preview))]));

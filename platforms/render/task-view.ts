@@ -25,6 +25,15 @@ export interface RetryView {
   error: string;
 }
 
+/** The task's latest permission prompt (`CLAUDE_PERMISSIONS=ask`): waiting, or how it ended. */
+export interface PermissionView {
+  requestId: string;
+  toolName: string;
+  summary: string;
+  status: 'pending' | 'allowed' | 'denied' | 'expired' | 'cancelled';
+  always: boolean;
+}
+
 export interface TaskView {
   nodeId: string;
   prompt: string;
@@ -39,6 +48,7 @@ export interface TaskView {
   /** The last proxy retry notice; cleared when progress resumes. */
   retry: RetryView | null;
   compacting: boolean;
+  permission: PermissionView | null;
   /** The streamed answer text (its last ANSWER_KEPT code units). */
   answer: string;
   /** What the last event added: text and thinking arrive as deltas, joined directly within one block. */
@@ -73,6 +83,7 @@ export function createTaskView(node: NodeSnapshot): TaskView {
     subagents: [],
     retry: null,
     compacting: false,
+    permission: null,
     answer: '',
     lastAdded: 'other',
     outcome: node.outcome,
@@ -194,6 +205,17 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         usage: { ...event.usage },
         costUsd: event.costUsd,
         durationMs: event.durationMs,
+      };
+    case 'permission':
+      return {
+        ...view,
+        permission: {
+          requestId: event.requestId,
+          toolName: event.toolName,
+          summary: event.summary,
+          status: event.status,
+          always: event.always === true,
+        },
       };
     default:
       // An event kind this view does not show (the engine may add kinds before the view learns them).

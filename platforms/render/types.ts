@@ -8,10 +8,20 @@ export interface RenderLimits {
   maxLength: number;
 }
 
+/** A button under a message (Telegram inline keyboard, Discord component); `id` comes back when pressed. */
+export interface ChatButton {
+  /** At most 64 bytes (Telegram's callback_data limit). */
+  id: string;
+  label: string;
+  style: 'primary' | 'secondary' | 'success' | 'danger';
+}
+
 /** One chat message's text: `plain` is the same content with no markup, for when the platform rejects it. */
 export interface Formatted {
   formatted: string;
   plain: string;
+  /** Buttons under the message; on an edit, `[]` removes them and absent leaves the platform's default. */
+  buttons?: ChatButton[];
 }
 
 /** The smallest limit the renderers accept: a code fence wrapper and one escaped character must fit. */
