@@ -33,6 +33,23 @@ export interface DiscordBotMessage {
   deleted: boolean;
   /** Set when the message is an interaction's response or follow-up. */
   interactionId: string | null;
+  /** The buttons now under the message (action rows flattened). */
+  buttons: DiscordButton[];
+  /** An ephemeral interaction response or follow-up (flags 64): only the presser sees it. */
+  ephemeral: boolean;
+}
+
+export interface DiscordButton {
+  customId: string;
+  label: string;
+  style: number;
+}
+
+export interface InteractionCallback {
+  interactionId: string;
+  /** 4 message, 5 deferred message, 6 deferred update, 7 update message. */
+  type: number;
+  ephemeral: boolean;
 }
 
 export interface UserPost {
@@ -59,6 +76,15 @@ export interface FakeDiscord {
   /** Dispatches a slash command; the interaction's id identifies its responses in `botMessages()`. */
   runSlashCommand(input: { channelId: string; userId: string; name: string }): { interactionId: string };
   botMessages(channelId?: string): DiscordBotMessage[];
+  /**
+   * The user presses a button of a bot message: an INTERACTION_CREATE of type 3 (message component), only for a
+   * button the message shows now (otherwise this throws, as there would be nothing to press).
+   */
+  pressButton(input: { channelId: string; userId: string; messageId: string; customId: string }): {
+    interactionId: string;
+  };
+  /** Every interaction callback the bot made, in order. */
+  interactionCallbacks(): InteractionCallback[];
   /** The next `count` requests whose "METHOD path" matches fail this way. */
   failNext(route: RegExp, failure: ScriptedFailure, count?: number): void;
   /** A 429 with `retry_after` in the body and the headers discord.js reads. */
@@ -94,7 +120,8 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
   const attachments = new Map<string, Uint8Array>();
   const failures: Array<{ route: RegExp; failure: ScriptedFailure }> = [];
   const sockets = new Set<WebSocket>();
-  const interactionChannels = new Map<string, { id: string; channelId: string }>();
+  const interactionChannels = new Map<string, { id: string; channelId: string; messageId?: string }>();
+  const callbacks: InteractionCallback[] = [];
   let commands: Array<Record<string, unknown>> = [];
   let commandWrites = 0;
   let refusedContent: RegExp | null = null;
@@ -191,6 +218,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
     content: string,
     replyTo: string | null,
     interactionId: string | null,
+    extra: { components?: unknown; ephemeral?: boolean } = {},
   ): Record<string, unknown> => {
     const id = nextId();
     const message = messageObject({
@@ -200,6 +228,8 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       content,
       replyTo: replyTo ?? undefined,
     });
+    const buttons = buttonsOf(extra.components);
+    message.components = extra.components ?? [];
     messages.set(id, message);
     botMessages.push({
       channelId,
@@ -208,16 +238,28 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       replyTo,
       deleted: false,
       interactionId,
+      buttons,
+      ephemeral: extra.ephemeral === true,
     });
-    dispatch('MESSAGE_CREATE', message);
+    // Only the presser sees an ephemeral message: it is not in the channel for anyone's gateway.
+    if (extra.ephemeral !== true) dispatch('MESSAGE_CREATE', message);
     return message;
   };
 
-  const editBotMessage = (id: string, content: string): Record<string, unknown> | null => {
+  /** `components` absent leaves the buttons as they are (as Discord does); `[]` removes them. */
+  const editBotMessage = (
+    id: string,
+    content: string,
+    components?: unknown,
+  ): Record<string, unknown> | null => {
     const bot = botMessages.find((m) => m.messageId === id && !m.deleted);
     const message = messages.get(id);
     if (!bot || !message) return null;
     bot.history.push(content);
+    if (components !== undefined) {
+      bot.buttons = buttonsOf(components);
+      message.components = components;
+    }
     message.content = content;
     message.edited_timestamp = new Date().toISOString();
     dispatch('MESSAGE_UPDATE', message);
@@ -335,11 +377,17 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       if (!options.channelIds.includes(m2[1]!)) return send(response, 404, unknownChannel);
       const problem = contentProblem(body);
       if (problem) return send(response, problem.status, problem.body);
-      const record = body as { content: string; message_reference?: { message_id?: string } };
+      const record = body as {
+        content: string;
+        message_reference?: { message_id?: string };
+        components?: unknown;
+      };
       return send(
         response,
         200,
-        createBotMessage(m2[1]!, record.content, record.message_reference?.message_id ?? null, null),
+        createBotMessage(m2[1]!, record.content, record.message_reference?.message_id ?? null, null, {
+          components: record.components,
+        }),
       );
     }
     const m3 = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
@@ -354,7 +402,8 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       if (method === 'PATCH') {
         const problem = contentProblem(body);
         if (problem) return send(response, problem.status, problem.body);
-        return send(response, 200, editBotMessage(bot.messageId, (body as { content: string }).content));
+        const edit = body as { content: string; components?: unknown };
+        return send(response, 200, editBotMessage(bot.messageId, edit.content, edit.components));
       }
     }
     const m4 = /^\/applications\/(\d+)\/commands$/.exec(path);
@@ -377,11 +426,31 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
     if (m5 && method === 'POST') {
       const interaction = interactionChannels.get(m5[2]!);
       if (!interaction) return send(response, 404, { message: 'Unknown interaction', code: 10062 });
-      const callback = body as { type: number; data?: { content?: string } };
+      const callback = body as {
+        type: number;
+        data?: { content?: string; flags?: number; components?: unknown };
+      };
+      const ephemeral = ((callback.data?.flags ?? 0) & 64) !== 0;
+      if (callbacks.some((entry) => entry.interactionId === interaction.id)) {
+        return send(response, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+      }
+      if ((callback.type === 6 || callback.type === 7) && interaction.messageId === undefined) {
+        return send(response, 400, { message: 'Invalid interaction response type', code: 50035 });
+      }
+      callbacks.push({ interactionId: interaction.id, type: callback.type, ephemeral });
       if (callback.type === 4) {
-        createBotMessage(interaction.channelId, callback.data?.content ?? '', null, interaction.id);
+        createBotMessage(interaction.channelId, callback.data?.content ?? '', null, interaction.id, {
+          ephemeral,
+        });
       } else if (callback.type === 5) {
-        createBotMessage(interaction.channelId, '(thinking…)', null, interaction.id);
+        createBotMessage(interaction.channelId, '(thinking…)', null, interaction.id, { ephemeral });
+      } else if (callback.type === 7 && interaction.messageId !== undefined) {
+        const original = messages.get(interaction.messageId);
+        editBotMessage(
+          interaction.messageId,
+          callback.data?.content ?? String(original?.content ?? ''),
+          callback.data?.components,
+        );
       }
       return noContent(response);
     }
@@ -398,7 +467,14 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
         return send(response, 200, editBotMessage(original.messageId, content));
       }
       if (!m6[3] && method === 'POST') {
-        return send(response, 200, createBotMessage(interaction.channelId, content, null, interaction.id));
+        const flags = (body as { flags?: number }).flags ?? 0;
+        return send(
+          response,
+          200,
+          createBotMessage(interaction.channelId, content, null, interaction.id, {
+            ephemeral: (flags & 64) !== 0,
+          }),
+        );
       }
     }
     return send(response, 404, { message: '404: Not Found', code: 0 });
@@ -491,6 +567,52 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       });
       return { interactionId };
     },
+    pressButton(input) {
+      const bot = botMessages.find(
+        (m) => m.messageId === input.messageId && m.channelId === input.channelId && !m.deleted,
+      );
+      if (!bot?.buttons.some((button) => button.customId === input.customId)) {
+        throw new Error(`message ${input.messageId} shows no button ${input.customId}`);
+      }
+      const interactionId = nextId();
+      const token = `itoken-${randomUUID()}`;
+      interactionChannels.set(token, {
+        id: interactionId,
+        channelId: input.channelId,
+        messageId: input.messageId,
+      });
+      dispatch('INTERACTION_CREATE', {
+        id: interactionId,
+        application_id: APPLICATION_ID,
+        type: 3,
+        data: { custom_id: input.customId, component_type: 2 },
+        message: messages.get(input.messageId),
+        guild_id: GUILD_ID,
+        channel_id: input.channelId,
+        channel: { id: input.channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
+        member: {
+          user: { id: input.userId, username: `user${input.userId}`, discriminator: '0', global_name: null },
+          roles: [],
+          permissions: '0',
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        },
+        token,
+        version: 1,
+        app_permissions: '0',
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': GUILD_ID },
+        context: 0,
+      });
+      return { interactionId };
+    },
+    interactionCallbacks() {
+      return [...callbacks];
+    },
     botMessages(channelId) {
       return botMessages.filter((message) => channelId === undefined || message.channelId === channelId);
     },
@@ -570,4 +692,22 @@ function send(
 function noContent(response: ServerResponse): void {
   response.writeHead(204);
   response.end();
+}
+
+/** The buttons of a components array (action rows of type 1 holding buttons of type 2), flattened. */
+function buttonsOf(components: unknown): DiscordButton[] {
+  if (!Array.isArray(components)) return [];
+  const buttons: DiscordButton[] = [];
+  for (const row of components) {
+    const inner = typeof row === 'object' && row !== null && 'components' in row ? row.components : [];
+    for (const item of Array.isArray(inner) ? inner : []) {
+      if (typeof item !== 'object' || item === null) continue;
+      const { custom_id: customId, label, style } = item as Record<string, unknown>;
+      if (typeof customId === 'string' && typeof label === 'string' && typeof style === 'number') {
+        if (customId.length > 100) throw new Error('custom_id longer than 100 characters');
+        buttons.push({ customId, label, style });
+      }
+    }
+  }
+  return buttons;
 }

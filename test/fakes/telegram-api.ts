@@ -26,6 +26,19 @@ export interface BotMessage {
   parseModes: Array<string | null>;
   replyTo: number | null;
   deleted: boolean;
+  /** The inline keyboard now under the message (flattened rows); an edit without reply_markup removes it. */
+  buttons: InlineButton[];
+}
+
+export interface InlineButton {
+  text: string;
+  callbackData: string;
+}
+
+export interface CallbackAnswer {
+  queryId: string;
+  text: string | null;
+  showAlert: boolean;
 }
 
 export interface UserMessageInput {
@@ -63,6 +76,15 @@ export interface FakeTelegram {
   failuresLeft(): number;
   /** Until `end()`, every call of these methods fails this way; `hits()` counts the refused calls. */
   storm(methods: readonly string[], failure: ScriptedFailure): Storm;
+  /**
+   * The user taps an inline button of a bot message: a `callback_query` update, as a client sends it only for
+   * a button the message shows now (otherwise this throws, as there would be nothing to tap).
+   */
+  pressButton(input: { userId: number; chatId?: number; messageId: number; callbackData: string }): {
+    queryId: string;
+  };
+  /** Every answerCallbackQuery the bot made, in order. */
+  callbackAnswers(): CallbackAnswer[];
   /** The user deletes one of the bot's messages (Telegram lets them in a private chat). */
   deleteByUser(chatId: number, messageId: number): void;
   /** The server goes away (connections refused) until `comeBack()`, which listens on the same port again. */
@@ -98,7 +120,10 @@ class ApiFailure extends Error {
 export async function startFakeTelegram(options: { token?: string } = {}): Promise<FakeTelegram> {
   const token = options.token ?? `123456:${randomUUID().replaceAll('-', '')}`;
   const calls: ApiCall[] = [];
-  const updates: Array<{ update_id: number; message: StoredMessage }> = [];
+  const updates: Array<{ update_id: number; message?: StoredMessage; callback_query?: unknown }> = [];
+  /** Callback queries not answered yet (Telegram refuses a second answer or an unknown id). */
+  const openQueries = new Set<string>();
+  const answers: CallbackAnswer[] = [];
   let nextUpdateId = 1;
   const messageCounters = new Map<number, number>();
   const messages = new Map<string, StoredMessage>();
@@ -171,7 +196,11 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
         parseModes: [parseModeOf(payload)],
         replyTo,
         deleted: false,
+        buttons: buttonsOf(payload.reply_markup),
       });
+      if (stored.text !== undefined && payload.reply_markup !== undefined) {
+        stored.reply_markup = parseMarkup(payload.reply_markup);
+      }
       return stored;
     },
     editMessageText: (payload) => {
@@ -179,7 +208,12 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       const text = checkText(payload);
       const bot = botMessages.find((m) => m.chatId === chatId && m.messageId === Number(payload.message_id));
       if (!bot || bot.deleted) throw new ApiFailure(400, 'Bad Request: message to edit not found');
-      if (bot.history.at(-1) === text && bot.parseModes.at(-1) === parseModeOf(payload)) {
+      const buttons = buttonsOf(payload.reply_markup);
+      if (
+        bot.history.at(-1) === text &&
+        bot.parseModes.at(-1) === parseModeOf(payload) &&
+        JSON.stringify(bot.buttons) === JSON.stringify(buttons)
+      ) {
         throw new ApiFailure(
           400,
           'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
@@ -187,6 +221,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       }
       bot.history.push(text);
       bot.parseModes.push(parseModeOf(payload));
+      bot.buttons = buttons;
       const stored = messages.get(key(chatId, bot.messageId))!;
       stored.text = text;
       stored.edit_date = now();
@@ -197,6 +232,32 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       const bot = botMessages.find((m) => m.chatId === chatId && m.messageId === Number(payload.message_id));
       if (!bot || bot.deleted) throw new ApiFailure(400, 'Bad Request: message to delete not found');
       bot.deleted = true;
+      return true;
+    },
+    editMessageReplyMarkup: (payload) => {
+      const chatId = requireChat(payload);
+      const bot = botMessages.find((m) => m.chatId === chatId && m.messageId === Number(payload.message_id));
+      if (!bot || bot.deleted) throw new ApiFailure(400, 'Bad Request: message to edit not found');
+      const buttons = buttonsOf(payload.reply_markup);
+      if (JSON.stringify(bot.buttons) === JSON.stringify(buttons)) {
+        throw new ApiFailure(400, 'Bad Request: message is not modified');
+      }
+      bot.buttons = buttons;
+      return messages.get(key(chatId, bot.messageId)) ?? true;
+    },
+    answerCallbackQuery: (payload) => {
+      const queryId = String(payload.callback_query_id ?? '');
+      if (!openQueries.delete(queryId)) {
+        throw new ApiFailure(
+          400,
+          'Bad Request: query is too old and response timeout expired or query ID is invalid',
+        );
+      }
+      answers.push({
+        queryId,
+        text: typeof payload.text === 'string' ? payload.text : null,
+        showAlert: payload.show_alert === true || payload.show_alert === 'true',
+      });
       return true;
     },
     getFile: (payload) => {
@@ -375,6 +436,30 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     botMessages(chatId) {
       return botMessages.filter((message) => chatId === undefined || message.chatId === chatId);
     },
+    pressButton(input) {
+      const chatId = input.chatId ?? input.userId;
+      const bot = botMessages.find((m) => m.chatId === chatId && m.messageId === input.messageId);
+      if (!bot || bot.deleted || !bot.buttons.some((button) => button.callbackData === input.callbackData)) {
+        throw new Error(`message ${input.messageId} shows no button ${input.callbackData}`);
+      }
+      const queryId = randomUUID();
+      openQueries.add(queryId);
+      updates.push({
+        update_id: nextUpdateId++,
+        callback_query: {
+          id: queryId,
+          from: { id: input.userId, is_bot: false, first_name: `User ${input.userId}` },
+          message: { ...messages.get(key(chatId, input.messageId)), text: bot.history.at(-1) },
+          chat_instance: String(chatId),
+          data: input.callbackData,
+        },
+      });
+      wakePollers();
+      return { queryId };
+    },
+    callbackAnswers() {
+      return [...answers];
+    },
     failNext(method, failure, count = 1) {
       const list = failures.get(method) ?? [];
       for (let i = 0; i < count; i++) list.push(failure);
@@ -472,5 +557,29 @@ function parseCommands(value: unknown): Array<{ command: string; description: st
       throw new ApiFailure(400, 'Bad Request: bad command');
     }
     return { command: String(item.command), description: String(item.description) };
+  });
+}
+
+function parseMarkup(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/** The inline keyboard of a reply_markup (object or JSON string), flattened; anything else is no buttons. */
+function buttonsOf(value: unknown): InlineButton[] {
+  const markup = parseMarkup(value);
+  if (typeof markup !== 'object' || markup === null || !('inline_keyboard' in markup)) return [];
+  const rows = markup.inline_keyboard;
+  if (!Array.isArray(rows)) throw new ApiFailure(400, 'Bad Request: inline keyboard must be an array');
+  return rows.flat().map((button: unknown) => {
+    const text = typeof button === 'object' && button !== null && 'text' in button ? button.text : undefined;
+    const data =
+      typeof button === 'object' && button !== null && 'callback_data' in button
+        ? button.callback_data
+        : undefined;
+    if (typeof text !== 'string' || typeof data !== 'string') {
+      throw new ApiFailure(400, "Bad Request: can't parse inline keyboard button");
+    }
+    if (Buffer.byteLength(data) > 64) throw new ApiFailure(400, 'Bad Request: BUTTON_DATA_INVALID');
+    return { text, callbackData: data };
   });
 }

@@ -45,9 +45,9 @@ export interface ChatFakeDriver {
   close(): Promise<void>;
 }
 
-const TELEGRAM_USER = 5150;
-const DISCORD_CHANNEL = '300000000000000001';
-const DISCORD_USER = '400000000000000001';
+export const TELEGRAM_USER = 5150;
+export const DISCORD_CHANNEL = '300000000000000001';
+export const DISCORD_USER = '400000000000000001';
 
 export async function startTelegramDriver(): Promise<ChatFakeDriver & { fake: FakeTelegram }> {
   const fake = await startFakeTelegram();

@@ -29,6 +29,8 @@ export type Replies = Record<string, (request: UpstreamRequest) => UpstreamReply
 
 export interface RelayRig {
   upstream: FakeUpstream;
+  /** The sessions' working directory (CLAUDE_WORKSPACE). */
+  workspace: string;
   engine: SessionEngine;
   /** Every upstream request body whose last user text contains the marker. */
   requestsFor(marker: string): unknown[];
@@ -46,6 +48,8 @@ export async function startRelayRig(options: {
   transcript: () => string;
   /** Per chat; 5 per second unless given. */
   rate?: MessagingConfig['rateLimit'];
+  /** `CLAUDE_PERMISSIONS=ask` and its timeout (the default is skip, as in the relay). */
+  permissions?: { mode: 'skip' | 'ask'; timeoutMs?: number };
 }): Promise<RelayRig> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
   const home = join(dir, 'home');
@@ -81,6 +85,14 @@ export async function startRelayRig(options: {
     childEnv: { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', IS_SANDBOX: '1' },
     inheritedEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
     stopGraceMs: 300,
+    ...(options.permissions === undefined
+      ? {}
+      : {
+          permissions: options.permissions.mode,
+          ...(options.permissions.timeoutMs === undefined
+            ? {}
+            : { permissionTimeoutMs: options.permissions.timeoutMs }),
+        }),
   });
   const transcriber: Transcriber & { calls: number } = {
     maxBytes: 1024 * 1024,
@@ -103,6 +115,7 @@ export async function startRelayRig(options: {
     upstream.requests.filter((request) => lastUserText(request.body).includes(marker)).map((r) => r.body);
   return {
     upstream,
+    workspace: config.sessions.workspace,
     engine,
     transcriber,
     requestsFor,
