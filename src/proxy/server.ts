@@ -35,17 +35,12 @@ function presentedToken(req: IncomingMessage): string | undefined {
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () =>
+    new ProxyError('client_request', 413, 'request_too_large', `request body is larger than ${limit} bytes`);
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(
-        new ProxyError(
-          'client_request',
-          413,
-          'request_too_large',
-          `request body is larger than ${limit} bytes`,
-        ),
-      );
+      reject(tooLarge());
       return;
     }
     const parts: Buffer[] = [];
@@ -55,14 +50,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         req.removeAllListeners('data');
         req.resume();
-        reject(
-          new ProxyError(
-            'client_request',
-            413,
-            'request_too_large',
-            `request body is larger than ${limit} bytes`,
-          ),
-        );
+        reject(tooLarge());
         return;
       }
       parts.push(part);
