@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -38,9 +38,13 @@ async function timed(agent: Agent, url: string, body: Buffer, headers: Record<st
   return { ttfb: first, total: performance.now() - start, status: res.statusCode };
 }
 
-/** Runs `code` (ESM, tsx) in a child that prints its URL, lives until stdin ends, and reports its memory. */
-async function startChild(code: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+/**
+ * Runs `code` (ESM; through tsx when it imports TypeScript) in a child that prints its URL, lives until stdin
+ * ends, and reports its memory.
+ */
+async function startChild(code: string, options: { typescript: boolean } = { typescript: true }) {
+  const loader = options.typescript ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', code], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
@@ -69,15 +73,28 @@ function startProxyProcess(upstreamUrl: string) {
     PROVIDER_RATE_LIMIT: '1000000',
     PROVIDER_MAX_CONCURRENCY: '1000',
   });
-  const entry = resolve(import.meta.dirname, '../src/proxy/index.ts');
-  const logModule = resolve(import.meta.dirname, '../src/log.ts');
-  return startChild(`
+  // The compiled build, as `npm start` runs it (no TypeScript loader in the process).
+  const root = resolve(import.meta.dirname, '..');
+  const built = spawnSync(
+    process.execPath,
+    [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (built.status !== 0) throw new Error('npm run build failed');
+  const entry = resolve(root, 'dist/src/proxy/index.js');
+  const logModule = resolve(root, 'dist/src/log.js');
+  return startChild(
+    `
     const { startProxy } = await import(${JSON.stringify(entry)});
     const { createLogger } = await import(${JSON.stringify(logModule)});
     const proxy = await startProxy({ config: ${JSON.stringify(config)}, logger: createLogger('silent', []) });
     process.stdout.write(proxy.url + '\\n');
     process.stdin.on('end', () => proxy.close().then(() => process.exit(0)));
-    process.stdin.resume();`);
+    process.stdin.resume();`,
+    { typescript: false },
+  );
 }
 
 /** The scripted upstream in its own process: a 50-chunk streamed answer of 8 characters per chunk. */
