@@ -7,8 +7,7 @@ import type {
   SessionEngine,
 } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf } from './chat-context.js';
-import { escapeForDialect, inlineCode } from './render/escape.js';
-import type { ChatButton, Formatted } from './render/index.js';
+import { type ChatButton, escapeForDialect, type Formatted, inlineCode } from './render/index.js';
 
 // Permission prompts in chat (`CLAUDE_PERMISSIONS=ask`): each pending tool call becomes a message with
 // Allow / Always / Deny buttons, sent as a reply to the task's status message (a new message, so the phone

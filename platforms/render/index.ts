@@ -1,7 +1,7 @@
 // The render model: engine progress → chat text in each platform's dialect, split to the platform's limit.
 // Pure: no I/O, timers or environment.
 
-export { escapeForDialect } from './escape.js';
+export { escapeForDialect, inlineCode } from './escape.js';
 export { renderMarkdown } from './split.js';
 export { renderFinal, renderStatus, retryNotice } from './status.js';
 export {
