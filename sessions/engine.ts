@@ -75,8 +75,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const { config, logger } = options;
   const bin = config.claudeBin ?? resolveBundledClaude();
   const graceMs = options.stopGraceMs ?? 2000;
-  const permissions = options.permissions ?? 'skip';
-  const permissionTimeoutMs = options.permissionTimeoutMs ?? 300_000;
+  const permissions = options.permissions ?? config.permissions ?? 'skip';
+  const permissionTimeoutMs = options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000;
   const env = buildCliEnv({
     permissions,
     inherited: options.inheritedEnv ?? {},

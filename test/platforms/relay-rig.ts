@@ -72,6 +72,11 @@ export async function startRelayRig(options: {
       CLAUDE_BIN,
       CLAUDE_WORKSPACE: join(dir, 'workspace'),
       SESSION_STORE_URL: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
+      // Through the environment, as a user sets it: the engine reads the mode from its config.
+      ...(options.permissions && { CLAUDE_PERMISSIONS: options.permissions.mode }),
+      ...(options.permissions?.timeoutMs && {
+        PERMISSION_TIMEOUT: String(options.permissions.timeoutMs / 1000),
+      }),
     },
     dir,
   );
@@ -85,14 +90,6 @@ export async function startRelayRig(options: {
     childEnv: { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', IS_SANDBOX: '1' },
     inheritedEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
     stopGraceMs: 300,
-    ...(options.permissions === undefined
-      ? {}
-      : {
-          permissions: options.permissions.mode,
-          ...(options.permissions.timeoutMs === undefined
-            ? {}
-            : { permissionTimeoutMs: options.permissions.timeoutMs }),
-        }),
   });
   const transcriber: Transcriber & { calls: number } = {
     maxBytes: 1024 * 1024,
