@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
 import { commandUsage, formatStats, helpText, parseTextCommand, plural } from './commands.js';
-import { type Clock, createOutbox, type OutboxStats, systemClock } from './outbox/index.js';
+import { type Clock, createOutbox, type OutboxStats, sumOutboxStats, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
 import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
@@ -38,24 +38,6 @@ export interface Controller {
 
 export interface ChatStats extends OutboxStats {
   chat: string;
-}
-
-/** The sum of every chat's outbox counters. */
-export function totalChatStats(list: readonly OutboxStats[]): OutboxStats {
-  const total: OutboxStats = {
-    sent: 0,
-    edited: 0,
-    coalesced: 0,
-    deleted: 0,
-    rateLimited: 0,
-    retried: 0,
-    fellBackToPlain: 0,
-    failed: 0,
-  };
-  for (const stats of list) {
-    for (const key of Object.keys(total) as Array<keyof OutboxStats>) total[key] += stats[key];
-  }
-  return total;
 }
 
 interface ChatState extends ChatContext {
@@ -173,7 +155,7 @@ export function createController(options: ControllerOptions): Controller {
         return answer(
           chat,
           incoming,
-          formatStats(engine.stats(), options.proxyStats(), totalChatStats(chatStatsOf())),
+          formatStats(engine.stats(), options.proxyStats(), sumOutboxStats(chatStatsOf())),
         );
       case 'stop': {
         const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: false });

@@ -12,9 +12,10 @@ import { createTelegramPlatform } from './telegram.js';
 import type { ChatStats } from './controller.js';
 
 export type { ChatStats, Controller, ControllerOptions } from './controller.js';
-export { createController, totalChatStats } from './controller.js';
+export { createController } from './controller.js';
 export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
 export type { OutboxStats } from './outbox/index.js';
+export { sumOutboxStats } from './outbox/index.js';
 export type { CommandName, Incoming, IncomingAudio, IncomingHandler, MessagingPlatform } from './platform.js';
 export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
 

@@ -5,7 +5,9 @@ export { ChatApiError, type ChatApiErrorKind } from './errors.js';
 export {
   type ChatTransport,
   createOutbox,
+  emptyOutboxStats,
   type Outbox,
   type OutboxOptions,
   type OutboxStats,
+  sumOutboxStats,
 } from './outbox.js';

@@ -36,6 +36,28 @@ export interface OutboxStats {
   failed: number;
 }
 
+export function emptyOutboxStats(): OutboxStats {
+  return {
+    sent: 0,
+    edited: 0,
+    coalesced: 0,
+    deleted: 0,
+    rateLimited: 0,
+    retried: 0,
+    fellBackToPlain: 0,
+    failed: 0,
+  };
+}
+
+/** The sum of several outboxes' counters. */
+export function sumOutboxStats(list: readonly OutboxStats[]): OutboxStats {
+  const total = emptyOutboxStats();
+  for (const stats of list) {
+    for (const key of Object.keys(total) as Array<keyof OutboxStats>) total[key] += stats[key];
+  }
+  return total;
+}
+
 export interface Outbox {
   send(
     chatId: string,
@@ -115,16 +137,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   if (!(windowMs > 0)) throw new RangeError(`rate.windowMs must be positive, got ${windowMs}`);
   const maxRetries = options.maxRetries ?? 10;
   const chats = new Map<string, ChatQueue>();
-  const stats: OutboxStats = {
-    sent: 0,
-    edited: 0,
-    coalesced: 0,
-    deleted: 0,
-    rateLimited: 0,
-    retried: 0,
-    fellBackToPlain: 0,
-    failed: 0,
-  };
+  const stats = emptyOutboxStats();
   let closed = false;
 
   const chatOf = (chatId: string): ChatQueue => {

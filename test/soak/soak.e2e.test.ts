@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OutboxStats } from '../../platforms/index.js';
-import { totalChatStats } from '../../platforms/index.js';
+import { sumOutboxStats } from '../../platforms/index.js';
 import { lastRole, lastUserText, textReply, toolCallReply } from '../fakes/openai-upstream.js';
 import {
   answerText,
@@ -188,7 +188,7 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
         expect([...message.text].length).toBeLessThanOrEqual(driver.maxLength);
       }
     }
-    const chat: OutboxStats = totalChatStats(rig.chatStats());
+    const chat: OutboxStats = sumOutboxStats(rig.chatStats());
     const served429 = injected429 - telegram.fake.failuresLeft() - discord.fake.failuresLeft();
     expect(chat.failed).toBe(0);
     expect(chat.rateLimited).toBeGreaterThanOrEqual(served429);
