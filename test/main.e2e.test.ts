@@ -52,6 +52,7 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'relay-main-'));
   mkdirSync(join(dir, 'home'));
+  mkdirSync(join(dir, 'shared-notes'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -99,6 +100,8 @@ describe('npm start', () => {
         TELEGRAM_BOT_TOKEN: telegram.token,
         TELEGRAM_API_ROOT: telegram.apiRoot,
         ALLOWED_TELEGRAM_USER_ID: '1001',
+        CLAUDE_WORKSPACE: './my-workspace',
+        ALLOWED_DIR: './shared-notes',
         MESSAGING_RATE_WINDOW: '0.2',
         VOICE_NOTE_ENABLED: 'false',
         LOG_LEVEL: 'debug',
@@ -124,6 +127,10 @@ describe('npm start', () => {
         { timeout: 60_000, interval: 200 },
       );
       expect(telegram.botMessages(999)).toEqual([]);
+      // The session ran in CLAUDE_WORKSPACE (created, relative to where the relay started) with ALLOWED_DIR added.
+      const sent = JSON.stringify(upstream.requests.at(-1)?.body);
+      expect(sent).toContain(`Primary working directory: ${join(dir, 'my-workspace')}`);
+      expect(sent).toContain(join(dir, 'shared-notes'));
       // The provider got the key; the CLI got the proxy token (a request without it would have been refused).
       const authorization = upstream.requests.at(-1)?.headers.authorization;
       expect(authorization).toBe(`Bearer ${secrets.upstreamKey}`);
@@ -135,8 +142,13 @@ describe('npm start', () => {
       expect(code).toBe(0);
       const output = relay.output();
       expect(output.length).toBeGreaterThan(0);
+      const chat = telegram
+        .botMessages()
+        .flatMap((message) => message.history)
+        .join('\n');
       for (const secret of [secrets.upstreamKey, secrets.proxyToken, telegram.token]) {
         expect(output).not.toContain(secret);
+        expect(chat).not.toContain(secret);
       }
     });
   });
