@@ -139,8 +139,8 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
   }
 
   return createServer((req, res) => {
-    const id = randomBytes(6).toString('hex');
     route(req, res).catch((error: unknown) => {
+      const id = randomBytes(6).toString('hex'); // only failures are logged, so only they need an id
       if (error instanceof ProxyError) {
         const level = error.status >= 500 || error.status === 429 ? 'warn' : 'info';
         logger[level]({ id, status: error.status, kind: error.kind, msg: error.message }, 'request failed');
