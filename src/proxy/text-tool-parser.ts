@@ -150,6 +150,13 @@ export function createTextToolParser(): TextToolParser {
   return {
     feed(chunk) {
       buffer += chunk;
+      // Every marker starts with '<' and a held bullet is '●': text with neither holds no call and no tail
+      // to keep back (most chunks), so it skips the marker search.
+      if (!buffer.includes('<') && !buffer.includes('●')) {
+        const text = buffer;
+        buffer = '';
+        return { text, tools: [] };
+      }
       return drain(false);
     },
     flush() {

@@ -72,6 +72,12 @@ export function createThinkParser(): ThinkParser {
     feed(chunk) {
       buffer += chunk;
       const out: ThinkPiece[] = [];
+      // Both tags start with '<': without one the whole buffer continues the current section (most chunks).
+      if (!buffer.includes('<')) {
+        push(out, inThink ? 'thinking' : 'text', buffer);
+        buffer = '';
+        return out;
+      }
       drain(out);
       return out;
     },
