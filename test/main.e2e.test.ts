@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, textReply } from './fakes/openai-upstream.js';
+import {
+  type FakeUpstream,
+  lastUserText,
+  messagesOf,
+  startFakeUpstream,
+  textReply,
+} from './fakes/openai-upstream.js';
 import { type FakeTelegram, startFakeTelegram } from './fakes/telegram-api.js';
 
 // The relay as a user starts it: `npm start` runs src/main.ts, which reads the environment (and .env from the
@@ -151,5 +157,77 @@ describe('npm start', () => {
         expect(chat).not.toContain(secret);
       }
     });
+  });
+
+  it('after kill -9 mid-task, a restart tells the chat the task was interrupted, and a reply to that notice continues it', async () => {
+    const telegram = await startFakeTelegram();
+    const upstream = await startFakeUpstream((request) => {
+      const text = lastUserText(request.body);
+      if (text.includes('continue please')) {
+        const history = JSON.stringify(messagesOf(request.body));
+        return textReply(
+          history.includes('refactor the parser') ? 'Continuing the parser refactor.' : 'No history.',
+        );
+      }
+      // The first task streams for a long time: the relay is killed in the middle of it.
+      return textReply('Working on it. '.repeat(40), { chunkSize: 2, delayMs: 150 });
+    });
+    const env = {
+      PORT: '0',
+      PROVIDER_TYPE: 'openai',
+      OPENAI_BASE_URL: upstream.url,
+      MODEL: 'fake-model',
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      ALLOWED_TELEGRAM_USER_ID: '1001',
+      MESSAGING_RATE_WINDOW: '0.2',
+      SESSION_STORE_URL: 'sqlite://./restart-store/sessions.sqlite',
+      CLAUDE_WORKSPACE: './restart-workspace',
+    };
+    try {
+      const first = startRelay(dir, env);
+      const { chatId } = await (async () => {
+        await vi.waitFor(() => expect(telegram.callsOf('getUpdates').length).toBeGreaterThan(0), {
+          timeout: 30_000,
+        });
+        return telegram.sendUserMessage({ userId: 1001, text: 'refactor the parser' });
+      })();
+      await vi.waitFor(
+        () => expect(JSON.stringify(telegram.botMessages(chatId))).toContain('Working on it.'),
+        {
+          timeout: 60_000,
+          interval: 200,
+        },
+      );
+      first.child.kill('SIGKILL');
+      await first.exit;
+
+      const second = startRelay(dir, env);
+      try {
+        const notice = await vi.waitFor(
+          () => {
+            const found = telegram
+              .botMessages(chatId)
+              .find((m) => (m.history.at(-1) ?? '').includes('interrupted'));
+            expect(found).toBeDefined();
+            return found!;
+          },
+          { timeout: 60_000, interval: 200 },
+        );
+        expect(notice.history.at(-1)).toContain('refactor the parser');
+        telegram.sendUserMessage({ userId: 1001, text: 'continue please', replyTo: notice.messageId });
+        await vi.waitFor(
+          () =>
+            expect(JSON.stringify(telegram.botMessages(chatId))).toContain('Continuing the parser refactor.'),
+          { timeout: 60_000, interval: 200 },
+        );
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exit;
+      }
+    } finally {
+      await telegram.close();
+      await upstream.close();
+    }
   });
 });
