@@ -173,7 +173,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     node.finishedAt = Date.now();
     if (summary.sessionId !== null) node.sessionId = summary.sessionId;
     if (summary.result !== null) {
-      node.costUsd = summary.result.costUsd;
+      // Through the proxy the CLI prices tokens at Anthropic's list prices for a model that did not serve them:
+      // the figure would be fiction, so only the CLI's own backend reports a cost.
+      node.costUsd = config.backend === 'anthropic' ? summary.result.costUsd : 0;
       node.usage = { ...summary.result.usage };
     }
     await persist(node);

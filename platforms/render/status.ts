@@ -89,7 +89,7 @@ function footer(view: TaskView): string {
   const parts: string[] = [];
   if (view.durationMs !== null) parts.push(formatDuration(view.durationMs));
   parts.push(`${formatTokens(input)} in / ${formatTokens(usage.outputTokens)} out tokens`);
-  parts.push(`$${view.costUsd.toFixed(view.costUsd < 1 ? 4 : 2)}`);
+  if (view.costUsd > 0) parts.push(`$${view.costUsd.toFixed(view.costUsd < 1 ? 4 : 2)}`);
   return parts.join(' · ');
 }
 

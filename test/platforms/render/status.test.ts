@@ -99,6 +99,20 @@ describe('task view and live status', () => {
     expect(lines.at(-1)).toBe('1 min 12 s · 11k in / 3.4k out tokens · $0.0123');
   });
 
+  it('leaves the cost out when there is none to report (sessions through the proxy)', () => {
+    const view = fold([
+      { type: 'state', state: 'running', queuePosition: null },
+      {
+        type: 'outcome',
+        outcome: { kind: 'done', text: 'All green.' },
+        usage: { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        durationMs: 2_500,
+      },
+    ]);
+    expect(renderStatus(view, dc).plain.split('\n').at(-1)).toBe('2.5 s · 1.2k in / 3.4k out tokens');
+  });
+
   it('rebuilds the view from a snapshot after a restart', () => {
     const done = createTaskView({
       ...node,
