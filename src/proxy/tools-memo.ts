@@ -28,6 +28,20 @@ export interface ToolsMemo {
 interface Seen {
   bytes: Buffer;
   parsed: unknown[];
+  /** How many bytes followed the array in the body it was last found in. */
+  tail: number;
+}
+
+/**
+ * Where `entry.bytes` is in `raw`, or -1. The CLI's fields after `tools` keep their size from turn to turn
+ * (only the messages before it grow), so the array usually ends as far from the end of the body as last
+ * time: one comparison there instead of a search through the whole body. The caller verifies either way.
+ */
+function locate(raw: Buffer, entry: Seen): number {
+  const guess = raw.length - entry.tail - entry.bytes.length;
+  const length = entry.bytes.length;
+  if (guess >= 0 && raw.compare(entry.bytes, 0, length, guess, guess + length) === 0) return guess;
+  return raw.indexOf(entry.bytes); // native search; cheaper than walking the JSON
 }
 
 function deepFreeze(value: unknown): void {
@@ -45,9 +59,9 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
   const encoded = new WeakMap<object, Buffer>();
   const stats = { hits: 0, misses: 0 };
 
-  function remember(bytes: Buffer, parsed: unknown[]): void {
+  function remember(bytes: Buffer, parsed: unknown[], tail: number): void {
     deepFreeze(parsed); // shared by later requests: nothing may change it
-    seen.unshift({ bytes: Buffer.from(bytes), parsed }); // a copy: `bytes` is a view into the request body
+    seen.unshift({ bytes: Buffer.from(bytes), parsed, tail }); // a copy: `bytes` is a view into the request body
     if (seen.length > maxArrays) seen.pop();
   }
 
@@ -55,7 +69,7 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
     stats,
     parseBody(raw) {
       for (const [at, entry] of seen.entries()) {
-        const start = raw.indexOf(entry.bytes); // native search; cheaper than walking the JSON
+        const start = locate(raw, entry);
         if (start === -1) continue;
         // Put the unguessable sentinel where the bytes matched. Only if JSON.parse then shows it as the
         // top-level `tools` (the one JSON.parse keeps) was the match that value; a match inside a string or a
@@ -69,6 +83,7 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
         }
         if (!isRecord(value) || value.tools !== sentinel) break;
         stats.hits++;
+        entry.tail = raw.length - end;
         if (at > 0) seen.unshift(...seen.splice(at, 1));
         value.tools = entry.parsed;
         return value;
@@ -79,7 +94,7 @@ export function createToolsMemo(options: { maxArrays?: number } = {}): ToolsMemo
         const range = findTopLevelValue(raw, TOOLS_KEY);
         if (range && range.end - range.start >= MIN_BYTES) {
           stats.misses++;
-          remember(raw.subarray(range.start, range.end), value.tools);
+          remember(raw.subarray(range.start, range.end), value.tools, raw.length - range.end);
         }
       }
       return value;
