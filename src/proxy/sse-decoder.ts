@@ -57,16 +57,22 @@ export function createSseDecoder(options: SseDecoderOptions): SseDecoder {
       let start = 0;
       if (skipLeadingLf && chunk.startsWith('\n')) start = 1;
       skipLeadingLf = false;
-      for (let i = start; i < chunk.length; i++) {
-        const c = chunk.charCodeAt(i);
-        if (c !== 10 && c !== 13) continue;
-        line(pending + chunk.slice(start, i));
+      // Line ends found with native searches (much faster than a loop over every character); each search
+      // is repeated only once the line end it found has been passed, so a chunk is scanned about once.
+      let lf = chunk.indexOf('\n', start);
+      let cr = chunk.indexOf('\r', start);
+      while (lf !== -1 || cr !== -1) {
+        const isCr = cr !== -1 && (lf === -1 || cr < lf);
+        const at = isCr ? cr : lf;
+        line(pending + chunk.slice(start, at));
         pending = '';
-        if (c === 13) {
-          if (i + 1 === chunk.length) skipLeadingLf = true;
-          else if (chunk.charCodeAt(i + 1) === 10) i++;
+        start = at + 1;
+        if (isCr) {
+          if (start === chunk.length) skipLeadingLf = true;
+          else if (chunk.charCodeAt(start) === 10) start++;
         }
-        start = i + 1;
+        if (lf !== -1 && lf < start) lf = chunk.indexOf('\n', start);
+        if (cr !== -1 && cr < start) cr = chunk.indexOf('\r', start);
       }
       pending += chunk.slice(start);
       if (pending.length > maxLine) {

@@ -141,6 +141,25 @@ describe('SSE decoder', () => {
       );
     }
   });
+
+  it('decodes mixed line endings in one stream the same for any split (CR LF, lone CR, LF CR)', () => {
+    const input = 'data: a\r\n\r\ndata: b\r\rdata: c\n\ndata: d\r\n\ndata: e\n\revent: f\rdata: g\r\n\r';
+    const decode = (parts: string[]) => {
+      const out: Array<{ event: string | undefined; data: string }> = [];
+      const decoder = createSseDecoder({ onMessage: (m) => out.push(m) });
+      for (const part of parts) decoder.feed(part);
+      decoder.flush();
+      return out;
+    };
+    const expected = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ event: undefined, data }));
+    expected.push({ event: 'f', data: 'g' });
+    fc.assert(
+      fc.property(splits(input), (parts) => {
+        expect(decode(parts)).toEqual(expected);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
 });
 
 describe('stream translator', () => {
