@@ -151,7 +151,9 @@ describe('SSE decoder', () => {
       decoder.flush();
       return out;
     };
-    const expected = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ event: undefined, data }));
+    const expected: Array<{ event: string | undefined; data: string }> = ['a', 'b', 'c', 'd', 'e'].map(
+      (data) => ({ event: undefined, data }),
+    );
     expected.push({ event: 'f', data: 'g' });
     fc.assert(
       fc.property(splits(input), (parts) => {
