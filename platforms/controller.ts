@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
+import { createAttachmentFlow } from './attachments.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
 import { commandUsage, formatStats, helpText, parseTextCommand, plural } from './commands.js';
 import { type Clock, createOutbox, type OutboxStats, sumOutboxStats, systemClock } from './outbox/index.js';
@@ -24,6 +25,13 @@ export interface ControllerOptions {
   logger: Logger;
   clock?: Clock;
   typingIntervalMs?: number;
+  /**
+   * The sessions' working directory (CLAUDE_WORKSPACE): photos and files are saved under its `attachments/`
+   * and become part of the task. Without it they are explained away, as before.
+   */
+  workspace?: string;
+  /** Per file; 20 MB unless given. */
+  attachmentMaxBytes?: number;
 }
 
 export interface Controller {
@@ -109,6 +117,15 @@ export function createController(options: ControllerOptions): Controller {
     logger,
     submit: startTask,
   });
+
+  const attachments =
+    options.workspace === undefined
+      ? null
+      : createAttachmentFlow({
+          workspace: options.workspace,
+          logger,
+          ...(options.attachmentMaxBytes === undefined ? {} : { maxBytes: options.attachmentMaxBytes }),
+        });
 
   /** Answers in Markdown: a slash command in place, anything else as a reply through the outbox. */
   const answer = async (chat: ChatState, incoming: Incoming, markdown: string): Promise<void> => {
@@ -242,6 +259,30 @@ export function createController(options: ControllerOptions): Controller {
           });
           return;
         }
+        case 'files': {
+          if (attachments === null) {
+            // Attachments off: the caption alone is the task, as it was before they were supported.
+            if (incoming.text.trim() !== '') {
+              void startTask(chat, {
+                prompt: incoming.text,
+                messageId: incoming.messageId,
+                replyToMessageId: incoming.replyToMessageId,
+              });
+              return;
+            }
+            const names = incoming.files.map((file) => file.fileName).join(', ');
+            enqueue(chat, incoming.messageId, 'the attachment', () =>
+              answer(chat, incoming, unsupportedText(`a file (${names})`)),
+            );
+            return;
+          }
+          // Downloaded and started inside the chat's queue: a text sent right after the photo runs after it.
+          enqueue(chat, incoming.messageId, 'the attachment', async () => {
+            const start = await attachments.prepare(chat, incoming);
+            if (start) await tracker.startTask(chat, start);
+          });
+          return;
+        }
         case 'audio':
           enqueue(chat, incoming.messageId, 'the voice note', () => voice.begin(chat, incoming));
           return;
@@ -257,11 +298,7 @@ export function createController(options: ControllerOptions): Controller {
           return;
         case 'unsupported':
           enqueue(chat, incoming.messageId, 'the attachment', () =>
-            answer(
-              chat,
-              incoming,
-              `I can work with text messages and voice notes, but this was ${incoming.description}. Please describe the task in words.`,
-            ),
+            answer(chat, incoming, unsupportedText(incoming.description)),
           );
           return;
       }
@@ -273,6 +310,7 @@ export function createController(options: ControllerOptions): Controller {
 
     async close() {
       voice.close();
+      attachments?.close();
       prompts.close();
       await Promise.all([...chats.values()].map((chat) => chat.queue));
       tracker.close();
@@ -285,4 +323,8 @@ export function createController(options: ControllerOptions): Controller {
       );
     },
   };
+}
+
+function unsupportedText(description: string): string {
+  return `I can work with text messages and voice notes, but this was ${description}. Please describe the task in words.`;
 }

@@ -12,7 +12,14 @@ import {
 import type { Logger } from 'pino';
 import type { DiscordConfig } from '../src/config.js';
 import { toDiscordChatApiError } from './discord-errors.js';
-import type { CommandName, Incoming, IncomingBase, IncomingHandler, MessagingPlatform } from './platform.js';
+import type {
+  CommandName,
+  Incoming,
+  IncomingBase,
+  IncomingFile,
+  IncomingHandler,
+  MessagingPlatform,
+} from './platform.js';
 import type { ChatButton } from './render/index.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
@@ -79,25 +86,25 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       userId: message.author.id,
       replyToMessageId: message.reference?.messageId ?? null,
     };
-    const audio = message.attachments.find(
-      (attachment) => attachment.contentType?.startsWith('audio/') || AUDIO_EXTENSIONS.test(attachment.name),
-    );
+    const isAudio = (attachment: Attachment): boolean =>
+      attachment.contentType?.startsWith('audio/') === true || AUDIO_EXTENSIONS.test(attachment.name);
+    const fileOf = (attachment: Attachment, fallbackMime: string): IncomingFile => ({
+      fileName: attachment.name,
+      mimeType: attachment.contentType ?? fallbackMime,
+      sizeBytes: attachment.size,
+      download: (signal) => download(attachment, signal),
+    });
+    const audio = message.attachments.find(isAudio);
     const isVoiceMessage = message.flags.has(MessageFlags.IsVoiceMessage);
     if (audio && (isVoiceMessage || message.content.trim() === '')) {
-      return {
-        ...base,
-        kind: 'audio',
-        audio: {
-          fileName: audio.name,
-          mimeType: audio.contentType ?? 'audio/ogg',
-          sizeBytes: audio.size,
-          download: (signal) => download(audio, signal),
-        },
-      };
+      return { ...base, kind: 'audio', audio: fileOf(audio, 'audio/ogg') };
     }
+    // Audio next to text or other files is not transcribed; every other attachment goes with the task.
+    const files = message.attachments
+      .filter((attachment) => !isAudio(attachment))
+      .map((attachment) => fileOf(attachment, 'application/octet-stream'));
+    if (files.length > 0) return { ...base, kind: 'files', text: message.content, files };
     if (message.content.trim() !== '') return { ...base, kind: 'text', text: message.content };
-    const file = message.attachments.first();
-    if (file) return { ...base, kind: 'unsupported', description: `a file (${file.name})` };
     return null;
   };
 

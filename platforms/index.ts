@@ -16,7 +16,14 @@ export { createController } from './controller.js';
 export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
 export type { OutboxStats } from './outbox/index.js';
 export { sumOutboxStats } from './outbox/index.js';
-export type { CommandName, Incoming, IncomingAudio, IncomingHandler, MessagingPlatform } from './platform.js';
+export type {
+  CommandName,
+  Incoming,
+  IncomingAudio,
+  IncomingFile,
+  IncomingHandler,
+  MessagingPlatform,
+} from './platform.js';
 export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
 
 export interface StartPlatformsOptions {
@@ -28,6 +35,13 @@ export interface StartPlatformsOptions {
   logger: Logger;
   /** How often "typing…" is renewed while a chat has a running task. */
   typingIntervalMs?: number;
+  /**
+   * The sessions' working directory (`config.sessions.workspace`): photos and files sent with a task are saved
+   * under its `attachments/`. Without it, attachments are explained as unsupported.
+   */
+  workspace?: string;
+  /** Per attachment; 20 MB (what Telegram bots can download) unless given. */
+  attachmentMaxBytes?: number;
 }
 
 export interface RunningPlatforms {
@@ -57,6 +71,8 @@ export async function startPlatforms(options: StartPlatformsOptions): Promise<Ru
     rate: config.rateLimit,
     logger,
     ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),
+    ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
+    ...(options.attachmentMaxBytes === undefined ? {} : { attachmentMaxBytes: options.attachmentMaxBytes }),
   });
   for (const platform of platforms) controller.attach(platform);
 

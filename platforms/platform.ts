@@ -15,14 +15,18 @@ export interface IncomingBase {
   replyToMessageId: string | null;
 }
 
-/** An audio file announced by the platform; nothing is downloaded until `download` is called. */
-export interface IncomingAudio {
+/** A file announced by the platform; nothing is downloaded until `download` is called. */
+export interface IncomingFile {
+  /** As the sender named it (untrusted: may hold path separators, `..`, leading dots). */
   fileName: string;
   mimeType: string;
-  /** As declared by the platform, checked against the transcriber's limit before any download. */
+  /** As declared by the platform, checked against the limit before any download. */
   sizeBytes: number | null;
   download(signal: AbortSignal): Promise<Uint8Array>;
 }
+
+/** An audio file (voice note, audio attachment): transcribed rather than saved. */
+export type IncomingAudio = IncomingFile;
 
 export type Incoming =
   | (IncomingBase & { kind: 'text'; text: string })
@@ -33,12 +37,17 @@ export type Incoming =
   | (IncomingBase & { kind: 'command'; command: CommandName; respond(text: string): Promise<void> })
   | (IncomingBase & { kind: 'audio'; audio: IncomingAudio })
   /**
+   * Photos, documents, attachments that are not audio, with the caption or message text ('' when none). The
+   * controller saves them into the workspace for the task, or explains it cannot when attachments are off.
+   */
+  | (IncomingBase & { kind: 'files'; text: string; files: IncomingFile[] })
+  /**
    * A press of one of our message buttons (`messageId` is the message it sits under) by an allowed user; the
    * adapter answers strangers' presses itself. `acknowledge` shows the user a short note (a toast on Telegram,
    * an ephemeral message on Discord); the platform's own "pressed" acknowledgement is already sent.
    */
   | (IncomingBase & { kind: 'button'; data: string; acknowledge(text: string): Promise<void> })
-  /** A file, photo or sticker without text: the user is told what the relay understands. */
+  /** A sticker, video or the like without text: the user is told what the relay understands. */
   | (IncomingBase & { kind: 'unsupported'; description: string });
 
 export type IncomingHandler = (incoming: Incoming) => void;

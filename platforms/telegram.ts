@@ -1,14 +1,8 @@
 import { Bot } from 'grammy';
-import type { Message } from 'grammy/types';
+import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { TelegramConfig } from '../src/config.js';
-import type {
-  Incoming,
-  IncomingAudio,
-  IncomingBase,
-  IncomingHandler,
-  MessagingPlatform,
-} from './platform.js';
+import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
 import type { ChatButton } from './render/index.js';
 import { toTelegramChatApiError } from './telegram-errors.js';
 
@@ -77,37 +71,46 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       userId: String(message.from.id),
       replyToMessageId: message.reply_to_message ? String(message.reply_to_message.message_id) : null,
     };
-    const audioOf = (
+    const fileOf = (
       file: { file_id: string; file_size?: number; mime_type?: string },
       fileName: string,
-    ): IncomingAudio => ({
+      fallbackMime: string,
+    ): IncomingFile => ({
       fileName,
-      mimeType: file.mime_type ?? 'audio/ogg',
+      mimeType: file.mime_type ?? fallbackMime,
       sizeBytes: file.file_size ?? null,
       download: (signal) => download(file.file_id, signal),
     });
-    if (message.voice) return { ...base, kind: 'audio', audio: audioOf(message.voice, 'voice.ogg') };
+    if (message.voice)
+      return { ...base, kind: 'audio', audio: fileOf(message.voice, 'voice.ogg', 'audio/ogg') };
     if (message.audio) {
-      return { ...base, kind: 'audio', audio: audioOf(message.audio, message.audio.file_name ?? 'audio') };
+      const name = message.audio.file_name ?? 'audio';
+      return { ...base, kind: 'audio', audio: fileOf(message.audio, name, 'audio/ogg') };
     }
-    if (message.document?.mime_type?.startsWith('audio/')) {
+    const { document, photo } = message;
+    if (document?.mime_type?.startsWith('audio/')) {
+      return { ...base, kind: 'audio', audio: fileOf(document, document.file_name ?? 'audio', 'audio/ogg') };
+    }
+    // A media group (several photos at once) arrives as separate messages: each is a task of its own.
+    const caption = message.caption ?? '';
+    if (document) {
+      const name = document.file_name ?? 'file';
       return {
         ...base,
-        kind: 'audio',
-        audio: audioOf(message.document, message.document.file_name ?? 'audio'),
+        kind: 'files',
+        text: caption,
+        files: [fileOf(document, name, 'application/octet-stream')],
       };
+    }
+    const largest = photo ? largestPhoto(photo) : undefined;
+    if (largest) {
+      // Telegram re-encodes every photo as JPEG and sends it in several sizes; the largest is the sharpest.
+      return { ...base, kind: 'files', text: caption, files: [fileOf(largest, 'photo.jpg', 'image/jpeg')] };
     }
     const text = message.text ?? message.caption;
     if (text !== undefined && text.trim() !== '') return { ...base, kind: 'text', text };
-    if (message.document) {
-      return {
-        ...base,
-        kind: 'unsupported',
-        description: `a file (${message.document.file_name ?? 'unnamed'})`,
-      };
-    }
-    if (message.photo || message.sticker || message.video || message.video_note) {
-      return { ...base, kind: 'unsupported', description: 'a photo, video or sticker' };
+    if (message.sticker || message.video || message.video_note) {
+      return { ...base, kind: 'unsupported', description: 'a video or sticker' };
     }
     return null;
   };
@@ -227,6 +230,17 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     },
   };
   return platform;
+}
+
+/** The biggest of a photo's sizes, by declared bytes or else by pixels. */
+function largestPhoto(sizes: readonly PhotoSize[]): PhotoSize | undefined {
+  let best: PhotoSize | undefined;
+  for (const size of sizes) {
+    const score = size.file_size ?? size.width * size.height;
+    const bestScore = best ? (best.file_size ?? best.width * best.height) : -1;
+    if (score > bestScore) best = size;
+  }
+  return best;
 }
 
 /** One row of inline buttons; an empty list removes the keyboard. */

@@ -59,6 +59,13 @@ export interface UserPost {
   replyTo?: string;
   voice?: { data: Uint8Array; declaredSize?: number };
   attachment?: { data: Uint8Array; contentType: string; fileName: string; declaredSize?: number };
+  /** More attachments on the same message (after `attachment`); `contentType: null` leaves it out. */
+  attachments?: Array<{
+    data: Uint8Array;
+    contentType: string | null;
+    fileName: string;
+    declaredSize?: number;
+  }>;
 }
 
 export interface ScriptedFailure {
@@ -338,6 +345,13 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
 
     const attachment = /^\/attachments\/(\d+)\//.exec(url.pathname);
     if (method === 'GET' && attachment) {
+      // The CDN is not the REST API (not recorded in `calls`), but scripted failures can break downloads too.
+      const cdnKey = `GET ${url.pathname}`;
+      const broken = failures.findIndex((entry) => entry.route.test(cdnKey));
+      if (broken >= 0) {
+        const { failure } = failures.splice(broken, 1)[0]!;
+        return send(response, failure.status, failure.body, failure.headers);
+      }
       const data = attachments.get(attachment[1]!);
       if (!data) return send(response, 404, { message: 'Unknown Attachment', code: 10000 });
       response.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -498,20 +512,21 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       const files: unknown[] = [];
       const addAttachment = (
         data: Uint8Array,
-        contentType: string,
+        contentType: string | null,
         fileName: string,
         size?: number,
       ): void => {
         const attachmentId = nextId();
         attachments.set(attachmentId, data);
-        const fileUrl = `http://127.0.0.1:${port}/attachments/${attachmentId}/${fileName}`;
+        // Discord's CDN escapes the name in the URL; the filename field keeps it as the sender gave it.
+        const fileUrl = `http://127.0.0.1:${port}/attachments/${attachmentId}/${encodeURIComponent(fileName)}`;
         files.push({
           id: attachmentId,
           filename: fileName,
           size: size ?? data.byteLength,
           url: fileUrl,
           proxy_url: fileUrl,
-          content_type: contentType,
+          ...(contentType === null ? {} : { content_type: contentType }),
           ...(contentType === 'audio/ogg' ? { duration_secs: 1.5, waveform: 'AAAA' } : {}),
         });
       };
@@ -521,6 +536,8 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
         const a = post.attachment;
         addAttachment(a.data, a.contentType, a.fileName, a.declaredSize);
       }
+      for (const a of post.attachments ?? [])
+        addAttachment(a.data, a.contentType, a.fileName, a.declaredSize);
       const message = messageObject({
         id,
         channelId: post.channelId,

@@ -50,7 +50,13 @@ export interface UserMessageInput {
   replyTo?: number;
   voice?: { data: Uint8Array; mimeType?: string; duration?: number; declaredSize?: number };
   audio?: { data: Uint8Array; mimeType?: string; fileName?: string; declaredSize?: number };
-  document?: { data: Uint8Array; mimeType: string; fileName: string };
+  /** `mimeType`/`fileName` left out are absent from the message, as Telegram does for some clients. */
+  document?: { data: Uint8Array; mimeType?: string; fileName?: string; declaredSize?: number };
+  /**
+   * A photo as Telegram sends it: one entry per size (smallest first), each its own file. The bytes are the
+   * test's; `width`/`height` only label them.
+   */
+  photo?: Array<{ data: Uint8Array; width: number; height: number; declaredSize?: number }>;
 }
 
 export interface ScriptedFailure {
@@ -423,10 +429,22 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
         message.document = {
           file_id: file.file_id,
           file_unique_id: file.file_id,
-          mime_type: input.document.mimeType,
-          file_name: input.document.fileName,
-          file_size: input.document.data.byteLength,
+          ...(input.document.mimeType === undefined ? {} : { mime_type: input.document.mimeType }),
+          ...(input.document.fileName === undefined ? {} : { file_name: input.document.fileName }),
+          file_size: input.document.declaredSize ?? input.document.data.byteLength,
         };
+      }
+      if (input.photo) {
+        message.photo = input.photo.map((size) => {
+          const file = addFile(size.data, 'photos', 'jpg');
+          return {
+            file_id: file.file_id,
+            file_unique_id: file.file_id,
+            width: size.width,
+            height: size.height,
+            file_size: size.declaredSize ?? size.data.byteLength,
+          };
+        });
       }
       messages.set(key(chatId, messageId), message);
       updates.push({ update_id: nextUpdateId++, message });

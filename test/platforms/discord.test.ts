@@ -113,7 +113,7 @@ describe('discord adapter against the fake REST + gateway', () => {
     fake.runSlashCommand({ channelId: OTHER_CHANNEL, userId: USER, name: 'stats' });
     fake.runSlashCommand({ channelId: CHANNEL, userId: USER, name: 'stats' });
     await vi.waitFor(() => expect(incoming).toHaveLength(5));
-    expect(incoming.map((m) => m.kind)).toEqual(['text', 'text', 'audio', 'unsupported', 'command']);
+    expect(incoming.map((m) => m.kind)).toEqual(['text', 'text', 'audio', 'files', 'command']);
     expect(incoming[1]?.replyToMessageId).toBe(first.messageId);
     const voice = incoming[2];
     if (voice?.kind !== 'audio') throw new Error('expected audio');
@@ -127,6 +127,34 @@ describe('discord adapter against the fake REST + gateway', () => {
     expect(responses.map((m) => m.history.at(-1))).toEqual(['**stats** here']);
     expect(logLines.filter((line) => line.includes('allow-list'))).toHaveLength(2);
     expect(fake.callsMatching(/^POST \/channels/)).toHaveLength(0);
+  });
+
+  it('hands over every non-audio attachment of a message with its text, downloadable from the CDN', async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2]);
+    const log = new TextEncoder().encode('line 1\nline 2\n');
+    fake.postUserMessage({
+      channelId: CHANNEL,
+      userId: USER,
+      content: 'why does it crash?',
+      attachment: { data: png, contentType: 'image/png', fileName: 'shot.png' },
+      attachments: [
+        { data: log, contentType: null, fileName: 'app log.txt' },
+        { data: new Uint8Array([1]), contentType: 'audio/mpeg', fileName: 'note.mp3' },
+      ],
+    });
+    await vi.waitFor(() => expect(incoming).toHaveLength(1));
+    const message = incoming[0];
+    if (message?.kind !== 'files') throw new Error(`expected files, got ${message?.kind}`);
+    expect(message.text).toBe('why does it crash?');
+    expect(message.files.map((f) => [f.fileName, f.mimeType, f.sizeBytes])).toEqual([
+      ['shot.png', 'image/png', png.byteLength],
+      ['app log.txt', 'application/octet-stream', log.byteLength],
+    ]);
+    const signal = new AbortController().signal;
+    expect(await message.files[0]?.download(signal)).toEqual(png);
+    expect(await message.files[1]?.download(signal)).toEqual(log);
+    fake.failNext(/^GET \/attachments\//, { status: 404, body: { message: 'Unknown', code: 0 } });
+    await expect(message.files[0]?.download(signal)).rejects.toThrow('HTTP 404');
   });
 
   it('ignores users outside ALLOWED_DISCORD_USERS, even in an allowed channel', async () => {

@@ -102,7 +102,7 @@ describe('telegram adapter against the fake Bot API', () => {
       document: { data: new Uint8Array(3), mimeType: 'application/pdf', fileName: 'a.pdf' },
     });
     await vi.waitFor(() => expect(incoming).toHaveLength(4));
-    expect(incoming.map((message) => message.kind)).toEqual(['text', 'text', 'audio', 'unsupported']);
+    expect(incoming.map((message) => message.kind)).toEqual(['text', 'text', 'audio', 'files']);
     expect(incoming.every((message) => message.userId === String(ALLOWED))).toBe(true);
     expect(incoming[1]?.replyToMessageId).toBe(String(first.messageId));
     const voice = incoming[2];
@@ -111,6 +111,44 @@ describe('telegram adapter against the fake Bot API', () => {
     expect(await voice.audio.download(new AbortController().signal)).toEqual(ogg);
     expect(logLines.some((line) => line.includes('not allowed'))).toBe(true);
     expect(fake.callsOf('sendMessage')).toHaveLength(0);
+  });
+
+  it('hands over the largest size of a photo with its caption, and documents (audio ones go to voice)', async () => {
+    const small = new Uint8Array([1]);
+    const large = new Uint8Array([0xff, 0xd8, 0xff, 7, 7, 7, 7]);
+    const medium = new Uint8Array([2, 2, 2]);
+    fake.sendUserMessage({
+      userId: ALLOWED,
+      caption: 'what is wrong here?',
+      photo: [
+        { data: small, width: 90, height: 60 },
+        { data: large, width: 1280, height: 853 },
+        { data: medium, width: 320, height: 213 },
+      ],
+    });
+    const text = new TextEncoder().encode('hello from a file\n');
+    fake.sendUserMessage({ userId: ALLOWED, document: { data: text, fileName: 'notes.txt' } });
+    fake.sendUserMessage({
+      userId: ALLOWED,
+      document: { data: new Uint8Array([1]), mimeType: 'audio/mpeg', fileName: 'memo.mp3' },
+    });
+    await vi.waitFor(() => expect(incoming).toHaveLength(3));
+    const [photo, document, audio] = incoming;
+    if (photo?.kind !== 'files' || document?.kind !== 'files') throw new Error('expected files');
+    expect(photo.text).toBe('what is wrong here?');
+    expect(photo.files.map((f) => [f.fileName, f.mimeType, f.sizeBytes])).toEqual([
+      ['photo.jpg', 'image/jpeg', large.byteLength],
+    ]);
+    const signal = new AbortController().signal;
+    expect(await photo.files[0]?.download(signal)).toEqual(large);
+    expect(document.text).toBe('');
+    expect(document.files.map((f) => [f.fileName, f.mimeType])).toEqual([
+      ['notes.txt', 'application/octet-stream'],
+    ]);
+    expect(await document.files[0]?.download(signal)).toEqual(text);
+    expect(audio?.kind).toBe('audio');
+    fake.failNext('getFile', { errorCode: 400, description: 'Bad Request: file is too big' });
+    await expect(document.files[0]?.download(signal)).rejects.toThrow();
   });
 
   it('registers commands only when they differ from what Telegram has', async () => {
