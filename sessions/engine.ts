@@ -9,15 +9,14 @@ import {
   promptLine,
   resolveBundledClaude,
 } from './cli-command.js';
-import { parseCliEvent } from './cli-events.js';
-import { type CliRun, startCliRun } from './cli-runner.js';
-import { encodeInterrupt } from './control-protocol.js';
+import type { CliRun } from './cli-runner.js';
 import { type CliProcessRecord, NODE_ID_ENV, readCliProcessRecord } from './leftover-processes.js';
 import { branchOf, isActive, messageKey, snapshotOf, stateEvent, totalsOf, zeroUsage } from './node-model.js';
+import { startNodeRun } from './node-run.js';
 import { createNodeWriter, type NodeWriter } from './node-writer.js';
-import { stateOf, type Termination, toOutcome } from './outcome.js';
-import { createPermissionBroker, type PermissionBroker } from './permission-broker.js';
-import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
+import { stateOf, type Termination } from './outcome.js';
+import type { PermissionBroker } from './permission-broker.js';
+import { emptyRunSummary, type RunSummary } from './progress.js';
 import { interruptLeftRunning } from './restart.js';
 import { briefError, type NodeStore, openNodeStore, redactStoreUrl, StoreError } from './store.js';
 import type {
@@ -61,7 +60,6 @@ export interface SessionEngineOptions {
 
 /** Prompts travel over stdin, so the argv limit does not apply; this only bounds memory and the store. */
 const MAX_PROMPT_CHARS = 1_000_000;
-const MAX_STRAY_LINES = 20;
 
 interface ActiveRun {
   stopRequested: boolean;
@@ -206,93 +204,39 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       return;
     }
 
-    let summary = emptyRunSummary;
-    const mapper = createProgressMapper({ cwd: node.workingDirectory });
-    const strayLines: string[] = [];
-    let strayCount = 0;
     let sessionWrite: Promise<void> = Promise.resolve();
-    /** Background sub-agents still running: their turns may still ask, so stdin stays open until they end. */
-    let backgroundTasks = 0;
-    const onLine = (line: string): void => {
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        if (line.trim() === '') return;
-        strayCount += 1;
-        if (strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
-        return;
-      }
-      const event = parseCliEvent(value);
-      if (event === null) {
-        strayCount += 1;
-        if (strayLines.length < MAX_STRAY_LINES) strayLines.push(line.slice(0, 500));
-        return;
-      }
-      if (event.kind === 'unknown' && !unknownTypes.has(event.type)) {
-        unknownTypes.add(event.type);
-        logger.warn({ type: event.type }, 'unknown CLI event type; skipped');
-      }
-      const progress = mapper.map(event);
-      const before = summary.sessionId;
-      summary = reduceRun(summary, event, progress);
-      if (before === null && summary.sessionId !== null) {
-        // Known from the first line on: a reply that arrives now can already fork it once this run ends.
-        node.sessionId = summary.sessionId;
-        sessionWrite = sessionWrite.then(() => persist(node));
-      }
-      for (const item of progress) emit(node, item);
-      if (event.kind === 'control') active.permissions?.handle(event.message);
-      else if (event.kind === 'background_tasks') backgroundTasks = event.running;
-      // With stdin open the CLI waits for another turn after its result; ours has none. 2.1.330 holds back the
-      // first result until background sub-agents and their notification turn are done and then prints all of
-      // them, but should one come earlier, the prompts of the later turns must still reach the user: so stdin
-      // closes at a result only when no background task runs (background_tasks_changed).
-      else if (event.kind === 'result' && backgroundTasks === 0) active.run?.endInput();
-    };
-
-    const run = startCliRun({
+    const current = startNodeRun({
+      nodeId: node.id,
       bin,
       args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf, permissions }),
       cwd: node.workingDirectory,
       // Marks the CLI and every tool it starts as this node's, so a restart can recognise them (leftover-processes.ts).
       env: { ...env, [NODE_ID_ENV]: node.id },
       stdin: promptLine(node.prompt),
-      keepInputOpen: permissions === 'ask',
-      ...(permissions === 'ask' ? { interruptLine: encodeInterrupt(`stop_${node.id}`) } : {}),
+      permissions,
+      permissionTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
       graceMs,
-      onLine,
+      logger,
+      unknownTypes,
+      emit: (event) => emit(node, event),
+      onSessionId(sessionId) {
+        node.sessionId = sessionId;
+        sessionWrite = sessionWrite.then(() => persist(node));
+      },
       onSpawn(pid) {
         // Read now: the child cannot be reaped before we wait for it, so this pid is still ours.
         const record = readCliProcessRecord(pid);
         if (record !== null) processes.set(node.id, record);
       },
     });
-    active.run = run;
-    if (permissions === 'ask') {
-      active.permissions = createPermissionBroker({
-        timeoutMs: permissionTimeoutMs,
-        cwd: node.workingDirectory,
-        send: (text) => run.send(text),
-        emit: (event) => emit(node, event),
-        onPendingChange: (count) => run.holdIdle(count > 0),
-      });
-    }
-    logger.info({ nodeId: node.id, pid: run.pid, forkOf: node.forkOf }, 'CLI started');
+    active.run = current.run;
+    active.permissions = current.permissions;
+    logger.info({ nodeId: node.id, pid: current.run.pid, forkOf: node.forkOf }, 'CLI started');
     sessionWrite = sessionWrite.then(() => persist(node));
-    const exit = await run.exit;
-    active.permissions?.cancelAll();
+    const { outcome, summary, exitCode } = await current.ended;
     await sessionWrite;
-    const outcome = toOutcome(summary, { ...exit, strayLines });
-    if (strayCount > 0) {
-      // Kept whatever the outcome: a run that succeeded despite them still has them in the log.
-      logger.warn(
-        { nodeId: node.id, count: strayCount, lines: strayLines.slice(0, 5) },
-        'CLI printed non-event lines',
-      );
-    }
-    logger.info({ nodeId: node.id, outcome: outcome.kind, exitCode: exit.exitCode }, 'CLI ended');
+    logger.info({ nodeId: node.id, outcome: outcome.kind, exitCode }, 'CLI ended');
     // Shutting down: an unfinished node stays `running` in the store, so the next start reports it interrupted.
     if (closing && outcome.kind !== 'done') return;
     await finish(node, outcome, summary);
