@@ -50,6 +50,8 @@ export async function startRelayRig(options: {
   rate?: MessagingConfig['rateLimit'];
   /** `CLAUDE_PERMISSIONS=ask` and its timeout (the default is skip, as in the relay). */
   permissions?: { mode: 'skip' | 'ask'; timeoutMs?: number };
+  /** Photos and files saved into the workspace, as main.ts wires it (`workspace: config.sessions.workspace`). */
+  attachments?: boolean;
 }): Promise<RelayRig> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
   const home = join(dir, 'home');
@@ -107,6 +109,7 @@ export async function startRelayRig(options: {
     proxyStats: () => proxy.stats(),
     logger,
     typingIntervalMs: 1000,
+    ...(options.attachments ? { workspace: config.sessions.workspace } : {}),
   });
   const requestsFor = (marker: string): unknown[] =>
     upstream.requests.filter((request) => lastUserText(request.body).includes(marker)).map((r) => r.body);
