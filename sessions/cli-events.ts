@@ -1,4 +1,5 @@
 import { type ControlMessage, parseControlMessage } from './control-protocol.js';
+import { type Rec, record, strOrNull } from './json-guards.js';
 import type { Usage } from './types.js';
 
 // The CLI's stream-json output (`-p --output-format stream-json --verbose --include-partial-messages`) as typed
@@ -85,18 +86,8 @@ export type CliEvent =
   | { kind: 'ignored'; type: string }
   | { kind: 'unknown'; type: string };
 
-type Rec = Record<string, unknown>;
-
-function record(value: unknown): Rec | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Rec) : null;
-}
-
 function str(value: unknown, fallback = ''): string {
   return typeof value === 'string' ? value : fallback;
-}
-
-function strOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
 }
 
 function num(value: unknown, fallback = 0): number {

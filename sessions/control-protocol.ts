@@ -1,3 +1,5 @@
+import { record, strOrNull } from './json-guards.js';
+
 // The CLI's stream-json control protocol, the parts the relay uses: permission prompts (`can_use_tool`) coming
 // out, allow/deny answers and interrupts going in, and the CLI withdrawing a prompt (`control_cancel_request`).
 // Pure: parse `unknown`, encode to one JSON line. Shapes: shared/reference/claude-cli-2.1.330/CONTROL-PROTOCOL.md.
@@ -35,16 +37,6 @@ export type ControlMessage =
   | { kind: 'unsupported_request'; requestId: string; subtype: string }
   | { kind: 'cancel'; requestId: string }
   | { kind: 'response'; requestId: string; ok: boolean; error: string | null };
-
-type Rec = Record<string, unknown>;
-
-function record(value: unknown): Rec | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Rec) : null;
-}
-
-function strOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
 
 function strings(value: unknown): string[] | null {
   return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : null;
