@@ -109,6 +109,19 @@ export function createAnthropicLedger(options: LedgerOptions): Ledger {
     return state.started && !state.ended;
   }
 
+  function append(kind: 'text' | 'thinking', text: string): AnthropicEvent[] {
+    if (!guard() || text === '') return [];
+    const out: AnthropicEvent[] = [];
+    const index = ensure(kind, out);
+    state.outputChars += text.length;
+    out.push({
+      type: 'content_block_delta',
+      index,
+      delta: kind === 'text' ? { type: 'text_delta', text } : { type: 'thinking_delta', thinking: text },
+    });
+    return out;
+  }
+
   const ledger: Ledger = {
     state,
     start() {
@@ -130,22 +143,8 @@ export function createAnthropicLedger(options: LedgerOptions): Ledger {
         },
       ];
     },
-    text(text) {
-      if (!guard() || text === '') return [];
-      const out: AnthropicEvent[] = [];
-      const index = ensure('text', out);
-      state.outputChars += text.length;
-      out.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
-      return out;
-    },
-    thinking(text) {
-      if (!guard() || text === '') return [];
-      const out: AnthropicEvent[] = [];
-      const index = ensure('thinking', out);
-      state.outputChars += text.length;
-      out.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: text } });
-      return out;
-    },
+    text: (text) => append('text', text),
+    thinking: (text) => append('thinking', text),
     toolStart(key, id, name) {
       if (!guard() || tools.has(key)) return [];
       const out: AnthropicEvent[] = [];

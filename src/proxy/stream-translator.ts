@@ -1,8 +1,8 @@
 import type { AnthropicErrorType, AnthropicEvent, StopReason } from './anthropic-types.js';
 import type { UpstreamDelta } from './openai-chunk.js';
 import { createAnthropicLedger } from './stream-ledger.js';
-import { createTextToolParser } from './text-tool-parser.js';
-import { createThinkParser } from './think-parser.js';
+import { createTextToolParser, type TextToolResult } from './text-tool-parser.js';
+import { createThinkParser, type ThinkPiece } from './think-parser.js';
 
 // OpenAI deltas → Anthropic events: reasoning fields and <think> text become thinking, printed tool calls
 // become tool_use blocks, native tool-call fragments stream as input_json_delta. Pure; ids are injected.
@@ -55,17 +55,16 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   const usage: { input?: number; output?: number } = {};
   let finish: string | undefined;
 
-  function text(piece: string, out: AnthropicEvent[]): void {
-    const parsed = textTools.feed(piece);
+  function text(parsed: TextToolResult, out: AnthropicEvent[]): void {
     out.push(...ledger.text(parsed.text));
     for (const tool of parsed.tools)
       out.push(...ledger.toolWhole(options.newToolId(), tool.name, tool.input));
   }
 
-  function content(chunk: string, out: AnthropicEvent[]): void {
-    for (const piece of think.feed(chunk)) {
+  function pieces(parts: ThinkPiece[], out: AnthropicEvent[]): void {
+    for (const piece of parts) {
       if (piece.kind === 'thinking') out.push(...ledger.thinking(piece.text));
-      else text(piece.text, out);
+      else text(textTools.feed(piece.text), out);
     }
   }
 
@@ -89,7 +88,7 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       if (delta.usage?.completion !== undefined) usage.output = delta.usage.completion;
       if (delta.finishReason) finish = delta.finishReason;
       if (delta.reasoning) out.push(...ledger.thinking(delta.reasoning));
-      if (delta.content) content(delta.content, out);
+      if (delta.content) pieces(think.feed(delta.content), out);
       for (const call of delta.toolCalls) {
         let tool = native.get(call.index);
         if (!tool) {
@@ -109,14 +108,8 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
     },
     end() {
       const out: AnthropicEvent[] = [];
-      for (const piece of think.flush()) {
-        if (piece.kind === 'thinking') out.push(...ledger.thinking(piece.text));
-        else text(piece.text, out);
-      }
-      const rest = textTools.flush();
-      out.push(...ledger.text(rest.text));
-      for (const tool of rest.tools)
-        out.push(...ledger.toolWhole(options.newToolId(), tool.name, tool.input));
+      pieces(think.flush(), out);
+      text(textTools.flush(), out);
       for (const tool of native.values()) if (!tool.started) startTool(tool, out);
       const final: { input_tokens?: number; output_tokens?: number } = {};
       if (usage.input !== undefined) final.input_tokens = usage.input;
