@@ -141,6 +141,8 @@ export interface AttachmentFlowOptions {
 }
 
 export interface AttachmentFlow {
+  /** Per file. */
+  readonly maxBytes: number;
   /** Saves the files; the task to start, or null when the user was told why there is none. */
   prepare(
     chat: ChatContext,
@@ -152,7 +154,9 @@ export interface AttachmentFlow {
 
 export function createAttachmentFlow(options: AttachmentFlowOptions): AttachmentFlow {
   const closing = new AbortController();
+  const maxBytes = options.maxBytes ?? ATTACHMENT_MAX_BYTES;
   return {
+    maxBytes,
     async prepare(chat, incoming) {
       const signal = AbortSignal.any([
         closing.signal,
@@ -162,7 +166,7 @@ export function createAttachmentFlow(options: AttachmentFlowOptions): Attachment
         workspace: options.workspace,
         messageId: incoming.messageId,
         files: incoming.files,
-        maxBytes: options.maxBytes ?? ATTACHMENT_MAX_BYTES,
+        maxBytes,
         signal,
         logger: options.logger.child({ chat: chat.key }),
       });

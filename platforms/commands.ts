@@ -52,12 +52,18 @@ export function commandUsage(command: CommandName): string {
   return `\`/${command}\` takes nothing after it: ${how}. I did nothing with this message.`;
 }
 
-export function helpText(): string {
+/** `attachmentMaxBytes`: the per-file limit when photos and files are taken, null when they are not. */
+export function helpText(attachmentMaxBytes: number | null = null): string {
   return [
     '**Claude Code relay**',
     'Send a message and it becomes a task for Claude Code; one status message shows its progress and then the answer.',
     '- **Reply** to any message of a task (yours or mine) to continue that conversation; a message that is not a reply starts a new one.',
     '- Voice notes are transcribed and treated exactly like the text they say.',
+    ...(attachmentMaxBytes === null
+      ? []
+      : [
+          `- Photos and files (up to ${formatMegabytes(attachmentMaxBytes)} each) are saved in the workspace for Claude to read; the caption is the task.`,
+        ]),
     '- `/stop`: stop everything, or only the task you reply to.',
     '- `/clear`: forget every conversation, or only the branch you reply to.',
     '- `/stats`: sessions, conversations and provider usage.',

@@ -162,7 +162,7 @@ export function createController(options: ControllerOptions): Controller {
       replyTo === null ? { kind: 'all' } : { kind: 'message', ref: refOf(chat, replyTo) };
     switch (command) {
       case 'help':
-        return answer(chat, incoming, helpText());
+        return answer(chat, incoming, helpText(attachments?.maxBytes ?? null));
       case 'allow':
       case 'always':
       case 'deny':

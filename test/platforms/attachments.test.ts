@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeSize, toSafeFileName } from '../../platforms/attachment-names.js';
-import { attachmentPrompt, saveAttachments } from '../../platforms/attachments.js';
+import { ATTACHMENT_MAX_BYTES, attachmentPrompt, saveAttachments } from '../../platforms/attachments.js';
+import { helpText } from '../../platforms/commands.js';
 import type { IncomingFile } from '../../platforms/platform.js';
 import { createLogger } from '../../src/log.js';
 
@@ -91,6 +92,11 @@ describe('attachmentPrompt and describeSize', () => {
     );
     expect(attachmentPrompt('  ', saved.slice(0, 1)).split('\n')[0]).toBe('See the attached file(s).');
     expect(describeSize(3 * 1024 * 1024 + 200_000)).toBe('3.2 MB');
+  });
+
+  it('/help mentions photos and files only when the relay takes them', () => {
+    expect(helpText(ATTACHMENT_MAX_BYTES)).toContain('Photos and files (up to 20.0 MB each)');
+    expect(helpText(null)).not.toContain('Photos');
   });
 });
 

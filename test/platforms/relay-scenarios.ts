@@ -85,13 +85,15 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
 
   it('runs a task: one status message, replying to the user, ends with the final answer', async () => {
     const user = chat.send('TASK_HELLO say hello');
-    // The finished answer ends with a one-line footer: state, duration, tokens, cost.
+    // The finished answer ends with a one-line footer: state, duration, tokens (and a cost only when the CLI's
+    // own backend reports one: through the proxy it would price another model's tokens, so none is shown).
     const status = await answerTo(user, 'out tokens');
     helloStatus = status.id;
     expect(repliesTo(user)).toHaveLength(1);
     const [answer, , footer] = lastText(status).split('\n');
     expect(answer).toContain('Hello from the relay test.');
-    expect(footer).toMatch(/✅ .+ s · .+ in \/ .+ out tokens · \$\d/);
+    expect(footer).toMatch(/✅ .+ s · .+ in \/ .+ out tokens/);
+    expect(footer).not.toContain('$');
     expect(chat.typingCalls()).toBeGreaterThan(0);
   });
 
