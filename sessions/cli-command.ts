@@ -79,7 +79,7 @@ const INHERITED_ANTHROPIC = [
 ];
 
 /** Used when no proxy token is configured: the CLI needs some credential to send, the proxy ignores it. */
-export const PLACEHOLDER_TOKEN = 'relay-no-auth';
+const PLACEHOLDER_TOKEN = 'relay-no-auth';
 
 export interface CliEnvOptions {
   /** The relay's environment (only the allow-list is read); defaults come from `os` when absent. */

@@ -102,7 +102,7 @@ function array(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-export function parseUsage(value: unknown): Usage {
+function parseUsage(value: unknown): Usage {
   const usage = record(value) ?? {};
   return {
     inputTokens: num(usage.input_tokens),

@@ -48,7 +48,7 @@ function readStat(pid: number): { state: string; pgid: number; startTime: number
   }
 }
 
-export function readBootId(): string | null {
+function readBootId(): string | null {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
   } catch {

@@ -144,7 +144,7 @@ function assistantMessage(content: unknown, replayField: boolean): OpenAiMessage
  * Every assistant tool call gets exactly one tool message right after it: missing results get a stand-in,
  * results with no call become plain user text (providers reject both kinds of orphan).
  */
-export function repairToolPairs(messages: OpenAiMessage[]): { messages: OpenAiMessage[]; repairs: number } {
+function repairToolPairs(messages: OpenAiMessage[]): { messages: OpenAiMessage[]; repairs: number } {
   const out: OpenAiMessage[] = [];
   let repairs = 0;
   let pending: string[] = [];

@@ -53,7 +53,7 @@ function titleFrom(request: Json): string {
 }
 
 /** Non-POSIX shell-ish split: quotes at a token start group words and are kept. Throws on an open quote. */
-export function splitCommand(command: string): string[] {
+function splitCommand(command: string): string[] {
   const tokens: string[] = [];
   let i = 0;
   while (i < command.length) {
@@ -77,7 +77,7 @@ export function splitCommand(command: string): string[] {
 
 const TWO_WORD = new Set(['git', 'npm', 'docker', 'kubectl', 'cargo', 'go', 'pip', 'yarn', 'pnpm']);
 
-export function commandPrefix(command: string): string {
+function commandPrefix(command: string): string {
   if (command.includes('`') || command.includes('$(')) return 'command_injection_detected';
   let tokens: string[];
   try {
@@ -96,7 +96,7 @@ export function commandPrefix(command: string): string {
 
 const READERS = new Set(['cat', 'head', 'tail', 'less', 'more', 'bat', 'type']);
 
-export function filePaths(command: string): string[] {
+function filePaths(command: string): string[] {
   let tokens: string[];
   try {
     tokens = splitCommand(command);

@@ -51,7 +51,7 @@ export interface Ledger {
 }
 
 /** Forces `run_in_background: false` into a sub-agent call's JSON arguments; unparsable input becomes `{}`. */
-export function foregroundInput(json: string): string {
+function foregroundInput(json: string): string {
   let value: unknown;
   try {
     value = json.trim() === '' ? {} : JSON.parse(json);

@@ -25,7 +25,7 @@ export interface StreamTranslator {
   readonly usage: { input?: number; output?: number };
 }
 
-export function toStopReason(finish: string | undefined): StopReason {
+function toStopReason(finish: string | undefined): StopReason {
   switch (finish) {
     case 'length':
       return 'max_tokens';

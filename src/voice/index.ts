@@ -39,7 +39,7 @@ export interface TranscriberOptions {
   threads?: number;
 }
 
-export const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
 
 const CANCELLED = 'Transcription cancelled.';
 const INTERNAL = 'Transcription failed on the relay. Please try again or send text.';
