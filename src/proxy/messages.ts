@@ -131,7 +131,17 @@ export async function handleMessages(
   const release = await limiter.enter(abort.signal);
   try {
     if (provider.protocol === 'anthropic') {
-      await passThrough({ request, model, provider, settings, res, signal: abort.signal, deps, stats });
+      await passThrough({
+        request,
+        model,
+        provider,
+        settings,
+        res,
+        signal: abort.signal,
+        limiter,
+        deps,
+        stats,
+      });
       return;
     }
     const conversion = toOpenAiRequest(request, {

@@ -3,6 +3,7 @@ import type { ProviderSettings } from '../config.js';
 import type { Json } from './anthropic-types.js';
 import type { MessagesDeps } from './messages.js';
 import type { ProviderDescriptor } from './providers.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { ProviderCounters } from './stats.js';
 import { callUpstream } from './upstream.js';
 
@@ -16,6 +17,7 @@ export async function passThrough(args: {
   settings: ProviderSettings;
   res: ServerResponse;
   signal: AbortSignal;
+  limiter: RateLimiter;
   deps: MessagesDeps;
   stats: ProviderCounters;
 }): Promise<void> {
@@ -28,7 +30,7 @@ export async function passThrough(args: {
         settings: args.settings,
         body: JSON.stringify({ ...args.request, model: args.model }),
         signal: args.signal,
-        limiter: args.deps.limiterFor(args.provider.id),
+        limiter: args.limiter,
         onRateLimited: () => stats.rateLimited++,
       },
       args.deps.agent,
