@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createRateLimiter, type LimiterClock, type RateLimiter, realClock } from './rate-limiter.js';
@@ -71,7 +71,13 @@ export async function startProxy(options: {
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address();
+  // A server listening on host and port always reports an AddressInfo (a string only for a pipe or socket path).
+  if (address === null || typeof address === 'string') {
+    server.close();
+    throw new Error('proxy server has no TCP address');
+  }
+  const { port } = address;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
