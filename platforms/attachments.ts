@@ -127,7 +127,9 @@ async function writeNew(folder: string, name: string, data: Uint8Array): Promise
 export function attachmentPrompt(text: string, saved: readonly SavedAttachment[]): string {
   const intro = text.trim() === '' ? NO_TEXT_PROMPT : text;
   const lines = saved.map(
-    (file) => `Attached: ${file.relativePath} (${file.mimeType}, ${describeSize(file.sizeBytes)})`,
+    // The type is the sender's word: kept to one line, so it cannot add lines to the prompt.
+    (file) =>
+      `Attached: ${file.relativePath} (${file.mimeType.replace(/\p{Cc}+/gu, ' ').trim() || 'unknown type'}, ${describeSize(file.sizeBytes)})`,
   );
   return [intro, '', ...lines].join('\n');
 }
