@@ -4,12 +4,11 @@ import KeyvSqlite from '@keyv/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scanProcesses } from '../../sessions/leftover-processes.js';
 import { createLogger } from '../../src/log.js';
-import { createHarness, type Harness, nextId, ref, submitOk } from '../sessions/harness.js';
+import { createHarness, fakeCliConfig, type Harness, nextId, ref, submitOk } from '../sessions/harness.js';
 import {
   alive,
   type ChildMessage,
   type EngineProcess,
-  fakeCliConfig,
   nodeOf,
   startEngineProcess,
   storedNode,

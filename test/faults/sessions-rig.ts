@@ -7,7 +7,6 @@ import Keyv from 'keyv';
 import { createTaskView, reduceTaskView, renderFinal } from '../../platforms/render/index.js';
 import type { MessageRef, NodeSnapshot, ProgressEvent, SessionEngine } from '../../sessions/types.js';
 import type { SessionsConfig } from '../../src/config.js';
-import { FAKE_CLI } from '../sessions/harness.js';
 
 // Helpers for the session fault suite: the engine in its own process (so it can be killed -9 or stripped of
 // root's right to ignore file modes), what a user would read for a node, and process checks through /proc.
@@ -30,20 +29,6 @@ export interface EngineProcess {
   waitFor(match: (message: ChildMessage) => boolean): Promise<ChildMessage>;
   send(command: unknown): void;
   exit: ResultPromise;
-}
-
-/** The same directories as test/sessions/harness.ts, so an in-process harness can take over after a restart. */
-export function fakeCliConfig(dir: string, overrides: Partial<SessionsConfig> = {}): SessionsConfig {
-  return {
-    workspace: join(dir, 'workspace'),
-    allowedDirs: [],
-    maxSessions: 10,
-    claudeBin: FAKE_CLI,
-    backend: 'proxy',
-    idleTimeoutMs: 30_000,
-    storeUrl: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
-    ...overrides,
-  };
 }
 
 export function startEngineProcess(options: {

@@ -10,6 +10,20 @@ import { createLogger } from '../../src/log.js';
 
 export const FAKE_CLI = resolve(import.meta.dirname, '../fakes/cli-replay.mjs');
 
+/** The engine config the fake CLI runs under; the fault rig's engine child uses it too, so either can take over a store. */
+export function fakeCliConfig(dir: string, overrides: Partial<SessionsConfig> = {}): SessionsConfig {
+  return {
+    workspace: join(dir, 'workspace'),
+    allowedDirs: [],
+    maxSessions: 10,
+    claudeBin: FAKE_CLI,
+    backend: 'proxy',
+    idleTimeoutMs: 30_000,
+    storeUrl: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
+    ...overrides,
+  };
+}
+
 export interface FakeLogEntry {
   event: 'start' | 'end';
   pid: number;
@@ -47,18 +61,8 @@ export function createHarness(
   existingDir?: string,
 ): Harness {
   const dir = existingDir ?? mkdtempSync(join(tmpdir(), 'sessions-test-'));
-  const workspace = join(dir, 'workspace');
   mkdirSync(join(dir, 'home'), { recursive: true });
-  const config: SessionsConfig = {
-    workspace,
-    allowedDirs: [],
-    maxSessions: 10,
-    claudeBin: FAKE_CLI,
-    backend: 'proxy',
-    idleTimeoutMs: 30_000,
-    storeUrl: `sqlite://${join(dir, 'store', 'sessions.sqlite')}`,
-    ...overrides,
-  };
+  const config = fakeCliConfig(dir, overrides);
   const engine = createSessionEngine({
     config,
     proxy: { url: 'http://127.0.0.1:9', authToken: undefined },
