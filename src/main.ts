@@ -58,6 +58,8 @@ async function run(): Promise<void> {
       engine,
       transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
       voiceEnabled: config.voice.enabled,
+      // Photos and files sent with a task are saved here (under attachments/) for the session to read.
+      workspace: config.sessions.workspace,
       proxyStats: () => proxy.stats(),
       logger: logger.child({ part: 'platforms' }),
     });
