@@ -34,36 +34,29 @@ export function createThinkParser(): ThinkParser {
     else out.push({ kind, text });
   }
 
+  /** Emits the buffer up to `end` as `kind`, then drops it and the `skip` characters of a tag found there. */
+  function take(out: ThinkPiece[], kind: ThinkPiece['kind'], end: number, skip = 0): void {
+    push(out, kind, buffer.slice(0, end));
+    buffer = buffer.slice(end + skip);
+  }
+
   function drain(out: ThinkPiece[]): void {
     for (;;) {
       if (inThink) {
         const close = buffer.indexOf(CLOSE);
-        if (close === -1) {
-          const hold = heldTail(buffer, [CLOSE]);
-          push(out, 'thinking', buffer.slice(0, buffer.length - hold));
-          buffer = buffer.slice(buffer.length - hold);
-          return;
-        }
-        push(out, 'thinking', buffer.slice(0, close));
-        buffer = buffer.slice(close + CLOSE.length);
+        if (close === -1) return take(out, 'thinking', buffer.length - heldTail(buffer, [CLOSE]));
+        take(out, 'thinking', close, CLOSE.length);
         inThink = false;
         continue;
       }
       const open = buffer.indexOf(OPEN);
       const close = buffer.indexOf(CLOSE);
       if (close !== -1 && (open === -1 || close < open)) {
-        push(out, 'text', buffer.slice(0, close)); // orphan closer (some models leak it): drop the tag only
-        buffer = buffer.slice(close + CLOSE.length);
+        take(out, 'text', close, CLOSE.length); // orphan closer (some models leak it): drop the tag only
         continue;
       }
-      if (open === -1) {
-        const hold = heldTail(buffer, [OPEN, CLOSE]);
-        push(out, 'text', buffer.slice(0, buffer.length - hold));
-        buffer = buffer.slice(buffer.length - hold);
-        return;
-      }
-      push(out, 'text', buffer.slice(0, open));
-      buffer = buffer.slice(open + OPEN.length);
+      if (open === -1) return take(out, 'text', buffer.length - heldTail(buffer, [OPEN, CLOSE]));
+      take(out, 'text', open, OPEN.length);
       inThink = true;
     }
   }
@@ -73,18 +66,13 @@ export function createThinkParser(): ThinkParser {
       buffer += chunk;
       const out: ThinkPiece[] = [];
       // Both tags start with '<': without one the whole buffer continues the current section (most chunks).
-      if (!buffer.includes('<')) {
-        push(out, inThink ? 'thinking' : 'text', buffer);
-        buffer = '';
-        return out;
-      }
-      drain(out);
+      if (buffer.includes('<')) drain(out);
+      else take(out, inThink ? 'thinking' : 'text', buffer.length);
       return out;
     },
     flush() {
       const out: ThinkPiece[] = [];
-      push(out, inThink ? 'thinking' : 'text', buffer);
-      buffer = '';
+      take(out, inThink ? 'thinking' : 'text', buffer.length);
       return out;
     },
   };
