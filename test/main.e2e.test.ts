@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -140,6 +140,33 @@ describe('npm start', () => {
       // The provider got the key; the CLI got the proxy token (a request without it would have been refused).
       const authorization = upstream.requests.at(-1)?.headers.authorization;
       expect(authorization).toBe(`Bearer ${secrets.upstreamKey}`);
+    });
+
+    it('saves a file sent with a task in the workspace and names it in the prompt', async () => {
+      const { chatId } = telegram.sendUserMessage({
+        userId: 1001,
+        caption: 'what does this log say?',
+        document: {
+          data: new TextEncoder().encode('ERROR disk full\n'),
+          mimeType: 'text/plain',
+          fileName: 'app.log',
+        },
+      });
+      await vi.waitFor(
+        () =>
+          expect(JSON.stringify(upstream.requests.map((r) => r.body))).toContain('what does this log say?'),
+        { timeout: 60_000, interval: 200 },
+      );
+      const sent = JSON.stringify(upstream.requests.at(-1)?.body);
+      const saved = /Attached: (attachments\/[^ ]+\/app\.log)/.exec(sent)?.[1];
+      expect(saved).toBeDefined();
+      expect(readFileSync(join(dir, 'my-workspace', saved!), 'utf8')).toBe('ERROR disk full\n');
+      await vi.waitFor(
+        () => expect(JSON.stringify(telegram.botMessages(chatId))).toContain('The answer is 42.'),
+        {
+          timeout: 60_000,
+        },
+      );
     });
 
     it('stops cleanly on SIGTERM and never logs a secret', async () => {
