@@ -52,6 +52,7 @@ export function createNodeWriter(options: {
     lastError = briefError(error);
     if (wasWritable) logger.error({ err: error }, 'session store write failed; keeping states to retry');
     if (timer === null && !closed) {
+      // A failed retry is already logged and its states kept by `failed`; the next tick tries again.
       timer = setInterval(() => void flush().catch(() => undefined), options.retryMs);
       timer.unref();
     }
@@ -113,6 +114,7 @@ export function createNodeWriter(options: {
       closed = true;
       if (timer !== null) clearInterval(timer);
       timer = null;
+      // What this last flush cannot write is counted, logged and returned just below.
       if (pending.size > 0) await flush().catch(() => undefined);
       if (pending.size > 0) {
         logger.error({ unwritten: pending.size }, 'session store: states not written at shutdown');
