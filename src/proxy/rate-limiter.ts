@@ -59,6 +59,8 @@ export function createRateLimiter(
       return active;
     },
     async enter(signal) {
+      // A client already gone must not wait for a slot it will never use (an abort listener never fires for it).
+      signal?.throwIfAborted();
       if (active < limits.maxConcurrency) active++;
       else {
         await new Promise<void>((resolve, reject) => {

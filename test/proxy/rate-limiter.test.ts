@@ -100,6 +100,17 @@ describe('rate limiter', () => {
     expect(limiter.active).toBe(0);
   });
 
+  it('refuses at once a request whose client is already gone, and never queues it', async () => {
+    const limiter = createRateLimiter({ requests: 100, windowMs: 1000, maxConcurrency: 1 }, manualClock());
+    const release = await limiter.enter();
+    const gone = new AbortController();
+    gone.abort(new Error('client disconnected'));
+    await expect(limiter.enter(gone.signal)).rejects.toThrow('client disconnected');
+    expect(limiter.waiting).toBe(0);
+    release();
+    expect(limiter.active).toBe(0);
+  });
+
   it('shares a cool-down: every waiter of the provider resumes only when it ends', async () => {
     const clock = manualClock();
     const limiter = createRateLimiter({ requests: 100, windowMs: 1000, maxConcurrency: 10 }, clock);
