@@ -44,7 +44,10 @@ export function createThinkParser(): ThinkParser {
     for (;;) {
       if (inThink) {
         const close = buffer.indexOf(CLOSE);
-        if (close === -1) return take(out, 'thinking', buffer.length - heldTail(buffer, [CLOSE]));
+        if (close === -1) {
+          take(out, 'thinking', buffer.length - heldTail(buffer, [CLOSE]));
+          return;
+        }
         take(out, 'thinking', close, CLOSE.length);
         inThink = false;
         continue;
@@ -55,7 +58,10 @@ export function createThinkParser(): ThinkParser {
         take(out, 'text', close, CLOSE.length); // orphan closer (some models leak it): drop the tag only
         continue;
       }
-      if (open === -1) return take(out, 'text', buffer.length - heldTail(buffer, [OPEN, CLOSE]));
+      if (open === -1) {
+        take(out, 'text', buffer.length - heldTail(buffer, [OPEN, CLOSE]));
+        return;
+      }
       take(out, 'text', open, OPEN.length);
       inThink = true;
     }
