@@ -120,6 +120,32 @@ export interface Storm {
   hits(): number;
 }
 
+/** The guild, channel and member fields every interaction carries. */
+function interactionContext(channelId: string, userId: string, token: string) {
+  return {
+    guild_id: GUILD_ID,
+    channel_id: channelId,
+    channel: { id: channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
+    member: {
+      user: { id: userId, username: `user${userId}`, discriminator: '0', global_name: null },
+      roles: [],
+      permissions: '0',
+      joined_at: new Date().toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+    },
+    token,
+    version: 1,
+    app_permissions: '0',
+    locale: 'en-US',
+    guild_locale: 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: { '0': GUILD_ID },
+    context: 0,
+  };
+}
+
 export async function startFakeDiscord(options: { channelIds: string[] }): Promise<FakeDiscord> {
   const calls: ApiCall[] = [];
   const botMessages: DiscordBotMessage[] = [];
@@ -561,26 +587,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
         application_id: APPLICATION_ID,
         type: 2,
         data: { id: nextId(), name: input.name, type: 1 },
-        guild_id: GUILD_ID,
-        channel_id: input.channelId,
-        channel: { id: input.channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
-        member: {
-          user: { id: input.userId, username: `user${input.userId}`, discriminator: '0', global_name: null },
-          roles: [],
-          permissions: '0',
-          joined_at: new Date().toISOString(),
-          deaf: false,
-          mute: false,
-          flags: 0,
-        },
-        token,
-        version: 1,
-        app_permissions: '0',
-        locale: 'en-US',
-        guild_locale: 'en-US',
-        entitlements: [],
-        authorizing_integration_owners: { '0': GUILD_ID },
-        context: 0,
+        ...interactionContext(input.channelId, input.userId, token),
       });
       return { interactionId };
     },
@@ -604,26 +611,7 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
         type: 3,
         data: { custom_id: input.customId, component_type: 2 },
         message: messages.get(input.messageId),
-        guild_id: GUILD_ID,
-        channel_id: input.channelId,
-        channel: { id: input.channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
-        member: {
-          user: { id: input.userId, username: `user${input.userId}`, discriminator: '0', global_name: null },
-          roles: [],
-          permissions: '0',
-          joined_at: new Date().toISOString(),
-          deaf: false,
-          mute: false,
-          flags: 0,
-        },
-        token,
-        version: 1,
-        app_permissions: '0',
-        locale: 'en-US',
-        guild_locale: 'en-US',
-        entitlements: [],
-        authorizing_integration_owners: { '0': GUILD_ID },
-        context: 0,
+        ...interactionContext(input.channelId, input.userId, token),
       });
       return { interactionId };
     },
