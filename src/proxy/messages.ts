@@ -181,8 +181,10 @@ export async function handleMessages(
     else {
       const events = await collect(upstream, translator, stats);
       const failure = events.find((e) => e.type === 'error');
-      if (failure?.type === 'error')
+      if (failure?.type === 'error') {
+        stats.errors++; // counted like a broken stream, so /stats agrees whichever mode the CLI asked for
         throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
+      }
       sendJson(res, 200, JSON.stringify(reduceMessage(events)));
     }
     if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
@@ -191,6 +193,12 @@ export async function handleMessages(
   } finally {
     release();
   }
+}
+
+function hasChoicesOrError(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if ('choices' in value && Array.isArray(value.choices) && value.choices.length > 0) return true;
+  return 'error' in value && typeof value.error === 'object' && value.error !== null;
 }
 
 /** Feeds the upstream body through the decoder into the translator; `emit` gets each batch of events. */
@@ -206,6 +214,9 @@ async function pump(
     let text = '';
     for await (const chunk of upstream.body) text += chunk.toString('utf8');
     const value: unknown = JSON.parse(text);
+    // A completion with neither choices nor an error would become an empty answer the user cannot tell apart
+    // from a model that said nothing: treat it as the provider failure it is.
+    if (!hasChoicesOrError(value)) throw new Error('the provider answered without any choices');
     out.push(...translator.push(parseUpstreamChunk(value)), ...translator.end());
     emit(out);
     return;

@@ -96,6 +96,18 @@ describe('proxy faults', () => {
     expect(counters()).toMatchObject({ requests: 2, errors: 1 });
   });
 
+  it('a non-streaming answer without choices: an Anthropic-shaped 529 the CLI retries, counted as an error', async () => {
+    await start(() => ({ kind: 'json', body: { choices: 'not a list' } }));
+    const answer = await send('hello', false);
+    expect(answer.status).toBe(529);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error', message: expect.stringContaining('without any choices') },
+    });
+    await expectStillUp();
+    expect(counters()).toMatchObject({ requests: 2, errors: 1 });
+  });
+
   it('429 storm without Retry-After: backs off, then answers 429 with retry-after; nobody hangs', async () => {
     await start(() => ({ kind: 'error', status: 429 }));
     const answers = await Promise.all([send('a'), send('b'), send('c', false)]);
