@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,11 +12,12 @@ import {
 } from './fakes/openai-upstream.js';
 import { type FakeTelegram, startFakeTelegram } from './fakes/telegram-api.js';
 
-// The relay as a user starts it: `npm start` runs src/main.ts, which reads the environment (and .env from the
-// working directory), starts the proxy, the engine and every platform whose token is set.
+// The relay as a user starts it: `npm start` builds dist/ and runs dist/src/main.js, which reads the environment
+// (and .env from the working directory), starts the proxy, the engine and every platform whose token is set.
+// The relay is one process (no wrapper), so a kill -9 here really kills the relay.
 
 const root = resolve(import.meta.dirname, '..');
-const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const entry = join(root, 'dist', 'src', 'main.js');
 
 interface Relay {
   child: ChildProcess;
@@ -24,12 +25,15 @@ interface Relay {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const started: ChildProcess[] = [];
+
 function startRelay(cwd: string, env: Record<string, string>): Relay {
-  const child = spawn(process.execPath, [tsxCli, join(root, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [entry], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(cwd, 'home'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -56,11 +60,22 @@ function proxyUrl(output: string): string | undefined {
 
 let dir: string;
 beforeAll(() => {
+  const built = spawnSync(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(root, 'tsconfig.build.json'),
+  ]);
+  if (built.status !== 0) throw new Error(`npm run build failed: ${built.stdout}${built.stderr}`);
   dir = mkdtempSync(join(tmpdir(), 'relay-main-'));
   mkdirSync(join(dir, 'home'));
   mkdirSync(join(dir, 'shared-notes'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  // Whatever a failed test left running goes too.
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('npm start', () => {
   it('refuses a bad setting with one line naming the variable, and exit code 1', async () => {
