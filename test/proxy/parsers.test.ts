@@ -26,6 +26,25 @@ function splits(text: string): fc.Arbitrary<string[]> {
     });
 }
 
+/** Asserts `parse` gives `expected` for the whole input and for every seeded way of cutting it into chunks. */
+function expectSameForEverySplit<T>(input: string, parse: (parts: string[]) => T, expected: T): void {
+  expect(parse([input])).toEqual(expected);
+  fc.assert(
+    fc.property(splits(input), (parts) => {
+      expect(parse(parts)).toEqual(expected);
+    }),
+    { seed: SEED, numRuns: 300 },
+  );
+}
+
+function decodeSse(parts: string[]): Array<{ event: string | undefined; data: string }> {
+  const out: Array<{ event: string | undefined; data: string }> = [];
+  const decoder = createSseDecoder({ onMessage: (m) => out.push(m) });
+  for (const part of parts) decoder.feed(part);
+  decoder.flush();
+  return out;
+}
+
 function think(parts: string[]): ThinkPiece[] {
   const parser = createThinkParser();
   const pieces = [...parts.flatMap((p) => parser.feed(p)), ...parser.flush()];
@@ -66,13 +85,7 @@ describe('think-tag parser', () => {
     ['1 < 2 and <b>bold</b> <thin', [{ kind: 'text', text: '1 < 2 and <b>bold</b> <thin' }]],
   ];
   it.each(cases)('%j gives the same pieces for every chunk split', (input, expected) => {
-    expect(think([input])).toEqual(expected);
-    fc.assert(
-      fc.property(splits(input), (parts) => {
-        expect(think(parts)).toEqual(expected);
-      }),
-      { seed: SEED, numRuns: 300 },
-    );
+    expectSameForEverySplit(input, think, expected);
   });
 
   it('every single cut position of a tagged text', () => {
@@ -107,13 +120,7 @@ describe('text tool-call parser', () => {
     ['Items:\n● one\n● two', { text: 'Items:\n● one\n● two', tools: [] }],
   ];
   it.each(cases)('%j gives the same result for every chunk split', (input, expected) => {
-    expect(textTools([input])).toEqual(expected);
-    fc.assert(
-      fc.property(splits(input), (parts) => {
-        expect(textTools(parts)).toEqual(expected);
-      }),
-      { seed: SEED, numRuns: 300 },
-    );
+    expectSameForEverySplit(input, textTools, expected);
   });
 });
 
@@ -121,46 +128,22 @@ describe('SSE decoder', () => {
   it('decodes the same messages for any split, with LF, CRLF and CR endings', () => {
     for (const eol of ['\n', '\r\n', '\r']) {
       const input = `data: {"a":1}${eol}${eol}: keep-alive${eol}event: x${eol}data: two${eol}data: lines${eol}${eol}data: [DONE]${eol}${eol}`;
-      const decode = (parts: string[]) => {
-        const out: Array<{ event: string | undefined; data: string }> = [];
-        const decoder = createSseDecoder({ onMessage: (m) => out.push(m) });
-        for (const part of parts) decoder.feed(part);
-        decoder.flush();
-        return out;
-      };
       const expected = [
         { event: undefined, data: '{"a":1}' },
         { event: 'x', data: 'two\nlines' },
         { event: undefined, data: '[DONE]' },
       ];
-      fc.assert(
-        fc.property(splits(input), (parts) => {
-          expect(decode(parts)).toEqual(expected);
-        }),
-        { seed: SEED, numRuns: 300 },
-      );
+      expectSameForEverySplit(input, decodeSse, expected);
     }
   });
 
   it('decodes mixed line endings in one stream the same for any split (CR LF, lone CR, LF CR)', () => {
     const input = 'data: a\r\n\r\ndata: b\r\rdata: c\n\ndata: d\r\n\ndata: e\n\revent: f\rdata: g\r\n\r';
-    const decode = (parts: string[]) => {
-      const out: Array<{ event: string | undefined; data: string }> = [];
-      const decoder = createSseDecoder({ onMessage: (m) => out.push(m) });
-      for (const part of parts) decoder.feed(part);
-      decoder.flush();
-      return out;
-    };
     const expected: Array<{ event: string | undefined; data: string }> = ['a', 'b', 'c', 'd', 'e'].map(
       (data) => ({ event: undefined, data }),
     );
     expected.push({ event: 'f', data: 'g' });
-    fc.assert(
-      fc.property(splits(input), (parts) => {
-        expect(decode(parts)).toEqual(expected);
-      }),
-      { seed: SEED, numRuns: 300 },
-    );
+    expectSameForEverySplit(input, decodeSse, expected);
   });
 });
 
