@@ -120,7 +120,12 @@ describe('session engine with a replay CLI', () => {
     const positions = h.events
       .filter((item) => item.node.id === nodes[4]?.id && item.event.type === 'state')
       .map((item) => (item.event.type === 'state' ? item.event.queuePosition : null));
-    expect(positions.slice(0, 3)).toEqual([3, 2, 1]);
+    // Two sessions can end in the same tick and move the queue two places at once, so the exact steps vary;
+    // what the user must see is the first position, then only smaller ones, then the start.
+    const waiting = positions.filter((position): position is number => position !== null);
+    expect(waiting[0]).toBe(3);
+    expect(waiting.every((position, at) => at === 0 || position < (waiting[at - 1] ?? 0))).toBe(true);
+    expect(positions.at(waiting.length)).toBeNull();
   });
 
   it('stop: a running node ends as stopped, a queued one never starts; others go on', async () => {
