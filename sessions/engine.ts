@@ -40,7 +40,11 @@ import type {
 
 export interface SessionEngineOptions {
   config: SessionsConfig;
-  proxy: { url: string; authToken: string | undefined } | null;
+  /**
+   * The embedded proxy. With `nodeHeader`, each CLI sends that header naming its node, so the proxy can say
+   * which session a provider wait holds (`reportProviderWait`).
+   */
+  proxy: { url: string; authToken: string | undefined; nodeHeader?: string } | null;
   logger: Logger;
   /** Extra environment for CLI children (tests: a temporary HOME). */
   childEnv?: Record<string, string>;
@@ -83,6 +87,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     uid: process.getuid?.() ?? -1,
     extra: options.childEnv ?? {},
   });
+
+  const nodeHeader = config.backend === 'proxy' ? options.proxy?.nodeHeader : undefined;
+  const nodeHeaderEnv = (nodeId: string): Record<string, string> =>
+    nodeHeader === undefined ? {} : { ANTHROPIC_CUSTOM_HEADERS: `${nodeHeader}: ${nodeId}` };
 
   const nodes = new Map<string, NodeSnapshot>();
   const byMessage = new Map<string, string>();
@@ -211,7 +219,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       args: buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: node.forkOf, permissions }),
       cwd: node.workingDirectory,
       // Marks the CLI and every tool it starts as this node's, so a restart can recognise them (leftover-processes.ts).
-      env: { ...env, [NODE_ID_ENV]: node.id },
+      env: { ...env, [NODE_ID_ENV]: node.id, ...nodeHeaderEnv(node.id) },
       stdin: promptLine(node.prompt),
       permissions,
       permissionTimeoutMs,
@@ -452,6 +460,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         for (const message of node.messages) byMessage.delete(messageKey(message.ref));
       }
       return { removed: branch.map(snapshotOf) };
+    },
+
+    reportProviderWait(nodeId, wait) {
+      const node = nodes.get(nodeId);
+      if (node?.state === 'running' && !removing.has(nodeId)) emit(node, { type: 'provider_wait', ...wait });
     },
 
     stats(): EngineStats {

@@ -81,6 +81,19 @@ export type ProgressEvent =
       status: number | null;
       error: string;
     }
+  /**
+   * The relay's proxy holds this session's request before the provider sees it: a 429 being waited out
+   * (`attempt` of `maxRetries` when it was this request's own), the provider's rate window, or every
+   * provider slot busy (`delayMs` null). Cleared, like `retry`, by the next sign of progress.
+   */
+  | {
+      type: 'provider_wait';
+      provider: string;
+      reason: 'rate_limited' | 'rate_window' | 'busy';
+      delayMs: number | null;
+      attempt: number | null;
+      maxRetries: number | null;
+    }
   | { type: 'compacting' }
   /**
    * A tool call waiting for the user's permission (`CLAUDE_PERMISSIONS=ask`), then how it ended: answered,
@@ -160,6 +173,11 @@ export interface SessionEngine {
    */
   answerPermission(nodeId: string, requestId: string, decision: PermissionDecision): Promise<boolean>;
   clear(target: Target): Promise<ClearResult>;
+  /** The proxy says why a running node's request waits; passed on to listeners as a `provider_wait` event. */
+  reportProviderWait(
+    nodeId: string,
+    wait: Omit<Extract<ProgressEvent, { type: 'provider_wait' }>, 'type'>,
+  ): void;
   stats(): EngineStats;
   /** Every node's progress; returns the unsubscribe function. */
   subscribe(listener: EngineListener): () => void;

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { startPlatforms } from '../platforms/index.js';
-import { createSessionEngine } from '../sessions/index.js';
+import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { readEnvironment } from './env-file.js';
 import { createLogger, type Logger } from './log.js';
-import { startProxy } from './proxy/index.js';
+import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
 import { createTranscriber } from './voice/index.js';
 
 // The composition root: the only place that reads config, constructs the parts, starts and stops them.
@@ -33,7 +33,14 @@ async function run(): Promise<void> {
     pretty: process.stdout.isTTY === true,
   });
   warnAboutMissingKeys(config, logger);
-  const proxy = await startProxy({ config: config.proxy, logger: logger.child({ part: 'proxy' }) });
+  // Set once the sessions run; until then no request can carry a node's header.
+  let engine: SessionEngine | undefined;
+  const proxy = await startProxy({
+    config: config.proxy,
+    logger: logger.child({ part: 'proxy' }),
+    // Events back: the proxy tells the session whose request waits, the session tells its chat.
+    onProviderWait: ({ nodeId, ...wait }) => engine?.reportProviderWait(nodeId, wait),
+  });
   const model = config.proxy.models.default;
   logger.info(
     { url: proxy.url, model: `${model.provider}/${model.model || '(as requested)'}` },
@@ -45,17 +52,18 @@ async function run(): Promise<void> {
     printProxyOnlyHelp(proxy.url, config);
   } else {
     mkdirSync(config.sessions.workspace, { recursive: true });
-    const engine = createSessionEngine({
+    const sessions = createSessionEngine({
       config: config.sessions,
-      proxy: { url: proxy.url, authToken: config.proxy.authToken },
+      proxy: { url: proxy.url, authToken: config.proxy.authToken, nodeHeader: RELAY_NODE_HEADER },
       // The engine passes an allow-list of this (PATH, HOME, locale …) to the CLI, never the user's keys.
       inheritedEnv: process.env,
       logger: logger.child({ part: 'sessions' }),
     });
-    stops.unshift(() => engine.close());
+    engine = sessions;
+    stops.unshift(() => sessions.close());
     const platforms = await startPlatforms({
       config: config.messaging,
-      engine,
+      engine: sessions,
       transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
       voiceEnabled: config.voice.enabled,
       // Photos and files sent with a task are saved here (under attachments/) for the session to read.

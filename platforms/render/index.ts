@@ -3,7 +3,7 @@
 
 export { escapeForDialect, inlineCode } from './escape.js';
 export { renderMarkdown } from './split.js';
-export { renderFinal, renderStatus, retryNotice } from './status.js';
+export { renderFinal, renderStatus, retryNotice, waitNotice } from './status.js';
 export {
   createTaskView,
   type PermissionView,

@@ -105,6 +105,30 @@ export function retryNotice(retry: NonNullable<TaskView['retry']>): string {
   return `${what}, retrying in ${Math.max(1, Math.ceil(retry.delayMs / 1000))} s (attempt ${retry.attempt}/${retry.maxRetries})`;
 }
 
+const PROVIDER_NAMES: Partial<Record<string, string>> = {
+  nvidia_nim: 'NVIDIA NIM',
+  open_router: 'OpenRouter',
+  lmstudio: 'LM Studio',
+  openai: 'the provider',
+  anthropic: 'Anthropic',
+};
+
+/** The relay's own proxy holding a request: says why, for how long, and which setting governs it. */
+export function waitNotice(wait: NonNullable<TaskView['waiting']>): string {
+  const provider = PROVIDER_NAMES[wait.provider] ?? wait.provider;
+  const seconds = wait.delayMs === null ? 0 : Math.max(1, Math.ceil(wait.delayMs / 1000));
+  switch (wait.reason) {
+    case 'rate_limited':
+      return wait.attempt !== null && wait.maxRetries !== null
+        ? `${provider} rate limited: retrying in ${seconds} s (retry ${wait.attempt}/${wait.maxRetries})`
+        : `${provider} rate limited: waiting ${seconds} s`;
+    case 'rate_window':
+      return `at ${provider}'s request limit (PROVIDER_RATE_LIMIT): next request in ${seconds} s`;
+    case 'busy':
+      return `every ${provider} slot is busy (PROVIDER_MAX_CONCURRENCY): waiting for one`;
+  }
+}
+
 function outcomeLine(outcome: Outcome, max: number): string | null {
   switch (outcome.kind) {
     case 'done':
@@ -186,6 +210,7 @@ function compose(view: TaskView, m: Markup, d: Detail): Formatted {
   }
   if (view.permission && !finished) lines.push(permissionLine(view.permission, m, d.line));
   if (view.retry && !finished) lines.push(m.text(`⚠️ ${retryNotice(view.retry)}`));
+  if (view.waiting && !finished) lines.push(m.text(`⏳ ${waitNotice(view.waiting)}`));
   if (d.preview > 0 && view.answer && !finished) {
     lines.push(join([m.text('✍️ '), m.text(tailOf(oneLine(view.answer), d.preview))]));
   }

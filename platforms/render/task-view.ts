@@ -25,6 +25,8 @@ export interface RetryView {
   error: string;
 }
 
+export type ProviderWaitView = Omit<Extract<ProgressEvent, { type: 'provider_wait' }>, 'type'>;
+
 /** The task's latest permission prompt (`CLAUDE_PERMISSIONS=ask`): waiting, or how it ended. */
 export interface PermissionView {
   requestId: string;
@@ -47,6 +49,8 @@ export interface TaskView {
   subagents: SubagentView[];
   /** The last proxy retry notice; cleared when progress resumes. */
   retry: RetryView | null;
+  /** Why the relay's proxy holds the request (rate limit, rate window, busy slots); cleared like `retry`. */
+  waiting: ProviderWaitView | null;
   compacting: boolean;
   permission: PermissionView | null;
   /** The streamed answer text (its last ANSWER_KEPT code units). */
@@ -82,6 +86,7 @@ export function createTaskView(node: NodeSnapshot): TaskView {
     toolCallCount: 0,
     subagents: [],
     retry: null,
+    waiting: null,
     compacting: false,
     permission: null,
     answer: '',
@@ -126,7 +131,7 @@ function stateOf(outcome: Outcome): NodeState {
 
 export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
   // Any sign of progress means the provider answered again: the retry notice is stale.
-  const resumed: TaskView = { ...view, retry: null, compacting: false, lastAdded: 'other' };
+  const resumed: TaskView = { ...view, retry: null, waiting: null, compacting: false, lastAdded: 'other' };
   switch (event.type) {
     case 'state':
       return {
@@ -134,6 +139,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         state: event.state,
         queuePosition: event.state === 'queued' ? event.queuePosition : null,
         retry: event.state === 'running' ? view.retry : null,
+        waiting: event.state === 'running' ? view.waiting : null,
       };
     case 'thinking':
       return {
@@ -192,6 +198,17 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
           error: event.error,
         },
       };
+    case 'provider_wait':
+      return {
+        ...view,
+        waiting: {
+          provider: event.provider,
+          reason: event.reason,
+          delayMs: event.delayMs,
+          attempt: event.attempt,
+          maxRetries: event.maxRetries,
+        },
+      };
     case 'compacting':
       return { ...view, compacting: true };
     case 'outcome':
@@ -200,6 +217,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         state: stateOf(event.outcome),
         queuePosition: null,
         retry: null,
+        waiting: null,
         compacting: false,
         outcome: event.outcome,
         usage: { ...event.usage },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ProviderWait } from './provider-waits.js';
 import { createRateLimiter, type LimiterClock, type RateLimiter, realClock } from './rate-limiter.js';
 import { createProxyServer } from './server.js';
 import { createStatsBook, type ProviderCounters } from './stats.js';
@@ -11,6 +12,7 @@ import { createUpstreamAgent } from './upstream.js';
 // The embedded Anthropic → OpenAI proxy. `src/main.ts` starts it; tests and benches do too.
 
 export type { AnthropicEvent, AnthropicMessage } from './anthropic-types.js';
+export { type ProviderWait, RELAY_NODE_HEADER } from './provider-waits.js';
 export {
   assertAnthropicStream,
   parseAnthropicSse,
@@ -34,6 +36,8 @@ export async function startProxy(options: {
   pingIntervalMs?: number;
   /** Time for rate limits and retry waits (tests pass a faster one; production uses the real clock). */
   clock?: LimiterClock;
+  /** Why a relay session's request is held (a 429 waited out, the rate window, all slots busy). */
+  onProviderWait?: (wait: ProviderWait) => void;
 }): Promise<RunningProxy> {
   const { config, logger } = options;
   const agent = createUpstreamAgent(config.timeouts);
@@ -47,6 +51,7 @@ export async function startProxy(options: {
     stats,
     tools: createToolsMemo(),
     pingIntervalMs: options.pingIntervalMs ?? 10_000,
+    onProviderWait: options.onProviderWait,
     newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
     limiterFor(provider) {
       let limiter = limiters.get(provider);

@@ -7,6 +7,7 @@ import { isRecord, records } from './anthropic-types.js';
 import { errorJson, ProxyError } from './errors.js';
 import { parseUpstreamChunk } from './openai-chunk.js';
 import { passThrough } from './pass-through.js';
+import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
 import { PROVIDERS } from './providers.js';
 import type { LimiterClock, RateLimiter } from './rate-limiter.js';
 import { toOpenAiRequest } from './request-to-openai.js';
@@ -35,6 +36,8 @@ export interface MessagesDeps {
   tools: ToolsMemo;
   newId(prefix: string): string;
   pingIntervalMs: number;
+  /** Hears why a relay session's request waits (provider-waits.ts). */
+  onProviderWait?(wait: ProviderWait): void;
 }
 
 const SSE_HEADERS = {
@@ -91,6 +94,8 @@ export async function handleMessages(
   rawBytes: number,
   res: ServerResponse,
   deps: MessagesDeps,
+  /** The relay session that sent it, when one did (provider-waits.ts). */
+  relayNode?: string,
 ): Promise<void> {
   const { config, logger } = deps;
   if (typeof request.model !== 'string' || records(request.messages).length === 0) {
@@ -128,7 +133,8 @@ export async function handleMessages(
     if (!res.writableFinished) abort.abort(new Error('client disconnected'));
   });
   const limiter = deps.limiterFor(provider.id);
-  const release = await limiter.enter(abort.signal);
+  const onWait = waitReporter(deps.onProviderWait, relayNode, provider.id);
+  const release = await enterReporting(limiter, abort.signal, onWait);
   try {
     if (provider.protocol === 'anthropic') {
       await passThrough({
@@ -139,6 +145,7 @@ export async function handleMessages(
         res,
         signal: abort.signal,
         limiter,
+        onWait,
         deps,
         stats,
       });
@@ -162,6 +169,7 @@ export async function handleMessages(
           signal: abort.signal,
           limiter,
           onRateLimited: () => stats.rateLimited++,
+          onWait,
         },
         deps.agent,
         deps.clock,

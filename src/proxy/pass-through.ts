@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ProviderSettings } from '../config.js';
 import type { Json } from './anthropic-types.js';
 import type { MessagesDeps } from './messages.js';
+import type { WaitReporter } from './provider-waits.js';
 import type { ProviderDescriptor } from './providers.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { ProviderCounters } from './stats.js';
@@ -18,6 +19,7 @@ export async function passThrough(args: {
   res: ServerResponse;
   signal: AbortSignal;
   limiter: RateLimiter;
+  onWait: WaitReporter | undefined;
   deps: MessagesDeps;
   stats: ProviderCounters;
 }): Promise<void> {
@@ -32,6 +34,7 @@ export async function passThrough(args: {
         signal: args.signal,
         limiter: args.limiter,
         onRateLimited: () => stats.rateLimited++,
+        onWait: args.onWait,
       },
       args.deps.agent,
       args.deps.clock,

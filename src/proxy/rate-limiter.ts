@@ -10,8 +10,11 @@ export interface LimiterClock {
 export interface RateLimiter {
   /** Waits for a concurrency slot; the returned function releases it (idempotent). */
   enter(signal?: AbortSignal): Promise<() => void>;
-  /** Waits for the window and any cool-down; call before every upstream attempt. */
-  pace(signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits for the window and any cool-down; call before every upstream attempt. `onWait` hears of each wait
+   * before it starts: its length and whether a 429's cool-down or the rolling window caused it.
+   */
+  pace(signal?: AbortSignal, onWait?: (ms: number, cause: 'cool_down' | 'window') => void): Promise<void>;
   /** Blocks every request of this provider for `ms`. */
   coolDown(ms: number): void;
   readonly waiting: number;
@@ -84,10 +87,11 @@ export function createRateLimiter(
         release();
       };
     },
-    async pace(signal) {
+    async pace(signal, onWait) {
       for (;;) {
         const now = clock.now();
         if (now < blockedUntil) {
+          onWait?.(blockedUntil - now, 'cool_down');
           await clock.sleep(blockedUntil - now, signal);
           continue;
         }
@@ -96,7 +100,9 @@ export function createRateLimiter(
           grants.push(now);
           return;
         }
-        await clock.sleep((grants[0] ?? now) + limits.windowMs - now, signal);
+        const wait = (grants[0] ?? now) + limits.windowMs - now;
+        onWait?.(wait, 'window');
+        await clock.sleep(wait, signal);
       }
     },
     coolDown(ms) {

@@ -6,6 +6,7 @@ import { isRecord, type Json } from './anthropic-types.js';
 import { errorJson, ProxyError } from './errors.js';
 import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
 import { handleMessages, type MessagesDeps, sendError } from './messages.js';
+import { relayNodeOf } from './provider-waits.js';
 import { createTokenCounter } from './tokens.js';
 
 // The HTTP edge: routing, auth, body limits and the single place where errors become responses.
@@ -128,7 +129,7 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
     }
     if (method === 'POST' && path === '/v1/messages') {
       const body = await readBody(req, config.maxBodyBytes);
-      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, deps);
+      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, deps, relayNodeOf(req));
       return;
     }
     if (method === 'POST' && path === '/v1/messages/count_tokens') {

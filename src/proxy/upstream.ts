@@ -27,6 +27,21 @@ export interface UpstreamCall {
   limiter: RateLimiter;
   /** Counts 429s seen, for stats. */
   onRateLimited(): void;
+  /** Hears of every wait before it starts, so the client's user can be told why nothing happens. */
+  onWait?(wait: UpstreamWait): void;
+}
+
+/**
+ * Why a request is held before it reaches the provider: `rate_limited` (a 429, its own or another request's,
+ * being waited out), `rate_window` (PROVIDER_RATE_LIMIT per PROVIDER_RATE_WINDOW already used), `busy`
+ * (PROVIDER_MAX_CONCURRENCY streams open; no known end, so `delayMs` is null). `attempt` of `maxRetries`
+ * only for this request's own 429s.
+ */
+export interface UpstreamWait {
+  reason: 'rate_limited' | 'rate_window' | 'busy';
+  delayMs: number | null;
+  attempt: number | null;
+  maxRetries: number | null;
 }
 
 const MAX_429_RETRIES = 3;
@@ -118,7 +133,14 @@ export async function callUpstream(
   const headers = { ...upstreamHeaders(call.provider, call.settings), 'content-length': String(length) };
   let serverErrors = 0;
   for (let attempt = 0; ; attempt++) {
-    await call.limiter.pace(call.signal);
+    await call.limiter.pace(call.signal, (ms, cause) =>
+      call.onWait?.({
+        reason: cause === 'window' ? 'rate_window' : 'rate_limited',
+        delayMs: ms,
+        attempt: null,
+        maxRetries: null,
+      }),
+    );
     let response: Awaited<ReturnType<typeof request>>;
     // Only a streamed body can time out while writing; a one-write body needs no second signal (and
     // AbortSignal.any costs more per request than the rest of this function).
@@ -173,6 +195,12 @@ export async function callUpstream(
           upstreamStatus: 429,
         });
       }
+      call.onWait?.({
+        reason: 'rate_limited',
+        delayMs: delay,
+        attempt: attempt + 1,
+        maxRetries: MAX_429_RETRIES,
+      });
       await clock.sleep(delay, call.signal);
       continue;
     }

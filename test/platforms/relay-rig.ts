@@ -7,7 +7,7 @@ import { createSessionEngine } from '../../sessions/index.js';
 import type { SessionEngine } from '../../sessions/types.js';
 import { loadConfig, type MessagingConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { type RunningProxy, startProxy } from '../../src/proxy/index.js';
+import { RELAY_NODE_HEADER, type RunningProxy, startProxy } from '../../src/proxy/index.js';
 import {
   type FakeUpstream,
   lastUserText,
@@ -84,10 +84,15 @@ export async function startRelayRig(options: {
   );
   mkdirSync(config.sessions.workspace, { recursive: true });
   mkdirSync(dirname(join(dir, 'store', 'x')), { recursive: true });
-  const proxy: RunningProxy = await startProxy({ config: config.proxy, logger });
-  const engine = createSessionEngine({
+  let engine: SessionEngine | undefined;
+  const proxy: RunningProxy = await startProxy({
+    config: config.proxy,
+    logger,
+    onProviderWait: ({ nodeId, ...wait }) => engine?.reportProviderWait(nodeId, wait),
+  });
+  engine = createSessionEngine({
     config: config.sessions,
-    proxy: { url: proxy.url, authToken: undefined },
+    proxy: { url: proxy.url, authToken: undefined, nodeHeader: RELAY_NODE_HEADER },
     logger,
     childEnv: { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', IS_SANDBOX: '1' },
     inheritedEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },

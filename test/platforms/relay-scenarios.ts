@@ -43,6 +43,7 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
   let chat: ChatDriver;
   let rig: RelayRig;
   let transcript = '';
+  let patientCalls = 0;
   const replies = {
     TASK_HELLO: () => textReply('Hello from the relay test.'),
     TASK_FORK: () => textReply('Forked answer.'),
@@ -51,6 +52,11 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
     TASK_SLOW_B: hang,
     TASK_LONG: () => textReply(LONG, { chunkSize: 400 }),
     TASK_FORMAT: () => textReply('Use **bold** and `code` with <angle> & ampersand.'),
+    // The provider refuses the first call with a 429 the proxy waits out: the user is told, then answered.
+    TASK_PATIENT: () =>
+      patientCalls++ === 0
+        ? { kind: 'error' as const, status: 429, headers: { 'retry-after': '2' } }
+        : textReply('Patient answer.'),
     VOICE_TASK: () => textReply('Voice answer.'),
     VOICE_FORK: () => textReply('Voice fork answer.'),
   };
@@ -159,6 +165,15 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
     for (const message of chat.messages()) {
       for (const text of message.texts) expect([...text].length).toBeLessThanOrEqual(chat.maxLength);
     }
+  });
+
+  it('says so in the status while the provider rate-limits, then delivers the answer', async () => {
+    const user = chat.send('TASK_PATIENT take your time');
+    const status = await answerTo(user, 'Patient answer.');
+    const notice = status.texts.find((text) => text.includes('rate limited'));
+    expect(notice).toMatch(/⏳ the provider rate limited: retrying in [23] s \(retry 1\/3\)/);
+    expect(lastText(status)).not.toContain('rate limited');
+    expect(repliesTo(user)).toHaveLength(1);
   });
 
   it('falls back to plain text when the platform rejects the formatting', async () => {

@@ -35,7 +35,7 @@ export interface Rig {
 export async function startRig(
   script: Script,
   env: Record<string, string> = {},
-  options: Pick<Parameters<typeof startProxy>[0], 'pingIntervalMs' | 'clock'> = {},
+  options: Pick<Parameters<typeof startProxy>[0], 'pingIntervalMs' | 'clock' | 'onProviderWait'> = {},
 ): Promise<Rig> {
   const upstream = await startFakeUpstream(script);
   const logs: string[] = [];

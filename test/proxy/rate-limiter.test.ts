@@ -123,6 +123,27 @@ describe('rate limiter', () => {
     await clock.advance(1);
     expect([a.done, b.done]).toEqual([true, true]);
   });
+
+  it('tells a waiter how long it waits and why, before it waits; a request let through hears nothing', async () => {
+    const clock = manualClock();
+    const limiter = createRateLimiter({ requests: 1, windowMs: 1000, maxConcurrency: 10 }, clock);
+    const heard: Array<[number, string]> = [];
+    const onWait = (ms: number, cause: string) => heard.push([ms, cause]);
+    await limiter.pace(undefined, onWait);
+    expect(heard).toEqual([]);
+    await clock.advance(300);
+    const second = tracked(limiter.pace(undefined, onWait));
+    await settle();
+    expect(heard).toEqual([[700, 'window']]);
+    await clock.advance(700);
+    expect(second.done).toBe(true);
+    limiter.coolDown(4000);
+    const third = tracked(limiter.pace(undefined, onWait));
+    await settle();
+    expect(heard.at(-1)).toEqual([4000, 'cool_down']);
+    await clock.advance(4000);
+    expect(third.done).toBe(true);
+  });
 });
 
 describe('upstream call on 429', () => {

@@ -5,7 +5,7 @@ import { createSessionEngine } from '../../sessions/index.js';
 import type { NodeSnapshot, SessionEngine } from '../../sessions/types.js';
 import { loadConfig, type SessionsConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { type RunningProxy, startProxy } from '../../src/proxy/index.js';
+import { RELAY_NODE_HEADER, type RunningProxy, startProxy } from '../../src/proxy/index.js';
 import { type FakeUpstream, messagesOf, textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
 
 // Real parts end to end: the scripted upstream (external service fake) → the real proxy → the real CLI, driven
@@ -45,6 +45,7 @@ export interface E2eRig {
 
 export async function startE2eRig(upstream: FakeUpstream): Promise<E2eRig> {
   const dir = mkdtempSync(join(tmpdir(), 'sessions-e2e-'));
+  const engines: SessionEngine[] = [];
   const proxy = await startProxy({
     config: loadConfig(
       {
@@ -57,9 +58,12 @@ export async function startE2eRig(upstream: FakeUpstream): Promise<E2eRig> {
       dir,
     ).proxy,
     logger: createLogger('silent', []),
+    // As main.ts wires it: the proxy names the node whose request waits, the engine tells its listeners.
+    onProviderWait: ({ nodeId, ...wait }) => {
+      for (const engine of engines) engine.reportProviderWait(nodeId, wait);
+    },
   });
   const childEnv = { HOME: join(dir, 'home') };
-  const engines: SessionEngine[] = [];
   const sessionsConfig = (overrides: Partial<SessionsConfig> = {}): SessionsConfig => ({
     workspace: join(dir, 'workspace'),
     allowedDirs: [],
@@ -95,7 +99,7 @@ export async function startE2eRig(upstream: FakeUpstream): Promise<E2eRig> {
     engine(overrides) {
       const engine = createSessionEngine({
         config: sessionsConfig(overrides),
-        proxy: { url: proxy.url, authToken: undefined },
+        proxy: { url: proxy.url, authToken: undefined, nodeHeader: RELAY_NODE_HEADER },
         logger: createLogger('silent', []),
         childEnv,
         inheritedEnv: { PATH: '/usr/local/bin:/usr/bin:/bin' },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageRef, NodeSnapshot, SessionEngine } from '../../sessions/types.js';
+import type { MessageRef, NodeSnapshot, ProgressEvent, SessionEngine } from '../../sessions/types.js';
 import { startFakeUpstream } from '../fakes/openai-upstream.js';
 import { type E2eRig, echoScript, finishedNode, startE2eRig } from './e2e-rig.js';
 
@@ -167,5 +167,36 @@ describe('restart after kill -9 of the engine process', () => {
     const doneReply = await finishedNode(engine, reply.node.id);
     expect(doneReply.forkOf).toBe(alpha?.sessionId);
     expect(answer(doneReply)).toBe('seen: WORD-ALPHA WORD-BRAVO');
+  });
+
+  it('a provider 429 the proxy waits out reaches the task as a provider_wait event, then the answer', async () => {
+    rig = await startE2eRig(
+      await startFakeUpstream((req) =>
+        req.index === 0 ? { kind: 'error', status: 429, headers: { 'retry-after': '1' } } : echoScript(req),
+      ),
+    );
+    const engine = rig.engine();
+    await engine.start();
+    const seen: Array<{ nodeId: string; event: ProgressEvent }> = [];
+    engine.subscribe((n, event) => seen.push({ nodeId: n.id, event }));
+    const { node } = await submit(engine, 'remember WORD-PATIENT');
+    const done = await finishedNode(engine, node.id);
+    const events = seen.filter((item) => item.nodeId === node.id).map((item) => item.event);
+    expect(answer(done)).toBe('seen: WORD-PATIENT');
+    const waits = events.filter((event) => event.type === 'provider_wait');
+    expect(waits).toEqual([
+      {
+        type: 'provider_wait',
+        provider: 'openai',
+        reason: 'rate_limited',
+        delayMs: expect.any(Number),
+        attempt: 1,
+        maxRetries: 3,
+      },
+    ]);
+    // Told before the answer started, not after.
+    expect(events.findIndex((event) => event.type === 'provider_wait')).toBeLessThan(
+      events.findIndex((event) => event.type === 'text'),
+    );
   });
 });

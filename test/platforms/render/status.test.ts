@@ -83,6 +83,64 @@ describe('task view and live status', () => {
     expect(renderStatus(resumed, dc).plain).not.toContain('retrying');
   });
 
+  it('says why the relay’s proxy holds the request (429, rate window, busy slots) until progress resumes', () => {
+    const running: ProgressEvent = { type: 'state', state: 'running', queuePosition: null };
+    const limited = fold([
+      running,
+      {
+        type: 'provider_wait',
+        provider: 'nvidia_nim',
+        reason: 'rate_limited',
+        delayMs: 11_200,
+        attempt: 1,
+        maxRetries: 3,
+      },
+    ]);
+    expect(renderStatus(limited, tg).plain.split('\n')).toEqual([
+      '🔄 Running',
+      '⏳ NVIDIA NIM rate limited: retrying in 12 s (retry 1/3)',
+    ]);
+    const windowed = fold([
+      running,
+      {
+        type: 'provider_wait',
+        provider: 'open_router',
+        reason: 'rate_window',
+        delayMs: 23_000,
+        attempt: null,
+        maxRetries: null,
+      },
+    ]);
+    expect(renderStatus(windowed, dc).plain).toContain(
+      "⏳ at OpenRouter's request limit (PROVIDER_RATE_LIMIT): next request in 23 s",
+    );
+    const busy = fold([
+      running,
+      {
+        type: 'provider_wait',
+        provider: 'lmstudio',
+        reason: 'busy',
+        delayMs: null,
+        attempt: null,
+        maxRetries: null,
+      },
+    ]);
+    expect(renderStatus(busy, dc).plain).toContain(
+      '⏳ every LM Studio slot is busy (PROVIDER_MAX_CONCURRENCY): waiting for one',
+    );
+    expect(renderStatus(reduceTaskView(busy, { type: 'thinking', text: 'hm' }), dc).plain).not.toContain(
+      '⏳',
+    );
+    const ended = reduceTaskView(limited, {
+      type: 'outcome',
+      outcome: { kind: 'stopped', partialText: '' },
+      usage: zero,
+      costUsd: 0,
+      durationMs: 5,
+    });
+    expect(renderStatus(ended, dc).plain).not.toContain('⏳');
+  });
+
   it('ends with a one-line footer: duration, tokens and cost', () => {
     const view = fold([
       { type: 'state', state: 'running', queuePosition: null },
@@ -165,6 +223,14 @@ describe('task view and live status', () => {
         delayMs: fc.nat(),
         status: fc.option(fc.integer({ min: 400, max: 599 })),
         error: big,
+      }),
+      fc.record({
+        type: fc.constant('provider_wait' as const),
+        provider: big,
+        reason: fc.constantFrom('rate_limited' as const, 'rate_window' as const, 'busy' as const),
+        delayMs: fc.option(fc.nat()),
+        attempt: fc.option(fc.nat()),
+        maxRetries: fc.option(fc.nat()),
       }),
       fc.record({
         type: fc.constant('outcome' as const),
