@@ -232,6 +232,8 @@ async function pump(
   emit(out.splice(0)); // message_start goes out as soon as the provider has accepted the request
   let done = false;
   let finished = false;
+  /** Whether any chunk was a completion chunk at all: a stream of junk alone is a failure, not an empty answer. */
+  let usable = false;
   const decoder = createSseDecoder({
     onUnknownLine: () => stats.malformedChunks++,
     onMessage({ data }) {
@@ -256,6 +258,7 @@ async function pump(
       // A chunk with neither choices nor usage carries nothing; OpenAI's own usage chunk has `choices: []`.
       if (!isRecord(value) || (!Array.isArray(value.choices) && value.usage === undefined))
         stats.malformedChunks++;
+      else usable = true;
       const delta = parseUpstreamChunk(value);
       if (delta.finishReason) finished = true;
       out.push(...translator.push(delta));
@@ -271,6 +274,7 @@ async function pump(
   decoder.flush();
   if (!done && !finished && !translator.ended)
     throw new Error('the provider closed the stream before finishing');
+  if (!usable && !translator.ended) throw new Error('the provider sent no usable chunk, only malformed ones');
   out.push(...translator.end());
   emit(out);
 }

@@ -64,4 +64,20 @@ describe('proxy faults with the real CLI', () => {
     tap?.assertStreams();
     expect(rig?.proxy.stats().providers[0]?.malformedChunks).toBeGreaterThanOrEqual(2);
   });
+
+  it('a provider stream of nothing but junk is counted as a provider error and retried; the user gets the answer', async () => {
+    let mainTurns = 0;
+    const result = await run((req) => {
+      if (!isMainTurn(req.body)) return textReply('side call');
+      mainTurns++;
+      return mainTurns === 1
+        ? { kind: 'stream', chunks: ['data: {oops\n\n', 'data: {"id":"x","object":"nonsense"}\n\n'] }
+        : textReply('The answer on the second try.');
+    });
+    expect(result.isError).toBe(false);
+    expect(result.result).toBe('The answer on the second try.');
+    expect(mainTurns).toBe(2);
+    tap?.assertStreams({ allowError: true });
+    expect(rig?.proxy.stats().providers[0]).toMatchObject({ errors: 1 });
+  });
 });

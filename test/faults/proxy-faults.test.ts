@@ -196,6 +196,20 @@ describe('proxy faults', () => {
     expect(counters()).toMatchObject({ requests: 2, errors: 0, malformedChunks: 4 });
   });
 
+  it('a stream of nothing but junk ends with an error event the CLI retries, never an empty answer', async () => {
+    await start(() => ({
+      kind: 'stream',
+      chunks: ['data: {oops\n\n', { id: 'chatcmpl-x', object: 'noise' }],
+    }));
+    const streamed = await send('hello');
+    expect(errorEvent(streamed.body)).toMatchObject({
+      error: { type: 'overloaded_error', message: expect.stringContaining('no usable chunk') },
+    });
+    expect(textOf(streamed.body, { allowError: true })).toBe('');
+    await expectStillUp();
+    expect(counters()).toMatchObject({ requests: 2, errors: 1, malformedChunks: 2 });
+  });
+
   it('an error object mid-stream becomes an error event with the provider message', async () => {
     const reply = textReply('partial', { chunkSize: 3 });
     if (reply.kind !== 'stream') throw new Error('textReply streams');
