@@ -148,7 +148,7 @@ export interface AttachmentFlow {
   /** Saves the files; the task to start, or null when the user was told why there is none. */
   prepare(
     chat: ChatContext,
-    incoming: IncomingBase & { text: string; files: readonly IncomingFile[] },
+    incoming: IncomingBase & { text: string; files: readonly IncomingFile[]; albumMessageIds?: string[] },
   ): Promise<TaskStart | null>;
   /** Aborts downloads in progress (shutdown). */
   close(): void;
@@ -182,6 +182,7 @@ export function createAttachmentFlow(options: AttachmentFlowOptions): Attachment
         prompt: attachmentPrompt(incoming.text, result.saved),
         messageId: incoming.messageId,
         replyToMessageId: incoming.replyToMessageId,
+        ...(incoming.albumMessageIds?.length ? { alsoPrompts: incoming.albumMessageIds } : {}),
       };
     },
     close() {

@@ -40,7 +40,13 @@ export type Incoming =
    * Photos, documents, attachments that are not audio, with the caption or message text ('' when none). The
    * controller saves them into the workspace for the task, or explains it cannot when attachments are off.
    */
-  | (IncomingBase & { kind: 'files'; text: string; files: IncomingFile[] })
+  | (IncomingBase & {
+      kind: 'files';
+      text: string;
+      files: IncomingFile[];
+      /** The album's other messages (Telegram sends one per photo): part of the same task. */
+      albumMessageIds?: string[];
+    })
   /**
    * A press of one of our message buttons (`messageId` is the message it sits under) by an allowed user; the
    * adapter answers strangers' presses itself. `acknowledge` shows the user a short note (a toast on Telegram,

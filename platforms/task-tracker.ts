@@ -37,6 +37,8 @@ export interface TaskStart {
   replyToMessageId: string | null;
   /** Bot messages that belong to the task from the start (a voice note's transcript). */
   alsoLink?: string[];
+  /** The user's further messages that carry this task (the other parts of a Telegram album). */
+  alsoPrompts?: string[];
 }
 
 export interface TaskTracker {
@@ -227,6 +229,9 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       for (const event of held) apply(task, latest, event);
       for (const messageId of start.alsoLink ?? []) {
         await engine.linkMessage(node.id, refOf(chat, messageId), 'continuation');
+      }
+      for (const messageId of start.alsoPrompts ?? []) {
+        await engine.linkMessage(node.id, refOf(chat, messageId), 'prompt');
       }
       const content: Formatted = renderStatus(task.view, chat.platform.limits);
       const sent = await chat.outbox.send(chat.chatId, content, { replyToMessageId: start.messageId });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { TelegramConfig } from '../src/config.js';
 import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
 import type { ChatButton } from './render/index.js';
+import { createAlbumGatherer } from './telegram-albums.js';
 import { toTelegramChatApiError } from './telegram-errors.js';
 
 // Telegram through grammy: long polling, HTML parse mode, commands registered only when they changed (setting
@@ -91,7 +92,6 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     if (document?.mime_type?.startsWith('audio/')) {
       return { ...base, kind: 'audio', audio: fileOf(document, document.file_name ?? 'audio', 'audio/ogg') };
     }
-    // A media group (several photos at once) arrives as separate messages: each is a task of its own.
     const caption = message.caption ?? '';
     if (document) {
       const name = document.file_name ?? 'file';
@@ -117,6 +117,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
 
   // Installed once: grammy refuses new middleware while running, and a platform may be restarted.
   let onMessage: IncomingHandler = () => {};
+  const albums = createAlbumGatherer((album) => onMessage(album));
   bot.on('message', (ctx) => {
     const message = ctx.message;
     const userId = message.from ? String(message.from.id) : '';
@@ -125,7 +126,9 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       return;
     }
     const incoming = toIncoming(message);
-    if (incoming) onMessage(incoming);
+    if (incoming?.kind === 'files' && message.media_group_id !== undefined) {
+      albums.add(message.media_group_id, incoming);
+    } else if (incoming) onMessage(incoming);
   });
   bot.on('callback_query:data', async (ctx) => {
     const query = ctx.callbackQuery;
@@ -190,6 +193,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       if (bot.isRunning()) await bot.stop();
       await polling;
       polling = null;
+      albums.flush();
     },
 
     async sendTyping(chatId) {

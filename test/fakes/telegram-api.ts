@@ -57,6 +57,8 @@ export interface UserMessageInput {
    * test's; `width`/`height` only label them.
    */
   photo?: Array<{ data: Uint8Array; width: number; height: number; declaredSize?: number }>;
+  /** Marks the message as one part of an album (Telegram's `media_group_id`). */
+  mediaGroupId?: string;
 }
 
 export interface ScriptedFailure {
@@ -395,6 +397,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       };
       if (input.text !== undefined) message.text = input.text;
       if (input.caption !== undefined) message.caption = input.caption;
+      if (input.mediaGroupId !== undefined) message.media_group_id = input.mediaGroupId;
       if (input.replyTo !== undefined) {
         const target = messages.get(key(chatId, input.replyTo));
         message.reply_to_message = target ?? {

@@ -157,6 +157,8 @@ describe('attachments on Telegram and Discord at once (e2e)', () => {
     rig = await startRelayRig({
       replies: {
         PHOTO_TASK: () => textReply('Photo noted.'),
+        ALBUM_TASK: () => textReply('Album noted.'),
+        ALBUM_FOLLOW: () => textReply('Follow-up noted.'),
         DOC_TASK: readFirstAttachment,
       },
       messaging: bothPlatforms(telegram, discord),
@@ -223,4 +225,42 @@ describe('attachments on Telegram and Discord at once (e2e)', () => {
       expect(existsSync(folderOf(user))).toBe(false);
     });
   }
+
+  it('telegram: an album (one message per photo, the caption on one) is one task with every photo', async () => {
+    const album = ['first', 'second', 'third'].map((label, index) =>
+      String(
+        telegram.fake.sendUserMessage({
+          userId: TELEGRAM_USER,
+          mediaGroupId: 'album-1',
+          ...(index === 1 ? { caption: 'ALBUM_TASK compare these screenshots' } : {}),
+          photo: [{ data: encode(`${label} picture`), width: 800, height: 600 }],
+        }).messageId,
+      ),
+    );
+    const [first, , third] = album;
+    if (first === undefined || third === undefined) throw new Error('three messages were sent');
+    const status = await answerTo(telegram, first, 'Album noted.');
+    const requests = rig.requestsFor('ALBUM_TASK');
+    expect(requests).toHaveLength(1);
+    const prompt = lastUserText(requests[0]);
+    for (const [index, name] of ['photo.jpg', 'photo-2.jpg', 'photo-3.jpg'].entries()) {
+      expect(prompt).toContain(`Attached: attachments/${first}/${name} (image/jpeg`);
+      const label = ['first', 'second', 'third'][index];
+      expect(readFileSync(join(folderOf(first), name), 'utf8')).toBe(`${label} picture`);
+    }
+    // One status message, answering the album's first message; the other parts got no answer of their own.
+    expect(repliesTo(telegram, first).map((m) => m.id)).toEqual([status.id]);
+    expect(album.slice(1).flatMap((id) => repliesTo(telegram, id))).toEqual([]);
+
+    // A reply to any photo of the album continues that conversation.
+    const follow = String(
+      telegram.fake.sendUserMessage({
+        userId: TELEGRAM_USER,
+        text: 'ALBUM_FOLLOW and the third one?',
+        replyTo: Number(third),
+      }).messageId,
+    );
+    await answerTo(telegram, follow, 'Follow-up noted.');
+    expect(rig.carries('ALBUM_FOLLOW', 'ALBUM_TASK compare these screenshots')).toBe(true);
+  });
 });
