@@ -1,7 +1,7 @@
 import type { EngineStats } from '../sessions/index.js';
 import type { OutboxStats } from './outbox/index.js';
 import type { CommandName } from './platform.js';
-import type { ProxyStatsSnapshot } from './ports.js';
+import type { ProviderStats, ProxyStatsSnapshot } from './ports.js';
 import { wellFormed } from './render/index.js';
 
 // Chat commands typed as text, and the texts the relay answers with. Pure.
@@ -98,9 +98,21 @@ export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot, chat
       lines.push(
         `- Provider \`${provider.provider}\`: ${provider.requests} requests, ${provider.inputTokens} tokens in, ${provider.outputTokens} out, ${provider.errors} errors, ${provider.rateLimited} rate limited`,
       );
+      if (provider.live) lines.push(`  now: ${liveLine(provider.live)}`);
     }
   }
   return lines.join('\n');
+}
+
+/** How much of the provider's budget is in use right now, and whether anything waits for it. */
+function liveLine(live: NonNullable<ProviderStats['live']>): string {
+  const parts = [
+    `${live.windowUsed}/${live.windowLimit} requests in the last ${Math.round(live.windowMs / 1000)} s`,
+    `${live.active}/${live.maxConcurrency} streams open`,
+  ];
+  if (live.waiting > 0) parts.push(`${live.waiting} waiting`);
+  if (live.coolDownMs > 0) parts.push(`rate limited for ${Math.ceil(live.coolDownMs / 1000)} s more`);
+  return parts.join(', ');
 }
 
 export function formatDuration(ms: number): string {

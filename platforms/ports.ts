@@ -36,6 +36,16 @@ export interface ProviderStats {
   rateLimited: number;
   inputTokens: number;
   outputTokens: number;
+  /** The provider's rate limits right now (the free tiers' budget: NIM allows 40 requests a minute). */
+  live?: {
+    windowUsed: number;
+    windowLimit: number;
+    windowMs: number;
+    active: number;
+    maxConcurrency: number;
+    waiting: number;
+    coolDownMs: number;
+  };
 }
 
 export interface ProxyStatsSnapshot {

@@ -87,7 +87,7 @@ export async function startProxy(options: {
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    stats: () => stats.snapshot(),
+    stats: () => stats.snapshot((provider) => limiters.get(provider)?.now()),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

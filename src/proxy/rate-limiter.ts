@@ -19,6 +19,18 @@ export interface RateLimiter {
   coolDown(ms: number): void;
   readonly waiting: number;
   readonly active: number;
+  /** The state right now, for /stats: attempts inside the window, and how long a cool-down still blocks. */
+  now(): LimiterState;
+}
+
+export interface LimiterState {
+  windowUsed: number;
+  windowLimit: number;
+  windowMs: number;
+  active: number;
+  maxConcurrency: number;
+  waiting: number;
+  coolDownMs: number;
 }
 
 export const realClock: LimiterClock = {
@@ -107,6 +119,18 @@ export function createRateLimiter(
     },
     coolDown(ms) {
       blockedUntil = Math.max(blockedUntil, clock.now() + ms);
+    },
+    now() {
+      const now = clock.now();
+      return {
+        windowUsed: grants.filter((at) => at > now - limits.windowMs).length,
+        windowLimit: limits.requests,
+        windowMs: limits.windowMs,
+        active,
+        maxConcurrency: limits.maxConcurrency,
+        waiting: queue.length,
+        coolDownMs: Math.max(0, blockedUntil - now),
+      };
     },
   };
 }

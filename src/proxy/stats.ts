@@ -1,3 +1,5 @@
+import type { LimiterState } from './rate-limiter.js';
+
 // Per-provider counters behind RunningProxy.stats() (shown by the chat `/stats` command).
 
 export interface ProviderCounters {
@@ -9,11 +11,13 @@ export interface ProviderCounters {
   outputTokens: number;
   /** Upstream stream lines or chunks that made no sense (skipped; the answer went on). */
   malformedChunks: number;
+  /** The provider's rate limits as they stand now (absent before its first request). */
+  live?: LimiterState;
 }
 
 export interface StatsBook {
   of(provider: string): ProviderCounters;
-  snapshot(): { providers: ProviderCounters[] };
+  snapshot(liveOf?: (provider: string) => LimiterState | undefined): { providers: ProviderCounters[] };
 }
 
 export function createStatsBook(): StatsBook {
@@ -35,6 +39,11 @@ export function createStatsBook(): StatsBook {
       }
       return counters;
     },
-    snapshot: () => ({ providers: [...book.values()].map((counters) => ({ ...counters })) }),
+    snapshot: (liveOf) => ({
+      providers: [...book.values()].map((counters) => {
+        const live = liveOf?.(counters.provider);
+        return live === undefined ? { ...counters } : { ...counters, live };
+      }),
+    }),
   };
 }

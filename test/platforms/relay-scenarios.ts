@@ -146,6 +146,8 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
     const answer = await answerTo(stats, 'Relay stats');
     expect(lastText(answer)).toContain('Sessions:');
     expect(lastText(answer)).toContain('openai');
+    // The provider's budget as it stands: the earlier tasks' requests inside the 60 s window, no stream open.
+    expect(lastText(answer)).toMatch(/now: [1-9]\d*\/40 requests in the last 60 s, 0\/5 streams open/);
     expect(chat.strangerSawMessages()).toBe(0);
     expect(rig.requestsFor('TASK_STRANGER')).toEqual([]);
   });

@@ -125,4 +125,29 @@ describe('provider waits reported to the relay session', () => {
     expect(await (await second).text()).toContain('second answer');
     expect(waits).toHaveLength(1);
   });
+
+  it('stats show each provider’s budget right now: the window used, open streams, a cool-down still running', async () => {
+    rig = await startRig(
+      (req) =>
+        req.index < 2 ? textReply('ok') : { kind: 'error', status: 429, headers: { 'retry-after': '40' } },
+      { PROVIDER_RATE_LIMIT: '3', PROVIDER_RATE_WINDOW: '60', PROVIDER_MAX_CONCURRENCY: '4' },
+    );
+    expect(rig.proxy.stats().providers).toEqual([]);
+    await (await post(rig.proxy.url)).text();
+    await (await post(rig.proxy.url)).text();
+    expect(rig.proxy.stats().providers[0]?.live).toEqual({
+      windowUsed: 2,
+      windowLimit: 3,
+      windowMs: 60_000,
+      active: 0,
+      maxConcurrency: 4,
+      waiting: 0,
+      coolDownMs: 0,
+    });
+    // A Retry-After too long to wait out here goes back to the client; the provider stays cooled down.
+    expect((await post(rig.proxy.url)).status).toBe(429);
+    const live = rig.proxy.stats().providers[0]?.live;
+    expect(live?.windowUsed).toBe(3);
+    expect(live?.coolDownMs).toBeGreaterThan(30_000);
+  });
 });
