@@ -182,6 +182,7 @@ async function stream(tasks: number, seed: number) {
         usage: { ...zero, inputTokens: 1000, outputTokens: 200 },
         costUsd: 0.001,
         durationMs: duration,
+        model: null,
       });
       endTimes.push(clock.now());
       taskEnds.set(t, clock.now());

@@ -54,6 +54,8 @@ export type CliEvent =
       blocks: AssistantBlock[];
       /** `<synthetic>` messages carry the CLI's own error text after it gave up. */
       synthetic: boolean;
+      /** The model that wrote it, as the API (through the proxy: the provider's model) named it. */
+      model: string;
       aborted: boolean;
     }
   | { kind: 'user'; parentToolUseId: string | null; results: ToolResult[]; texts: string[] }
@@ -252,6 +254,7 @@ export function parseCliEvent(value: unknown): CliEvent | null {
           .map(parseAssistantBlock)
           .filter((block): block is AssistantBlock => block !== null),
         synthetic: message.model === '<synthetic>',
+        model: str(message.model),
         aborted: line.aborted === true,
       };
     }

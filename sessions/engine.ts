@@ -191,6 +191,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       usage: { ...node.usage },
       costUsd: node.costUsd,
       durationMs: node.finishedAt - (node.startedAt ?? node.createdAt),
+      model: summary.model,
     });
     emit(node, stateEvent(node));
   };

@@ -185,9 +185,11 @@ export interface RunSummary {
   result: ResultEvent | null;
   /** Main-agent text of the current turn (since the last init): what a stopped run had said so far. */
   partialText: string;
+  /** The model of the main agent's latest message: which model actually did the work. */
+  model: string | null;
 }
 
-export const emptyRunSummary: RunSummary = { sessionId: null, result: null, partialText: '' };
+export const emptyRunSummary: RunSummary = { sessionId: null, result: null, partialText: '', model: null };
 
 export function reduceRun(summary: RunSummary, event: CliEvent, progress: ProgressEvent[]): RunSummary {
   switch (event.kind) {
@@ -202,16 +204,19 @@ export function reduceRun(summary: RunSummary, event: CliEvent, progress: Progre
       const wins =
         previous === null || (event.resultIndex ?? Number.MAX_SAFE_INTEGER) >= (previous.resultIndex ?? -1);
       // The session id comes from init only: a failed --resume prints a result with an id no file holds.
-      return {
-        sessionId: summary.sessionId,
-        result: wins ? event : previous,
-        partialText: summary.partialText,
-      };
+      return { ...summary, result: wins ? event : previous };
     }
-    default: {
-      let added = '';
-      for (const item of progress) if (item.type === 'text') added += item.text;
-      return added === '' ? summary : { ...summary, partialText: summary.partialText + added };
+    case 'assistant': {
+      const mainAgent = event.parentToolUseId === null && !event.synthetic && event.model !== '';
+      return withText(mainAgent ? { ...summary, model: event.model } : summary, progress);
     }
+    default:
+      return withText(summary, progress);
   }
+}
+
+function withText(summary: RunSummary, progress: ProgressEvent[]): RunSummary {
+  let added = '';
+  for (const item of progress) if (item.type === 'text') added += item.text;
+  return added === '' ? summary : { ...summary, partialText: summary.partialText + added };
 }

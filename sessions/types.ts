@@ -109,7 +109,15 @@ export type ProgressEvent =
       /** Allowed for the rest of this session: the same kind of call is not asked again. */
       always?: boolean;
     }
-  | { type: 'outcome'; outcome: Outcome; usage: Usage; costUsd: number; durationMs: number };
+  | {
+      type: 'outcome';
+      outcome: Outcome;
+      usage: Usage;
+      costUsd: number;
+      durationMs: number;
+      /** The model that did the work (the main agent's last message), when the run got that far. */
+      model: string | null;
+    };
 
 /** `always`: allow, and do not ask again for the same kind of call in this session. */
 export type PermissionDecision = 'allow' | 'deny' | 'always';

@@ -83,6 +83,8 @@ export function formatTokens(n: number): string {
   return `${(n / 1_000_000).toFixed(1)}M`;
 }
 
+const MODEL_NAME_KEPT = 60;
+
 function footer(view: TaskView): string {
   const usage: Usage = view.usage;
   const input = usage.inputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
@@ -90,6 +92,8 @@ function footer(view: TaskView): string {
   if (view.durationMs !== null) parts.push(formatDuration(view.durationMs));
   parts.push(`${formatTokens(input)} in / ${formatTokens(usage.outputTokens)} out tokens`);
   if (view.costUsd > 0) parts.push(`$${view.costUsd.toFixed(view.costUsd < 1 ? 4 : 2)}`);
+  // Routed through the proxy, the name says which provider model answered (tiers may map to different ones).
+  if (view.model) parts.push(headOf(oneLine(view.model), MODEL_NAME_KEPT));
   return parts.join(' · ');
 }
 

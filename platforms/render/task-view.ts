@@ -61,6 +61,8 @@ export interface TaskView {
   usage: Usage;
   costUsd: number;
   durationMs: number | null;
+  /** The model that did the work, as the provider named it (shown in the footer). */
+  model: string | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -95,6 +97,7 @@ export function createTaskView(node: NodeSnapshot): TaskView {
     usage: { ...node.usage },
     costUsd: node.costUsd,
     durationMs,
+    model: null,
     createdAt: node.createdAt,
     startedAt: node.startedAt,
     finishedAt: node.finishedAt,
@@ -223,6 +226,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         usage: { ...event.usage },
         costUsd: event.costUsd,
         durationMs: event.durationMs,
+        model: event.model,
       };
     case 'permission':
       return {

@@ -165,6 +165,7 @@ describe(`any chat input echoed back renders within limits (fast-check seed ${SE
           usage: zero,
           costUsd: 0.01,
           durationMs: 1234,
+          model: null,
         });
         for (const limits of LIMITS) {
           const parts = renderFinal(view, limits);

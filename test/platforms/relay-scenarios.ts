@@ -98,7 +98,8 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
     expect(repliesTo(user)).toHaveLength(1);
     const [answer, , footer] = lastText(status).split('\n');
     expect(answer).toContain('Hello from the relay test.');
-    expect(footer).toMatch(/✅ .+ s · .+ in \/ .+ out tokens/);
+    // …and the model that answered, as the provider named it (MODEL=fake-model routes every tier there).
+    expect(footer).toMatch(/✅ .+ s · .+ in \/ .+ out tokens · fake-model$/);
     expect(footer).not.toContain('$');
     expect(chat.typingCalls()).toBeGreaterThan(0);
   });

@@ -20,6 +20,11 @@ describe('outcome of a run', () => {
     expect(toOutcome(summary, exit({}))).toEqual({ kind: 'done', text: 'Hi! This is the mock model.' });
   });
 
+  it('names the model that answered: the main agent’s, never the CLI’s own <synthetic> error message', () => {
+    expect(replayTranscript('2.1.330', '24-agent-subagent').summary.model).toBe('claude-opus-5-5');
+    expect(replayTranscript('2.1.197', '09-errors-always529-maxretries2').summary.model).toBeNull();
+  });
+
   it("error with the CLI's own message after it gave up on 529s", () => {
     const { summary } = replayTranscript('2.1.197', '09-errors-always529-maxretries2');
     const outcome = toOutcome(summary, exit({ exitCode: 1 }));
@@ -68,7 +73,7 @@ describe('outcome of a run', () => {
   });
 
   it('a binary that cannot start is an error saying so', () => {
-    const summary = { sessionId: null, result: null, partialText: '' };
+    const summary = { sessionId: null, result: null, partialText: '', model: null };
     expect(
       toOutcome(summary, exit({ spawnError: 'Could not start the Claude CLI (/nope): ENOENT' })),
     ).toEqual({

@@ -134,6 +134,7 @@ describe('progress mapper over recorded transcripts', () => {
         parentToolUseId: null,
         blocks: [{ type: 'text', text: 'Hello' }],
         synthetic: false,
+        model: 'fake-model',
         aborted: false,
       }),
     ).toEqual([{ type: 'text', text: 'lo' }]);

@@ -137,6 +137,7 @@ describe('task view and live status', () => {
       usage: zero,
       costUsd: 0,
       durationMs: 5,
+      model: null,
     });
     expect(renderStatus(ended, dc).plain).not.toContain('⏳');
   });
@@ -150,6 +151,7 @@ describe('task view and live status', () => {
         usage: { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 10_000, cacheCreationTokens: 0 },
         costUsd: 0.0123,
         durationMs: 72_000,
+        model: null,
       },
     ]);
     const lines = renderStatus(view, dc).plain.split('\n');
@@ -157,7 +159,7 @@ describe('task view and live status', () => {
     expect(lines.at(-1)).toBe('1 min 12 s · 11k in / 3.4k out tokens · $0.0123');
   });
 
-  it('leaves the cost out when there is none to report (sessions through the proxy)', () => {
+  it('leaves the cost out when there is none to report, and names the model that answered (through the proxy)', () => {
     const view = fold([
       { type: 'state', state: 'running', queuePosition: null },
       {
@@ -166,9 +168,13 @@ describe('task view and live status', () => {
         usage: { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 0, cacheCreationTokens: 0 },
         costUsd: 0,
         durationMs: 2_500,
+        model: 'moonshotai/kimi-k2-instruct',
       },
     ]);
-    expect(renderStatus(view, dc).plain.split('\n').at(-1)).toBe('2.5 s · 1.2k in / 3.4k out tokens');
+    // Through the proxy the model named is the provider's: which one actually answered.
+    expect(renderStatus(view, dc).plain.split('\n').at(-1)).toBe(
+      '2.5 s · 1.2k in / 3.4k out tokens · moonshotai/kimi-k2-instruct',
+    );
   });
 
   it('rebuilds the view from a snapshot after a restart', () => {
@@ -242,6 +248,7 @@ describe('task view and live status', () => {
         usage: fc.constant(zero),
         costUsd: fc.double({ min: 0, max: 100, noNaN: true }),
         durationMs: fc.nat(),
+        model: fc.option(fc.string()),
       }),
     );
     fc.assert(
@@ -269,7 +276,7 @@ describe('task view and live status', () => {
 
 describe('final answer', () => {
   const finish = (outcome: NodeSnapshot['outcome'] & object): TaskView =>
-    fold([{ type: 'outcome', outcome, usage: zero, costUsd: 0, durationMs: 10 }]);
+    fold([{ type: 'outcome', outcome, usage: zero, costUsd: 0, durationMs: 10, model: null }]);
 
   it('delivers a long answer in full across messages', () => {
     const text = Array.from({ length: 120 }, (_, i) => `Step ${i}: run \`npm test\` & check <output>.`).join(
@@ -291,7 +298,7 @@ describe('final answer', () => {
   const FOOTER_SEED = 31_337;
   const usage = { inputTokens: 1200, outputTokens: 3400, cacheReadTokens: 10_000, cacheCreationTokens: 0 };
   const ended = (outcome: NodeSnapshot['outcome'] & object): TaskView =>
-    fold([{ type: 'outcome', outcome, usage, costUsd: 0.0123, durationMs: 72_000 }]);
+    fold([{ type: 'outcome', outcome, usage, costUsd: 0.0123, durationMs: 72_000, model: null }]);
 
   it('ends the answer with a compact footer line in each dialect when asked', () => {
     const [telegram] = renderFinal(ended({ kind: 'done', text: 'All **green**.' }), tg, { footer: true });
