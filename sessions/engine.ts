@@ -10,6 +10,7 @@ import {
   resolveBundledClaude,
 } from './cli-command.js';
 import type { CliRun } from './cli-runner.js';
+import { checkCliVersion, TESTED_CLI_VERSIONS } from './cli-version.js';
 import { type CliProcessRecord, NODE_ID_ENV, readCliProcessRecord } from './leftover-processes.js';
 import { branchOf, isActive, messageKey, snapshotOf, stateEvent, totalsOf, zeroUsage } from './node-model.js';
 import { startNodeRun } from './node-run.js';
@@ -301,6 +302,14 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   return {
     async start() {
       if (store !== null) throw new Error('session engine already started');
+      const cli = await checkCliVersion(bin, env);
+      if (cli.tested) logger.info({ bin, version: cli.version }, 'Claude Code CLI found');
+      else {
+        logger.warn(
+          { bin, version: cli.version, tested: TESTED_CLI_VERSIONS },
+          `Claude Code ${cli.version} has not been tested with this relay (tested: ${TESTED_CLI_VERSIONS.join(', ')}); if tasks misbehave, unset CLAUDE_BIN to use the bundled one`,
+        );
+      }
       mkdirSync(config.workspace, { recursive: true });
       store = await openNodeStore(config.storeUrl, logger, { busyTimeoutMs: options.storeBusyTimeoutMs });
       writer = createNodeWriter({
@@ -334,7 +343,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         'session store loaded',
       );
       schedule();
-      return { interrupted };
+      return { interrupted, cliVersion: cli.version };
     },
 
     async submit(task): Promise<SubmitResult> {

@@ -166,8 +166,11 @@ export interface EngineStats {
 export type EngineListener = (node: NodeSnapshot, event: ProgressEvent) => void;
 
 export interface SessionEngine {
-  /** Loads persisted nodes: queued ones are queued again, running ones become interrupted (returned). */
-  start(): Promise<{ interrupted: NodeSnapshot[] }>;
+  /**
+   * Checks the CLI (`--version`: CliUnavailableError when it cannot run), then loads persisted nodes: queued
+   * ones are queued again, running ones become interrupted (returned).
+   */
+  start(): Promise<{ interrupted: NodeSnapshot[]; cliVersion: string }>;
   /** Persists the node before resolving; the task runs when a slot is free. */
   submit(task: TaskInput): Promise<SubmitResult>;
   /** Records a bot message as part of a node, so replies to it fork that node. */

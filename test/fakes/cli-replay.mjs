@@ -21,6 +21,11 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
+if (args[0] === '--version') {
+  // As the real CLI answers it (the engine checks it at start); FAKE_CLI_VERSION plays another version.
+  process.stdout.write(`${process.env.FAKE_CLI_VERSION ?? '2.1.330'} (Claude Code)\n`);
+  process.exit(0);
+}
 const log = (entry) => {
   if (process.env.FAKE_CLI_LOG) {
     appendFileSync(

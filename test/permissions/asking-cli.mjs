@@ -10,6 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
+if (process.argv[2] === '--version') {
+  // As the real CLI answers it: the engine checks the version at start.
+  process.stdout.write('2.1.330 (Claude Code)\n');
+  process.exit(0);
+}
+
 const write = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 const sessionId = randomUUID();
 const lines = createInterface({ input: process.stdin });

@@ -1,6 +1,11 @@
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CliUnavailableError } from '../../sessions/index.js';
 import type { NodeSnapshot } from '../../sessions/types.js';
-import { createHarness, type Harness, nextId, ref, submitOk } from './harness.js';
+import { createLogger } from '../../src/log.js';
+import { createHarness, FAKE_CLI, type Harness, nextId, ref, submitOk } from './harness.js';
 
 const open: Harness[] = [];
 const harness = (...args: Parameters<typeof createHarness>): Harness => {
@@ -258,9 +263,14 @@ describe('bad input', () => {
     expect((await h.finished(next.node.id)).state).toBe('done');
   });
 
-  it('a CLI binary that does not exist gives an error outcome per task, and the engine keeps serving', async () => {
-    const h = harness({ claudeBin: '/nonexistent/claude' });
+  it('a CLI binary that goes away after start gives an error outcome per task, and the engine keeps serving', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'vanishing-cli-'));
+    const bin = join(scratch, 'claude');
+    copyFileSync(FAKE_CLI, bin);
+    chmodSync(bin, 0o755);
+    const h = harness({ claudeBin: bin });
     await h.engine.start();
+    rmSync(scratch, { recursive: true, force: true });
     const first = await submitOk(h.engine, 'one');
     const done = await h.finished(first.node.id);
     expect(done.state).toBe('error');
@@ -271,6 +281,45 @@ describe('bad input', () => {
     const second = await submitOk(h.engine, 'two');
     expect((await h.finished(second.node.id)).state).toBe('error');
     expect(h.engine.stats()).toMatchObject({ errors: 2, running: 0 });
+  });
+
+  it('a CLAUDE_BIN that cannot run, or is not Claude Code, stops the start with one line naming it', async () => {
+    const missing = harness({ claudeBin: '/nonexistent/claude' });
+    const refused = missing.engine.start();
+    await expect(refused).rejects.toBeInstanceOf(CliUnavailableError);
+    await expect(refused).rejects.toThrow(/^CLAUDE_BIN \/nonexistent\/claude cannot be run \(ENOENT\)/);
+    const scratch = mkdtempSync(join(tmpdir(), 'impostor-cli-'));
+    const notClaude = join(scratch, 'claude');
+    writeFileSync(notClaude, "#!/usr/bin/env node\nconsole.log('some other tool 1.0\\nline two');\n", {
+      mode: 0o755,
+    });
+    const impostor = harness({ claudeBin: notClaude });
+    await expect(impostor.engine.start()).rejects.toThrow(
+      `CLAUDE_BIN ${notClaude} does not look like Claude Code: \`--version\` printed "some other tool 1.0"`,
+    );
+    rmSync(scratch, { recursive: true, force: true });
+    // Nothing was started or stored: the store is opened only after the CLI passed.
+    expect(missing.fakeLog()).toEqual([]);
+    expect(existsSync(join(missing.dir, 'store'))).toBe(false);
+  });
+
+  it('a CLI version the relay was never tested with runs, with a warning naming it', async () => {
+    const lines: string[] = [];
+    const h = harness(
+      {},
+      {
+        logger: createLogger('info', [], { write: (line) => lines.push(line) }),
+        childEnv: { FAKE_CLI_VERSION: '9.9.9' },
+      },
+    );
+    expect((await h.engine.start()).cliVersion).toBe('9.9.9');
+    const warning = lines.map((line) => JSON.parse(line)).find((entry) => entry.version === '9.9.9');
+    expect(warning).toMatchObject({
+      level: 40,
+      msg: expect.stringContaining('Claude Code 9.9.9 has not been tested'),
+    });
+    const run = await submitOk(h.engine, 'still works');
+    expect((await h.finished(run.node.id)).state).toBe('done');
   });
 
   it('a listener that throws does not break the run', async () => {

@@ -67,10 +67,11 @@ export function createHarness(
     config,
     proxy: { url: 'http://127.0.0.1:9', authToken: undefined },
     logger: createLogger('silent', []),
-    childEnv: { HOME: join(dir, 'home'), FAKE_CLI_LOG: join(dir, 'fake.log') },
     inheritedEnv: { PATH: `${resolve(process.execPath, '..')}:/usr/bin:/bin` },
     stopGraceMs: 300,
     ...options,
+    // Added to, not replaced: the fake's log and a private HOME are what the harness reads.
+    childEnv: { HOME: join(dir, 'home'), FAKE_CLI_LOG: join(dir, 'fake.log'), ...options.childEnv },
   });
   const events: Harness['events'] = [];
   const waiters = new Map<string, Array<(node: NodeSnapshot) => void>>();
