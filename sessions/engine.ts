@@ -303,7 +303,12 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     async start() {
       if (store !== null) throw new Error('session engine already started');
       const cli = await checkCliVersion(bin, env);
-      if (cli.tested) logger.info({ bin, version: cli.version }, 'Claude Code CLI found');
+      if (!cli.ok) {
+        logger.error(
+          { bin },
+          `${cli.problem}: every task will fail until CLAUDE_BIN names a Claude Code CLI (or is unset, for the bundled one)`,
+        );
+      } else if (cli.tested) logger.info({ bin, version: cli.version }, 'Claude Code CLI found');
       else {
         logger.warn(
           { bin, version: cli.version, tested: TESTED_CLI_VERSIONS },
@@ -343,7 +348,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         'session store loaded',
       );
       schedule();
-      return { interrupted, cliVersion: cli.version };
+      return { interrupted, cli };
     },
 
     async submit(task): Promise<SubmitResult> {

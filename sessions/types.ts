@@ -163,14 +163,16 @@ export interface EngineStats {
   store?: { writable: boolean; pendingWrites: number; lastError: string | null };
 }
 
+export type CliCheck = { ok: true; version: string; tested: boolean } | { ok: false; problem: string };
+
 export type EngineListener = (node: NodeSnapshot, event: ProgressEvent) => void;
 
 export interface SessionEngine {
   /**
-   * Checks the CLI (`--version`: CliUnavailableError when it cannot run), then loads persisted nodes: queued
-   * ones are queued again, running ones become interrupted (returned).
+   * Checks the CLI (`--version`; a CLI that cannot run is logged, and each task then ends with that error), then
+   * loads persisted nodes: queued ones are queued again, running ones become interrupted (returned).
    */
-  start(): Promise<{ interrupted: NodeSnapshot[]; cliVersion: string }>;
+  start(): Promise<{ interrupted: NodeSnapshot[]; cli: CliCheck }>;
   /** Persists the node before resolving; the task runs when a slot is free. */
   submit(task: TaskInput): Promise<SubmitResult>;
   /** Records a bot message as part of a node, so replies to it fork that node. */

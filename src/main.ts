@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { startPlatforms } from '../platforms/index.js';
-import { CliUnavailableError, createSessionEngine, type SessionEngine } from '../sessions/index.js';
+import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { readEnvironment } from './env-file.js';
 import { createLogger, type Logger } from './log.js';
@@ -137,10 +137,6 @@ function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): voi
 }
 
 run().catch((error: unknown) => {
-  if (error instanceof CliUnavailableError) {
-    process.stderr.write(`Claude Code CLI error: ${error.message}\n`);
-    process.exit(1);
-  }
   process.stderr.write(`Fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

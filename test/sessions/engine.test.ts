@@ -1,11 +1,10 @@
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliUnavailableError } from '../../sessions/index.js';
 import type { NodeSnapshot } from '../../sessions/types.js';
 import { createLogger } from '../../src/log.js';
-import { createHarness, FAKE_CLI, type Harness, nextId, ref, submitOk } from './harness.js';
+import { createHarness, type Harness, nextId, ref, submitOk } from './harness.js';
 
 const open: Harness[] = [];
 const harness = (...args: Parameters<typeof createHarness>): Harness => {
@@ -263,14 +262,22 @@ describe('bad input', () => {
     expect((await h.finished(next.node.id)).state).toBe('done');
   });
 
-  it('a CLI binary that goes away after start gives an error outcome per task, and the engine keeps serving', async () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'vanishing-cli-'));
-    const bin = join(scratch, 'claude');
-    copyFileSync(FAKE_CLI, bin);
-    chmodSync(bin, 0o755);
-    const h = harness({ claudeBin: bin });
-    await h.engine.start();
-    rmSync(scratch, { recursive: true, force: true });
+  it('a CLI binary that does not exist: said in the log at start, an error outcome per task, the engine keeps serving', async () => {
+    const lines: string[] = [];
+    const h = harness(
+      { claudeBin: '/nonexistent/claude' },
+      { logger: createLogger('info', [], { write: (line) => lines.push(line) }) },
+    );
+    expect((await h.engine.start()).cli).toEqual({
+      ok: false,
+      problem: 'CLAUDE_BIN /nonexistent/claude cannot be run (ENOENT)',
+    });
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: expect.stringMatching(/^CLAUDE_BIN \/nonexistent\/claude cannot be run/),
+      }),
+    );
     const first = await submitOk(h.engine, 'one');
     const done = await h.finished(first.node.id);
     expect(done.state).toBe('error');
@@ -283,24 +290,18 @@ describe('bad input', () => {
     expect(h.engine.stats()).toMatchObject({ errors: 2, running: 0 });
   });
 
-  it('a CLAUDE_BIN that cannot run, or is not Claude Code, stops the start with one line naming it', async () => {
-    const missing = harness({ claudeBin: '/nonexistent/claude' });
-    const refused = missing.engine.start();
-    await expect(refused).rejects.toBeInstanceOf(CliUnavailableError);
-    await expect(refused).rejects.toThrow(/^CLAUDE_BIN \/nonexistent\/claude cannot be run \(ENOENT\)/);
+  it('a CLAUDE_BIN that is not Claude Code is named as such at start', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'impostor-cli-'));
     const notClaude = join(scratch, 'claude');
     writeFileSync(notClaude, "#!/usr/bin/env node\nconsole.log('some other tool 1.0\\nline two');\n", {
       mode: 0o755,
     });
     const impostor = harness({ claudeBin: notClaude });
-    await expect(impostor.engine.start()).rejects.toThrow(
-      `CLAUDE_BIN ${notClaude} does not look like Claude Code: \`--version\` printed "some other tool 1.0"`,
-    );
+    expect((await impostor.engine.start()).cli).toEqual({
+      ok: false,
+      problem: `CLAUDE_BIN ${notClaude} does not look like Claude Code: \`--version\` printed "some other tool 1.0"`,
+    });
     rmSync(scratch, { recursive: true, force: true });
-    // Nothing was started or stored: the store is opened only after the CLI passed.
-    expect(missing.fakeLog()).toEqual([]);
-    expect(existsSync(join(missing.dir, 'store'))).toBe(false);
   });
 
   it('a CLI version the relay was never tested with runs, with a warning naming it', async () => {
@@ -312,7 +313,7 @@ describe('bad input', () => {
         childEnv: { FAKE_CLI_VERSION: '9.9.9' },
       },
     );
-    expect((await h.engine.start()).cliVersion).toBe('9.9.9');
+    expect((await h.engine.start()).cli).toEqual({ ok: true, version: '9.9.9', tested: false });
     const warning = lines.map((line) => JSON.parse(line)).find((entry) => entry.version === '9.9.9');
     expect(warning).toMatchObject({
       level: 40,
