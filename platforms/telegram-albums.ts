@@ -3,7 +3,7 @@ import type { Incoming } from './platform.js';
 // Telegram sends an album (several photos or files at once) as one message per item, sharing a
 // `media_group_id`, with the caption on one of them. The user meant one task: the parts are gathered until the
 // album has been quiet for a moment, then handed on as one `files` message (the first part's id, every file,
-// the caption, the other parts' ids) — so one task sees all the pictures, and a reply to any part forks it.
+// every caption, the other parts' ids) — so one task sees all the pictures, and a reply to any part forks it.
 
 type FilesIncoming = Extract<Incoming, { kind: 'files' }>;
 
@@ -27,7 +27,11 @@ export function mergeAlbum(parts: readonly FilesIncoming[]): FilesIncoming {
   if (first === undefined) throw new Error('mergeAlbum: an album has at least one part');
   return {
     ...first,
-    text: ordered.find((part) => part.text.trim() !== '')?.text ?? '',
+    // Each photo of an album may carry its own caption: all of them are the task, in order.
+    text: ordered
+      .map((part) => part.text)
+      .filter((text) => text.trim() !== '')
+      .join('\n\n'),
     files: ordered.flatMap((part) => part.files),
     replyToMessageId: ordered.find((part) => part.replyToMessageId !== null)?.replyToMessageId ?? null,
     albumMessageIds: rest.map((part) => part.messageId),

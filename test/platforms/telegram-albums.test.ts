@@ -56,6 +56,16 @@ describe('telegram album gatherer', () => {
     ]);
   });
 
+  it('keeps every caption when several photos carry one, in the order they were sent', () => {
+    const out: FilesIncoming[] = [];
+    const albums = createAlbumGatherer((merged) => out.push(merged));
+    albums.add('g', part(21, 'the second screen'));
+    albums.add('g', part(20, 'the first screen'));
+    albums.add('g', part(22, '  '));
+    albums.flush();
+    expect(out[0]?.text).toBe('the first screen\n\nthe second screen');
+  });
+
   it('keeps albums of different groups and different users apart', () => {
     const out: FilesIncoming[] = [];
     const albums = createAlbumGatherer((merged) => out.push(merged));
@@ -77,6 +87,7 @@ describe('telegram album gatherer', () => {
     albums.add('g', part(2));
     albums.flush();
     expect(out.map((merged) => merged.albumMessageIds)).toEqual([['2']]);
+    expect(out[0]?.text).toBe('caption');
     vi.advanceTimersByTime(ALBUM_QUIET_MS * 2);
     expect(out).toHaveLength(1);
   });
