@@ -1,5 +1,3 @@
 // The session engine's public entry: platforms and the composition root import from here only.
-
-export { TESTED_CLI_VERSIONS } from './cli-version.js';
 export { createSessionEngine, type SessionEngineOptions } from './engine.js';
 export type * from './types.js';
