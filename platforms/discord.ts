@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Attachment,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
+  DiscordjsError,
+  DiscordjsErrorCodes,
   Events,
   GatewayIntentBits,
   type Message,
@@ -21,6 +24,7 @@ import type {
   MessagingPlatform,
 } from './platform.js';
 import type { ChatButton } from './render/index.js';
+import { createOutageLog, PlatformAuthError, startRetryDelayMs } from './start-errors.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
 // discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat
@@ -164,6 +168,45 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     interaction.deferUpdate().then(() => onIncoming(incoming), failed);
   };
 
+  // Installed once (a start may retry its login, and a platform may be restarted); `deliver` is the current
+  // start's handler.
+  let deliver: IncomingHandler = () => {};
+  let stopping = new AbortController();
+  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+  client.on(Events.MessageCreate, (message) => {
+    if (message.author.bot || message.system) return;
+    if (!platform.isAllowed(message.channelId, message.author.id)) {
+      logger.warn(
+        { channelId: message.channelId, userId: message.author.id },
+        'discord message outside the allow-list: ignored',
+      );
+      return;
+    }
+    const incoming = toIncoming(message);
+    if (incoming) deliver(incoming);
+  });
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (interaction.isButton()) {
+      onButton(interaction, deliver);
+      return;
+    }
+    if (!interaction.isChatInputCommand()) return;
+    if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
+      logger.warn(
+        { channelId: interaction.channelId, userId: interaction.user.id },
+        'discord slash command outside the allow-list: ignored',
+      );
+      return;
+    }
+    const incoming = toCommand(interaction);
+    if (!incoming) return;
+    // Discord wants an acknowledgement within 3 s; the answer follows as an edit of it.
+    interaction.deferReply().then(
+      () => deliver(incoming),
+      (error: unknown) => logger.error({ err: error }, 'discord could not acknowledge a slash command'),
+    );
+  });
+
   const platform: MessagingPlatform = {
     name: 'discord',
     limits: { dialect: 'discord-markdown', maxLength: DISCORD_MAX_LENGTH },
@@ -176,49 +219,39 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       if (channels.size === 0) {
         logger.warn('ALLOWED_DISCORD_CHANNELS is empty: the Discord bot will answer nobody');
       }
-      client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
-      client.on(Events.MessageCreate, (message) => {
-        if (message.author.bot || message.system) return;
-        if (!platform.isAllowed(message.channelId, message.author.id)) {
-          logger.warn(
-            { channelId: message.channelId, userId: message.author.id },
-            'discord message outside the allow-list: ignored',
-          );
-          return;
-        }
-        const incoming = toIncoming(message);
-        if (incoming) onIncoming(incoming);
-      });
-      client.on(Events.InteractionCreate, (interaction) => {
-        if (interaction.isButton()) {
-          onButton(interaction, onIncoming);
-          return;
-        }
-        if (!interaction.isChatInputCommand()) return;
-        if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
-          logger.warn(
-            { channelId: interaction.channelId, userId: interaction.user.id },
-            'discord slash command outside the allow-list: ignored',
-          );
-          return;
-        }
-        const incoming = toCommand(interaction);
-        if (!incoming) return;
-        // Discord wants an acknowledgement within 3 s; the answer follows as an edit of it.
-        interaction.deferReply().then(
-          () => onIncoming(incoming),
-          (error: unknown) => logger.error({ err: error }, 'discord could not acknowledge a slash command'),
-        );
-      });
+      deliver = onIncoming;
+      stopping = new AbortController();
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(config.token);
+      const outage = createOutageLog(
+        (message) => logger.warn(message),
+        (message) => logger.info(message),
+      );
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.login(config.token);
+          break;
+        } catch (error) {
+          if (error instanceof DiscordjsError && error.code === DiscordjsErrorCodes.TokenInvalid) {
+            throw new PlatformAuthError(
+              'Discord refused DISCORD_BOT_TOKEN (401 Unauthorized): copy the bot token from the Developer Portal (Bot → Reset Token)',
+            );
+          }
+          const delayMs = startRetryDelayMs(attempt);
+          outage.failed(
+            `cannot reach Discord at ${config.apiBase} (${error instanceof Error ? error.message : String(error)}); retrying in ${delayMs / 1000} s`,
+          );
+          await sleep(delayMs, undefined, { signal: stopping.signal });
+        }
+      }
       await ready;
+      outage.recovered('Discord reachable');
       const applicationId = client.application?.id;
       if (applicationId) await syncCommands(applicationId);
       logger.info({ bot: client.user?.username }, 'discord connected');
     },
 
     async stop() {
+      stopping.abort(new Error('discord platform stopping'));
       await client.destroy();
       // destroy() also drops the REST token; what is already owed (final answers) still goes out over REST
       // after the gateway is closed, as it does on Telegram once polling stopped.

@@ -24,6 +24,7 @@ export type {
   IncomingHandler,
   MessagingPlatform,
 } from './platform.js';
+export { PlatformAuthError } from './start-errors.js';
 export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
 
 export interface StartPlatformsOptions {
@@ -79,12 +80,16 @@ export async function startPlatforms(options: StartPlatformsOptions): Promise<Ru
   const { interrupted } = await options.engine.start();
   const started: MessagingPlatform[] = [];
   try {
-    for (const platform of platforms) {
-      await platform.start((incoming) => controller.handle(incoming));
-      started.push(platform);
-    }
+    // Side by side: one platform waiting for its network must not hold up the other.
+    await Promise.all(
+      platforms.map(async (platform) => {
+        await platform.start((incoming) => controller.handle(incoming));
+        started.push(platform);
+      }),
+    );
   } catch (error) {
-    await Promise.allSettled(started.map((platform) => platform.stop()));
+    // Every platform, started or still trying: a refused token ends the relay's start.
+    await Promise.allSettled(platforms.map((platform) => platform.stop()));
     await controller.close();
     throw error;
   }

@@ -1,9 +1,10 @@
-import { Bot } from 'grammy';
+import { Bot, GrammyError, HttpError } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { TelegramConfig } from '../src/config.js';
 import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
 import type { ChatButton } from './render/index.js';
+import { createOutageLog, PlatformAuthError } from './start-errors.js';
 import { createAlbumGatherer } from './telegram-albums.js';
 import { toTelegramChatApiError } from './telegram-errors.js';
 
@@ -115,6 +116,26 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     return null;
   };
 
+  // grammy retries what failed to reach Telegram (getMe at start, getUpdates while polling) with backoff, but
+  // says nothing: an outage gets a line in the log, and another when it is over.
+  const outage = createOutageLog(
+    (message) => logger.warn(message),
+    (message) => logger.info(message),
+  );
+  bot.api.config.use(async (previous, method, payload, signal) => {
+    try {
+      const result = await previous(method, payload, signal);
+      outage.recovered('Telegram reachable again');
+      return result;
+    } catch (error) {
+      if (error instanceof HttpError) {
+        const cause = error.error instanceof Error ? error.error.message : String(error.error);
+        outage.failed(`cannot reach Telegram at ${config.apiRoot} (${cause}); retrying`);
+      }
+      throw error;
+    }
+  });
+
   // Installed once: grammy refuses new middleware while running, and a platform may be restarted.
   let onMessage: IncomingHandler = () => {};
   const albums = createAlbumGatherer((album) => onMessage(album));
@@ -171,7 +192,17 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       if (allowed.size === 0) {
         logger.warn('ALLOWED_TELEGRAM_USER_ID is empty: the Telegram bot will answer nobody');
       }
-      await bot.init();
+      try {
+        await bot.init();
+      } catch (error) {
+        // 401: a revoked or mistyped token; 404: not a token at all. Neither will ever work.
+        if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
+          throw new PlatformAuthError(
+            `Telegram refused TELEGRAM_BOT_TOKEN (${error.error_code} ${error.description}): copy the token @BotFather gave you`,
+          );
+        }
+        throw error;
+      }
       await syncCommands();
       onMessage = onIncoming;
       await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { startPlatforms } from '../platforms/index.js';
+import { PlatformAuthError, startPlatforms } from '../platforms/index.js';
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { readEnvironment } from './env-file.js';
@@ -137,6 +137,10 @@ function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): voi
 }
 
 run().catch((error: unknown) => {
+  if (error instanceof PlatformAuthError) {
+    process.stderr.write(`Messaging error: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

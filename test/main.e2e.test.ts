@@ -99,6 +99,28 @@ describe('npm start', () => {
     expect((await relay.exit).code).toBe(0);
   });
 
+  it('refuses a bot token Telegram refuses: one line naming TELEGRAM_BOT_TOKEN, exit code 1', async () => {
+    const telegram = await startFakeTelegram();
+    try {
+      const relay = startRelay(dir, {
+        PORT: '0',
+        MESSAGING_PLATFORM: 'telegram',
+        TELEGRAM_BOT_TOKEN: '123456:MISTYPED',
+        TELEGRAM_API_ROOT: telegram.apiRoot,
+        ALLOWED_TELEGRAM_USER_ID: '1001',
+        SESSION_STORE_URL: 'sqlite://./refused-token/sessions.sqlite',
+      });
+      const { code } = await relay.exit;
+      expect(code).toBe(1);
+      expect(relay.output().trim().split('\n').at(-1)).toBe(
+        'Messaging error: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token @BotFather gave you',
+      );
+      expect(relay.output()).not.toContain('123456:MISTYPED');
+    } finally {
+      await telegram.close();
+    }
+  });
+
   describe('with a Telegram token', () => {
     const secrets = {
       upstreamKey: 'sk-upstream-0123456789-SECRET',

@@ -146,7 +146,11 @@ function interactionContext(channelId: string, userId: string, token: string) {
   };
 }
 
-export async function startFakeDiscord(options: { channelIds: string[] }): Promise<FakeDiscord> {
+export async function startFakeDiscord(options: {
+  channelIds: string[];
+  /** When given, any other bot token is refused with 401, as Discord refuses a reset or mistyped one. */
+  token?: string;
+}): Promise<FakeDiscord> {
   const calls: ApiCall[] = [];
   const botMessages: DiscordBotMessage[] = [];
   const messages = new Map<string, Record<string, unknown>>();
@@ -396,7 +400,12 @@ export async function startFakeDiscord(options: { channelIds: string[] }): Promi
       const { failure } = failures.splice(scriptedIndex, 1)[0]!;
       return send(response, failure.status, failure.body, failure.headers);
     }
-    if (request.headers.authorization !== undefined && !request.headers.authorization.startsWith('Bot ')) {
+    const authorization = request.headers.authorization;
+    if (
+      authorization !== undefined &&
+      (!authorization.startsWith('Bot ') ||
+        (options.token !== undefined && authorization !== `Bot ${options.token}`))
+    ) {
       return send(response, 401, { message: '401: Unauthorized', code: 0 });
     }
 

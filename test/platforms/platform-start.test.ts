@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDiscordPlatform } from '../../platforms/discord.js';
+import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
+import { PlatformAuthError } from '../../platforms/start-errors.js';
+import { createTelegramPlatform } from '../../platforms/telegram.js';
+import { createLogger } from '../../src/log.js';
+import { startFakeDiscord } from '../fakes/discord-api.js';
+import { startFakeTelegram } from '../fakes/telegram-api.js';
+
+// Starting against a chat service that refuses the token, or cannot be reached yet (a relay started at boot,
+// before the network is up): a refused token is one clear error; an unreachable service is waited for, said
+// in the log, and the bot works once it is back.
+
+const CHANNEL = '100000000000000001';
+const USER = '200000000000000001';
+const TELEGRAM_USER = 4242;
+const WAIT = { timeout: 20_000, interval: 50 };
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function collect() {
+  const lines: string[] = [];
+  const logger = createLogger('info', [], { write: (line) => lines.push(line) });
+  const messages = () => lines.map((line) => (JSON.parse(line) as { msg: string; level: number }).msg);
+  return { logger, messages };
+}
+
+describe('starting a chat platform', () => {
+  it('telegram: a refused token is one error naming TELEGRAM_BOT_TOKEN', async () => {
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    const platform = createTelegramPlatform({
+      config: { token: '999:not-the-token', allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
+      logger: collect().logger,
+    });
+    cleanups.push(() => platform.stop());
+    const started = platform.start(() => {});
+    await expect(started).rejects.toBeInstanceOf(PlatformAuthError);
+    await expect(started).rejects.toThrow(
+      'Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token @BotFather gave you',
+    );
+  });
+
+  it('discord: a refused token is one error naming DISCORD_BOT_TOKEN', async () => {
+    const fake = await startFakeDiscord({ channelIds: [CHANNEL], token: 'the-real-token' });
+    cleanups.push(() => fake.close());
+    const platform = createDiscordPlatform({
+      config: { token: 'a-reset-token', allowedChannels: [CHANNEL], allowedUsers: [], apiBase: fake.apiBase },
+      logger: collect().logger,
+    });
+    cleanups.push(() => platform.stop());
+    const started = platform.start(() => {});
+    await expect(started).rejects.toBeInstanceOf(PlatformAuthError);
+    await expect(started).rejects.toThrow(/^Discord refused DISCORD_BOT_TOKEN \(401 Unauthorized\)/);
+  });
+
+  it('telegram: unreachable at start is waited for and logged; once back, messages flow', async () => {
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    await fake.goOffline();
+    const log = collect();
+    const incoming: Incoming[] = [];
+    const platform: MessagingPlatform = createTelegramPlatform({
+      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
+      logger: log.logger,
+    });
+    cleanups.push(() => platform.stop());
+    const started = platform.start((message) => incoming.push(message));
+    await vi.waitFor(
+      () => expect(log.messages()).toContainEqual(expect.stringMatching(/^cannot reach Telegram at http/)),
+      WAIT,
+    );
+    await fake.comeBack();
+    await started;
+    expect(log.messages()).toContainEqual(expect.stringMatching(/^Telegram reachable again after \d+ s$/));
+    // One warning for the whole outage, not one per retry.
+    expect(log.messages().filter((msg) => msg.startsWith('cannot reach'))).toHaveLength(1);
+    fake.sendUserMessage({ userId: TELEGRAM_USER, text: 'are you there?' });
+    await vi.waitFor(
+      () => expect(incoming.map((m) => m.kind === 'text' && m.text)).toEqual(['are you there?']),
+      WAIT,
+    );
+  });
+
+  it('discord: unreachable at start is retried with backoff and logged; once back, messages flow', async () => {
+    const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
+    cleanups.push(() => fake.close());
+    await fake.goOffline();
+    const log = collect();
+    const incoming: Incoming[] = [];
+    const platform = createDiscordPlatform({
+      config: {
+        token: 'fake-bot-token',
+        allowedChannels: [CHANNEL],
+        allowedUsers: [],
+        apiBase: fake.apiBase,
+      },
+      logger: log.logger,
+    });
+    cleanups.push(() => platform.stop());
+    const started = platform.start((message) => incoming.push(message));
+    await vi.waitFor(
+      () =>
+        expect(log.messages()).toContainEqual(
+          expect.stringMatching(/^cannot reach Discord at http.+; retrying in 1 s$/),
+        ),
+      WAIT,
+    );
+    await fake.comeBack();
+    await started;
+    expect(log.messages()).toContainEqual(expect.stringMatching(/^Discord reachable after \d+ s$/));
+    fake.postUserMessage({ channelId: CHANNEL, userId: USER, content: 'are you there?' });
+    await vi.waitFor(
+      () => expect(incoming.map((m) => m.kind === 'text' && m.text)).toEqual(['are you there?']),
+      WAIT,
+    );
+  });
+
+  it('discord: stopping while it waits for the network ends the start at once', async () => {
+    const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
+    cleanups.push(() => fake.close());
+    await fake.goOffline();
+    const log = collect();
+    const platform = createDiscordPlatform({
+      config: {
+        token: 'fake-bot-token',
+        allowedChannels: [CHANNEL],
+        allowedUsers: [],
+        apiBase: fake.apiBase,
+      },
+      logger: log.logger,
+    });
+    const started = platform.start(() => {});
+    await vi.waitFor(
+      () => expect(log.messages().some((msg) => msg.startsWith('cannot reach'))).toBe(true),
+      WAIT,
+    );
+    await platform.stop();
+    await expect(started).rejects.toThrow();
+  });
+});
