@@ -47,7 +47,10 @@ async function run(): Promise<void> {
     'proxy listening',
   );
 
+  // Installed before the platforms start (one may wait long for its network): each part adds its stop when
+  // it is up, and a signal stops whatever is up by then.
   const stops: Array<() => Promise<void>> = [() => proxy.close()];
+  installShutdown(logger, stops);
   if (config.messaging.platforms.length === 0) {
     printProxyOnlyHelp(proxy.url, config);
   } else {
@@ -73,8 +76,6 @@ async function run(): Promise<void> {
     });
     stops.unshift(() => platforms.stop());
   }
-
-  installShutdown(logger, stops);
 }
 
 const KEY_VARIABLES: Partial<Record<string, string>> = {
