@@ -33,6 +33,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
   const bot = new Bot(config.token, { client: { apiRoot: config.apiRoot } });
   const allowed = new Set(config.allowedUserIds);
   let polling: Promise<void> | null = null;
+  let starting = new AbortController();
 
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
@@ -192,8 +193,11 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       if (allowed.size === 0) {
         logger.warn('ALLOWED_TELEGRAM_USER_ID is empty: the Telegram bot will answer nobody');
       }
+      starting = new AbortController();
       try {
-        await bot.init();
+        // grammy retries an unreachable Telegram for as long as it takes; stop() ends the wait. Its typings
+        // name the abort-controller shim's AbortSignal; at run time it takes Node's own (it hands it to fetch).
+        await bot.init(starting.signal as unknown as Parameters<typeof bot.init>[0]);
       } catch (error) {
         // 401: a revoked or mistyped token; 404: not a token at all. Neither will ever work.
         if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
@@ -221,6 +225,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     },
 
     async stop() {
+      starting.abort(new Error('telegram platform stopping'));
       if (bot.isRunning()) await bot.stop();
       await polling;
       polling = null;

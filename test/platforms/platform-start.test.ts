@@ -119,6 +119,24 @@ describe('starting a chat platform', () => {
     );
   });
 
+  it('telegram: stopping while it waits for the network ends the start at once', async () => {
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    await fake.goOffline();
+    const log = collect();
+    const platform = createTelegramPlatform({
+      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
+      logger: log.logger,
+    });
+    const started = platform.start(() => {});
+    await vi.waitFor(
+      () => expect(log.messages().some((msg) => msg.startsWith('cannot reach'))).toBe(true),
+      WAIT,
+    );
+    await platform.stop();
+    await expect(started).rejects.toThrow();
+  });
+
   it('discord: stopping while it waits for the network ends the start at once', async () => {
     const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
     cleanups.push(() => fake.close());
