@@ -162,7 +162,8 @@ export function createAttachmentFlow(options: AttachmentFlowOptions): Attachment
     async prepare(chat, incoming) {
       const signal = AbortSignal.any([
         closing.signal,
-        AbortSignal.timeout(options.downloadTimeoutMs ?? 120_000),
+        // Per file: an album's photos download one after another.
+        AbortSignal.timeout((options.downloadTimeoutMs ?? 120_000) * Math.max(1, incoming.files.length)),
       ]);
       const result = await saveAttachments({
         workspace: options.workspace,

@@ -110,7 +110,7 @@ function liveLine(live: NonNullable<ProviderStats['live']>): string {
     `${live.windowUsed}/${live.windowLimit} requests in the last ${Math.round(live.windowMs / 1000)} s`,
     `${live.active}/${live.maxConcurrency} streams open`,
   ];
-  if (live.waiting > 0) parts.push(`${live.waiting} waiting`);
+  if (live.waiting > 0) parts.push(`${live.waiting} waiting for a stream`);
   if (live.coolDownMs > 0) parts.push(`rate limited for ${Math.ceil(live.coolDownMs / 1000)} s more`);
   return parts.join(', ');
 }

@@ -267,6 +267,7 @@ export function createController(options: ControllerOptions): Controller {
                 prompt: incoming.text,
                 messageId: incoming.messageId,
                 replyToMessageId: incoming.replyToMessageId,
+                ...(incoming.albumMessageIds?.length ? { alsoPrompts: incoming.albumMessageIds } : {}),
               });
               return;
             }

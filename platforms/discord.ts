@@ -8,6 +8,7 @@ import {
   DiscordjsErrorCodes,
   Events,
   GatewayIntentBits,
+  type Interaction,
   type Message,
   MessageFlags,
   Routes,
@@ -24,7 +25,13 @@ import type {
   MessagingPlatform,
 } from './platform.js';
 import type { ChatButton } from './render/index.js';
-import { createOutageLog, PlatformAuthError, startRetryDelayMs } from './start-errors.js';
+import {
+  createOutageLog,
+  describeNetworkError,
+  isTransient,
+  PlatformRefusedError,
+  startRetryDelayMs,
+} from './start-errors.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
 // discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat
@@ -49,11 +56,22 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
   const { config, logger } = options;
   const channels = new Set(config.allowedChannels);
   const users = new Set(config.allowedUsers);
-  const client = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
-    rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1 },
-  });
-  client.rest.setToken(config.token);
+  // Installed on every client (a start may retry its login, and a platform may be restarted); `deliver` is the
+  // current start's handler.
+  let deliver: IncomingHandler = () => {};
+  let stopping = new AbortController();
+  // A fresh client per login attempt: discord.js destroys a client whose login failed, for good.
+  const newClient = (): Client => {
+    const made = new Client({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+      rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1 },
+    });
+    made.rest.setToken(config.token);
+    made.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+    made.on(Events.MessageCreate, onMessage);
+    made.on(Events.InteractionCreate, onInteraction);
+    return made;
+  };
 
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
@@ -168,12 +186,7 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     interaction.deferUpdate().then(() => onIncoming(incoming), failed);
   };
 
-  // Installed once (a start may retry its login, and a platform may be restarted); `deliver` is the current
-  // start's handler.
-  let deliver: IncomingHandler = () => {};
-  let stopping = new AbortController();
-  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
-  client.on(Events.MessageCreate, (message) => {
+  function onMessage(message: Message): void {
     if (message.author.bot || message.system) return;
     if (!platform.isAllowed(message.channelId, message.author.id)) {
       logger.warn(
@@ -184,8 +197,9 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     }
     const incoming = toIncoming(message);
     if (incoming) deliver(incoming);
-  });
-  client.on(Events.InteractionCreate, (interaction) => {
+  }
+
+  function onInteraction(interaction: Interaction): void {
     if (interaction.isButton()) {
       onButton(interaction, deliver);
       return;
@@ -205,7 +219,9 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       () => deliver(incoming),
       (error: unknown) => logger.error({ err: error }, 'discord could not acknowledge a slash command'),
     );
-  });
+  }
+
+  let client = newClient();
 
   const platform: MessagingPlatform = {
     name: 'discord',
@@ -221,37 +237,44 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       }
       deliver = onIncoming;
       stopping = new AbortController();
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      const { signal } = stopping;
       const outage = createOutageLog(
         (message) => logger.warn(message),
         (message) => logger.info(message),
       );
       for (let attempt = 1; ; attempt++) {
+        client = newClient();
+        const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
         try {
           await client.login(config.token);
+          await ready;
           break;
         } catch (error) {
-          if (error instanceof DiscordjsError && error.code === DiscordjsErrorCodes.TokenInvalid) {
-            throw new PlatformAuthError(
-              'Discord refused DISCORD_BOT_TOKEN (401 Unauthorized): copy the bot token from the Developer Portal (Bot → Reset Token)',
-            );
-          }
+          const refused = refusal(error);
+          if (refused !== null) throw new PlatformRefusedError(refused);
+          if (!isTransient(error)) throw error;
           const delayMs = startRetryDelayMs(attempt);
           outage.failed(
-            `cannot reach Discord at ${config.apiBase} (${error instanceof Error ? error.message : String(error)}); retrying in ${delayMs / 1000} s`,
+            `cannot reach Discord at ${config.apiBase} (${describeNetworkError(error)}); retrying in ${delayMs / 1000} s`,
           );
-          await sleep(delayMs, undefined, { signal: stopping.signal });
+          await sleep(delayMs, undefined, { signal });
         }
       }
-      await ready;
+      signal.throwIfAborted();
       outage.recovered('Discord reachable');
       const applicationId = client.application?.id;
-      if (applicationId) await syncCommands(applicationId);
+      if (applicationId) {
+        // Commands are a convenience: failing to register them must not keep the bot from working.
+        await syncCommands(applicationId).catch((error: unknown) =>
+          logger.warn({ err: error }, 'discord slash commands not registered; typed commands still work'),
+        );
+      }
       logger.info({ bot: client.user?.username }, 'discord connected');
     },
 
     async stop() {
       stopping.abort(new Error('discord platform stopping'));
+      deliver = () => {};
       await client.destroy();
       // destroy() also drops the REST token; what is already owed (final answers) still goes out over REST
       // after the gateway is closed, as it does on Telegram once polling stopped.
@@ -333,4 +356,16 @@ function componentsOf(buttons: readonly ChatButton[]): object[] {
       })),
     },
   ];
+}
+
+/** What Discord said when it refused the bot for good (never worth retrying), or null. */
+function refusal(error: unknown): string | null {
+  if (error instanceof DiscordjsError && error.code === DiscordjsErrorCodes.TokenInvalid) {
+    return 'Discord refused DISCORD_BOT_TOKEN (401 Unauthorized): copy the bot token from the Developer Portal (Bot → Reset Token)';
+  }
+  const message = error instanceof Error ? error.message : '';
+  if (/disallowed intents/i.test(message)) {
+    return 'Discord refused the Message Content intent: turn it on in the Developer Portal (Bot → Privileged Gateway Intents)';
+  }
+  return null;
 }

@@ -24,7 +24,7 @@ export type {
   IncomingHandler,
   MessagingPlatform,
 } from './platform.js';
-export { PlatformAuthError } from './start-errors.js';
+export { PlatformRefusedError } from './start-errors.js';
 export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
 
 export interface StartPlatformsOptions {
@@ -48,10 +48,21 @@ export interface StartPlatformsOptions {
 export interface RunningPlatforms {
   /** Per chat: what its outbox sent, edited, waited out and retried so far. */
   chatStats(): ChatStats[];
+  /** Stops listening on every platform (started or still waiting for its network), then delivers what is owed. */
   stop(): Promise<void>;
 }
 
-export async function startPlatforms(options: StartPlatformsOptions): Promise<RunningPlatforms> {
+export interface Platforms extends RunningPlatforms {
+  /**
+   * Starts the engine, then every platform side by side (one waiting for its network must not hold up the
+   * other); each platform's chats hear of their interrupted tasks as soon as it is up. Rejects with
+   * PlatformRefusedError when a platform refuses the bot; resolves quietly when `stop()` came first.
+   */
+  start(): Promise<void>;
+}
+
+/** The platforms over the one engine, built but not started, so their stop can be registered before a long start. */
+export function createPlatforms(options: StartPlatformsOptions): Platforms {
   const { config, logger } = options;
   const platforms: MessagingPlatform[] = [];
   if (config.platforms.includes('telegram') && config.telegram) {
@@ -77,34 +88,45 @@ export async function startPlatforms(options: StartPlatformsOptions): Promise<Ru
   });
   for (const platform of platforms) controller.attach(platform);
 
-  const { interrupted } = await options.engine.start();
-  const started: MessagingPlatform[] = [];
-  try {
-    // Side by side: one platform waiting for its network must not hold up the other.
-    await Promise.all(
-      platforms.map(async (platform) => {
-        await platform.start((incoming) => controller.handle(incoming));
-        started.push(platform);
-      }),
-    );
-  } catch (error) {
-    // Every platform, started or still trying: a refused token ends the relay's start.
-    await Promise.allSettled(platforms.map((platform) => platform.stop()));
-    await controller.close();
-    throw error;
-  }
-  await controller.announceInterrupted(interrupted);
-  logger.info(
-    { platforms: started.map((p) => p.name), interrupted: interrupted.length },
-    'messaging started',
-  );
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    // Stop listening first, then deliver what is already owed.
+    stopping ??= (async () => {
+      await Promise.allSettled(platforms.map((platform) => platform.stop()));
+      await controller.close();
+    })();
+    return stopping;
+  };
 
   return {
     chatStats: () => controller.chatStats(),
-    async stop() {
-      // Stop listening first, then deliver what is already owed.
-      await Promise.allSettled(started.map((platform) => platform.stop()));
-      await controller.close();
+    stop,
+    async start() {
+      const { interrupted } = await options.engine.start();
+      const started: string[] = [];
+      try {
+        await Promise.all(
+          platforms.map(async (platform) => {
+            await platform.start((incoming) => controller.handle(incoming));
+            started.push(platform.name);
+            await controller.announceInterrupted(
+              interrupted.filter((node) => node.messages[0]?.ref.platform === platform.name),
+            );
+          }),
+        );
+      } catch (error) {
+        if (stopping !== null) return; // a shutdown ended the wait; its stop does the rest
+        // A platform refused the bot: the relay does not start half-configured.
+        await stop();
+        throw error;
+      }
+      logger.info({ platforms: started, interrupted: interrupted.length }, 'messaging started');
     },
   };
+}
+
+export async function startPlatforms(options: StartPlatformsOptions): Promise<RunningPlatforms> {
+  const platforms = createPlatforms(options);
+  await platforms.start();
+  return platforms;
 }

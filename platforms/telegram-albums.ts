@@ -12,7 +12,7 @@ export const ALBUM_QUIET_MS = 800;
 
 export interface AlbumGatherer {
   add(groupId: string, part: FilesIncoming): void;
-  /** Hands on every album still gathering at once (shutdown: nothing the user sent is dropped). */
+  /** Hands on every album still gathering at once (shutdown: the user hears of it rather than nothing). */
   flush(): void;
 }
 

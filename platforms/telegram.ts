@@ -1,10 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Bot, GrammyError, HttpError } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { TelegramConfig } from '../src/config.js';
 import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
 import type { ChatButton } from './render/index.js';
-import { createOutageLog, PlatformAuthError } from './start-errors.js';
+import {
+  createOutageLog,
+  describeNetworkError,
+  PlatformRefusedError,
+  startRetryDelayMs,
+} from './start-errors.js';
 import { createAlbumGatherer } from './telegram-albums.js';
 import { toTelegramChatApiError } from './telegram-errors.js';
 
@@ -117,8 +123,8 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     return null;
   };
 
-  // grammy retries what failed to reach Telegram (getMe at start, getUpdates while polling) with backoff, but
-  // says nothing: an outage gets a line in the log, and another when it is over.
+  // An outage (at start, or while polling: grammy retries getUpdates by itself, silently) gets a line in the
+  // log, and another when it is over.
   const outage = createOutageLog(
     (message) => logger.warn(message),
     (message) => logger.info(message),
@@ -129,13 +135,42 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       outage.recovered('Telegram reachable again');
       return result;
     } catch (error) {
-      if (error instanceof HttpError) {
-        const cause = error.error instanceof Error ? error.error.message : String(error.error);
-        outage.failed(`cannot reach Telegram at ${config.apiRoot} (${cause}); retrying`);
+      // A stop aborts the pending long poll: that is no outage.
+      if (error instanceof HttpError && !signal?.aborted) {
+        outage.failed(
+          `cannot reach Telegram at ${config.apiRoot} (${describeNetworkError(error.error)}); retrying`,
+        );
       }
       throw error;
     }
   });
+
+  /** getMe until Telegram answers: a refused token ends it, an outage is waited out (at most a minute apart). */
+  const introduce = async (signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        bot.botInfo = await bot.api.getMe(signal as unknown as Parameters<typeof bot.api.getMe>[0]);
+        return;
+      } catch (error) {
+        signal.throwIfAborted();
+        // 401: a revoked or mistyped token; 404: not a token at all (or not a Bot API server). Neither heals.
+        if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
+          const where =
+            error.error_code === 401 || new URL(config.apiRoot).hostname === 'api.telegram.org'
+              ? ''
+              : `, or TELEGRAM_API_ROOT ${config.apiRoot} is not a Bot API server`;
+          throw new PlatformRefusedError(
+            `Telegram refused TELEGRAM_BOT_TOKEN (${error.error_code} ${error.description}): copy the token @BotFather gave you${where}`,
+          );
+        }
+        const transient =
+          error instanceof HttpError ||
+          (error instanceof GrammyError && (error.error_code >= 500 || error.error_code === 429));
+        if (!transient) throw error;
+        await sleep(startRetryDelayMs(attempt), undefined, { signal });
+      }
+    }
+  };
 
   // Installed once: grammy refuses new middleware while running, and a platform may be restarted.
   let onMessage: IncomingHandler = () => {};
@@ -194,20 +229,13 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
         logger.warn('ALLOWED_TELEGRAM_USER_ID is empty: the Telegram bot will answer nobody');
       }
       starting = new AbortController();
-      try {
-        // grammy retries an unreachable Telegram for as long as it takes; stop() ends the wait. Its typings
-        // name the abort-controller shim's AbortSignal; at run time it takes Node's own (it hands it to fetch).
-        await bot.init(starting.signal as unknown as Parameters<typeof bot.init>[0]);
-      } catch (error) {
-        // 401: a revoked or mistyped token; 404: not a token at all. Neither will ever work.
-        if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
-          throw new PlatformAuthError(
-            `Telegram refused TELEGRAM_BOT_TOKEN (${error.error_code} ${error.description}): copy the token @BotFather gave you`,
-          );
-        }
-        throw error;
-      }
-      await syncCommands();
+      const { signal } = starting;
+      if (!bot.isInited()) await introduce(signal);
+      // Commands are a convenience: failing to register them must not keep the bot from working.
+      await syncCommands().catch((error: unknown) =>
+        logger.warn({ err: error }, 'telegram commands not registered; typed commands still work'),
+      );
+      signal.throwIfAborted();
       onMessage = onIncoming;
       await new Promise<void>((resolve, reject) => {
         polling = bot

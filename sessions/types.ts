@@ -84,12 +84,12 @@ export type ProgressEvent =
   /**
    * The relay's proxy holds this session's request before the provider sees it: a 429 being waited out
    * (`attempt` of `maxRetries` when it was this request's own), the provider's rate window, or every
-   * provider slot busy (`delayMs` null). Cleared, like `retry`, by the next sign of progress.
+   * provider slot busy (`delayMs` null); `over` when the request went out after all.
    */
   | {
       type: 'provider_wait';
       provider: string;
-      reason: 'rate_limited' | 'rate_window' | 'busy';
+      reason: 'rate_limited' | 'rate_window' | 'busy' | 'over';
       delayMs: number | null;
       attempt: number | null;
       maxRetries: number | null;

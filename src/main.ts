@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PlatformAuthError, startPlatforms } from '../platforms/index.js';
+import { createPlatforms, PlatformRefusedError } from '../platforms/index.js';
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { readEnvironment } from './env-file.js';
@@ -64,7 +64,7 @@ async function run(): Promise<void> {
     });
     engine = sessions;
     stops.unshift(() => sessions.close());
-    const platforms = await startPlatforms({
+    const platforms = createPlatforms({
       config: config.messaging,
       engine: sessions,
       transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
@@ -75,6 +75,7 @@ async function run(): Promise<void> {
       logger: logger.child({ part: 'platforms' }),
     });
     stops.unshift(() => platforms.stop());
+    await platforms.start();
   }
 }
 
@@ -138,7 +139,7 @@ function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): voi
 }
 
 run().catch((error: unknown) => {
-  if (error instanceof PlatformAuthError) {
+  if (error instanceof PlatformRefusedError) {
     process.stderr.write(`Messaging error: ${error.message}\n`);
     process.exit(1);
   }

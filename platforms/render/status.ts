@@ -127,9 +127,11 @@ export function waitNotice(wait: NonNullable<TaskView['waiting']>): string {
         ? `${provider} rate limited: retrying in ${seconds} s (retry ${wait.attempt}/${wait.maxRetries})`
         : `${provider} rate limited: waiting ${seconds} s`;
     case 'rate_window':
-      return `at ${provider}'s request limit (PROVIDER_RATE_LIMIT): next request in ${seconds} s`;
+      return `request limit of ${provider} reached (PROVIDER_RATE_LIMIT): next request in ${seconds} s`;
     case 'busy':
-      return `every ${provider} slot is busy (PROVIDER_MAX_CONCURRENCY): waiting for one`;
+      return `all streams to ${provider} busy (PROVIDER_MAX_CONCURRENCY): waiting for one`;
+    case 'over':
+      return ''; // never shown: the view clears the notice
   }
 }
 

@@ -193,6 +193,8 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
     case 'retry':
       return {
         ...view,
+        // The CLI retrying means the proxy gave up waiting: its notice would only repeat an older story.
+        waiting: null,
         retry: {
           attempt: event.attempt,
           maxRetries: event.maxRetries,
@@ -202,6 +204,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         },
       };
     case 'provider_wait':
+      if (event.reason === 'over') return { ...view, waiting: null };
       return {
         ...view,
         waiting: {

@@ -232,7 +232,7 @@ async function pump(
   emit(out.splice(0)); // message_start goes out as soon as the provider has accepted the request
   let done = false;
   let finished = false;
-  /** Whether any chunk was a completion chunk at all: a stream of junk alone is a failure, not an empty answer. */
+  /** Whether any chunk carried a choice: a stream without one (junk, or nothing) is a failure, not an empty answer. */
   let usable = false;
   const decoder = createSseDecoder({
     onUnknownLine: () => stats.malformedChunks++,
@@ -258,7 +258,7 @@ async function pump(
       // A chunk with neither choices nor usage carries nothing; OpenAI's own usage chunk has `choices: []`.
       if (!isRecord(value) || (!Array.isArray(value.choices) && value.usage === undefined))
         stats.malformedChunks++;
-      else usable = true;
+      else if (Array.isArray(value.choices) && value.choices.length > 0) usable = true;
       const delta = parseUpstreamChunk(value);
       if (delta.finishReason) finished = true;
       out.push(...translator.push(delta));
@@ -274,7 +274,7 @@ async function pump(
   decoder.flush();
   if (!done && !finished && !translator.ended)
     throw new Error('the provider closed the stream before finishing');
-  if (!usable && !translator.ended) throw new Error('the provider sent no usable chunk, only malformed ones');
+  if (!usable && !translator.ended) throw new Error('the provider sent no completion chunk');
   out.push(...translator.end());
   emit(out);
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RateLimiter } from './rate-limiter.js';
-import type { UpstreamWait } from './upstream.js';
+import { type UpstreamWait, WAIT_OVER } from './upstream.js';
 
 // Why a relay session's request is held before the provider sees it, told back to that session so its chat
 // can say "provider rate limited, waiting 12 s" instead of going quiet. The relay starts each CLI with
@@ -32,8 +32,11 @@ export function waitReporter(
   provider: string,
 ): WaitReporter | undefined {
   if (report === undefined || nodeId === undefined) return undefined;
+  // `over` is told only after a wait that was: most requests never wait, and their sessions hear nothing.
+  let told = false;
   return (wait) => {
-    if (wait.delayMs !== null && wait.delayMs < MIN_REPORTED_WAIT_MS) return;
+    if (wait.reason === 'over' ? !told : wait.delayMs !== null && wait.delayMs < MIN_REPORTED_WAIT_MS) return;
+    told = wait.reason !== 'over';
     report({ ...wait, nodeId, provider });
   };
 }
@@ -50,7 +53,9 @@ export async function enterReporting(
     MIN_REPORTED_WAIT_MS,
   );
   try {
-    return await limiter.enter(signal);
+    const release = await limiter.enter(signal);
+    reporter(WAIT_OVER);
+    return release;
   } finally {
     clearTimeout(notice);
   }

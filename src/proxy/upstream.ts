@@ -34,17 +34,19 @@ export interface UpstreamCall {
 /**
  * Why a request is held before it reaches the provider: `rate_limited` (a 429, its own or another request's,
  * being waited out), `rate_window` (PROVIDER_RATE_LIMIT per PROVIDER_RATE_WINDOW already used), `busy`
- * (PROVIDER_MAX_CONCURRENCY streams open; no known end, so `delayMs` is null). `attempt` of `maxRetries`
- * only for this request's own 429s.
+ * (PROVIDER_MAX_CONCURRENCY streams open; no known end, so `delayMs` is null); then `over` when the request
+ * goes out after all. `attempt` of `maxRetries` only for this request's own 429s.
  */
 export interface UpstreamWait {
-  reason: 'rate_limited' | 'rate_window' | 'busy';
+  reason: 'rate_limited' | 'rate_window' | 'busy' | 'over';
   delayMs: number | null;
   attempt: number | null;
   maxRetries: number | null;
 }
 
 const MAX_429_RETRIES = 3;
+
+export const WAIT_OVER: UpstreamWait = { reason: 'over', delayMs: null, attempt: null, maxRetries: null };
 /** A Retry-After longer than this is handed to the client (which retries itself) instead of waited out here. */
 const MAX_WAIT_MS = 30_000;
 
@@ -141,6 +143,7 @@ export async function callUpstream(
         maxRetries: null,
       }),
     );
+    call.onWait?.(WAIT_OVER);
     let response: Awaited<ReturnType<typeof request>>;
     // Only a streamed body can time out while writing; a one-write body needs no second signal (and
     // AbortSignal.any costs more per request than the rest of this function).

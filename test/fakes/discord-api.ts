@@ -150,6 +150,8 @@ export async function startFakeDiscord(options: {
   channelIds: string[];
   /** When given, any other bot token is refused with 401, as Discord refuses a reset or mistyped one. */
   token?: string;
+  /** Closes the gateway on IDENTIFY with 4014, as Discord does when the Message Content intent is off. */
+  refuseIntents?: boolean;
 }): Promise<FakeDiscord> {
   const calls: ApiCall[] = [];
   const botMessages: DiscordBotMessage[] = [];
@@ -197,6 +199,10 @@ export async function startFakeDiscord(options: {
       if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
       // A resume after a dropped connection: this fake keeps no missed events, so it is simply resumed.
       if (packet.op === 6) ws.send(JSON.stringify({ op: 0, t: 'RESUMED', s: ++sequence, d: {} }));
+      if (packet.op === 2 && options.refuseIntents) {
+        ws.close(4014, 'Disallowed intent(s).');
+        return;
+      }
       if (packet.op === 2) {
         ws.send(
           JSON.stringify({

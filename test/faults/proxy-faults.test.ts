@@ -203,11 +203,27 @@ describe('proxy faults', () => {
     }));
     const streamed = await send('hello');
     expect(errorEvent(streamed.body)).toMatchObject({
-      error: { type: 'overloaded_error', message: expect.stringContaining('no usable chunk') },
+      error: { type: 'overloaded_error', message: expect.stringContaining('no completion chunk') },
     });
     expect(textOf(streamed.body, { allowError: true })).toBe('');
     await expectStillUp();
     expect(counters()).toMatchObject({ requests: 2, errors: 1, malformedChunks: 2 });
+  });
+
+  it('a stream whose chunks carry no choice at all (only usage) is a failure too, not an empty answer', async () => {
+    await start(() => ({
+      kind: 'stream',
+      chunks: [
+        { id: 'chatcmpl-x', object: 'chat.completion.chunk', choices: [] },
+        { id: 'chatcmpl-x', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3 } },
+      ],
+    }));
+    const streamed = await send('hello');
+    expect(errorEvent(streamed.body)).toMatchObject({
+      error: { message: expect.stringContaining('no completion chunk') },
+    });
+    await expectStillUp();
+    expect(counters()).toMatchObject({ requests: 2, errors: 1, malformedChunks: 0 });
   });
 
   it('an error object mid-stream becomes an error event with the provider message', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDiscordPlatform } from '../../platforms/discord.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
-import { PlatformAuthError } from '../../platforms/start-errors.js';
+import { PlatformRefusedError } from '../../platforms/start-errors.js';
 import { createTelegramPlatform } from '../../platforms/telegram.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
@@ -38,7 +38,7 @@ describe('starting a chat platform', () => {
     });
     cleanups.push(() => platform.stop());
     const started = platform.start(() => {});
-    await expect(started).rejects.toBeInstanceOf(PlatformAuthError);
+    await expect(started).rejects.toBeInstanceOf(PlatformRefusedError);
     await expect(started).rejects.toThrow(
       'Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token @BotFather gave you',
     );
@@ -53,8 +53,26 @@ describe('starting a chat platform', () => {
     });
     cleanups.push(() => platform.stop());
     const started = platform.start(() => {});
-    await expect(started).rejects.toBeInstanceOf(PlatformAuthError);
+    await expect(started).rejects.toBeInstanceOf(PlatformRefusedError);
     await expect(started).rejects.toThrow(/^Discord refused DISCORD_BOT_TOKEN \(401 Unauthorized\)/);
+  });
+
+  it('discord: the Message Content intent turned off is one error saying where to turn it on', async () => {
+    const fake = await startFakeDiscord({ channelIds: [CHANNEL], refuseIntents: true });
+    cleanups.push(() => fake.close());
+    const platform = createDiscordPlatform({
+      config: {
+        token: 'fake-bot-token',
+        allowedChannels: [CHANNEL],
+        allowedUsers: [],
+        apiBase: fake.apiBase,
+      },
+      logger: collect().logger,
+    });
+    cleanups.push(() => platform.stop());
+    await expect(platform.start(() => {})).rejects.toThrow(
+      'Discord refused the Message Content intent: turn it on in the Developer Portal (Bot → Privileged Gateway Intents)',
+    );
   });
 
   it('telegram: unreachable at start is waited for and logged; once back, messages flow', async () => {

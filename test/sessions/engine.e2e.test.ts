@@ -193,6 +193,14 @@ describe('restart after kill -9 of the engine process', () => {
         attempt: 1,
         maxRetries: 3,
       },
+      {
+        type: 'provider_wait',
+        provider: 'openai',
+        reason: 'over',
+        delayMs: null,
+        attempt: null,
+        maxRetries: null,
+      },
     ]);
     // Told before the answer started, not after.
     expect(events.findIndex((event) => event.type === 'provider_wait')).toBeLessThan(

@@ -112,7 +112,7 @@ describe('task view and live status', () => {
       },
     ]);
     expect(renderStatus(windowed, dc).plain).toContain(
-      "⏳ at OpenRouter's request limit (PROVIDER_RATE_LIMIT): next request in 23 s",
+      '⏳ request limit of OpenRouter reached (PROVIDER_RATE_LIMIT): next request in 23 s',
     );
     const busy = fold([
       running,
@@ -126,11 +126,31 @@ describe('task view and live status', () => {
       },
     ]);
     expect(renderStatus(busy, dc).plain).toContain(
-      '⏳ every LM Studio slot is busy (PROVIDER_MAX_CONCURRENCY): waiting for one',
+      '⏳ all streams to LM Studio busy (PROVIDER_MAX_CONCURRENCY): waiting for one',
     );
     expect(renderStatus(reduceTaskView(busy, { type: 'thinking', text: 'hm' }), dc).plain).not.toContain(
       '⏳',
     );
+    // The request went out: the notice goes at once, before the first token arrives.
+    const sent = reduceTaskView(busy, {
+      type: 'provider_wait',
+      provider: 'lmstudio',
+      reason: 'over',
+      delayMs: null,
+      attempt: null,
+      maxRetries: null,
+    });
+    expect(renderStatus(sent, dc).plain).not.toContain('⏳');
+    // The CLI retrying itself supersedes the proxy's story.
+    const cliRetry = reduceTaskView(limited, {
+      type: 'retry',
+      attempt: 1,
+      maxRetries: 10,
+      delayMs: 5000,
+      status: 429,
+      error: 'rate limited',
+    });
+    expect(renderStatus(cliRetry, dc).plain).not.toContain('⏳');
     const ended = reduceTaskView(limited, {
       type: 'outcome',
       outcome: { kind: 'stopped', partialText: '' },
@@ -233,7 +253,12 @@ describe('task view and live status', () => {
       fc.record({
         type: fc.constant('provider_wait' as const),
         provider: big,
-        reason: fc.constantFrom('rate_limited' as const, 'rate_window' as const, 'busy' as const),
+        reason: fc.constantFrom(
+          'rate_limited' as const,
+          'rate_window' as const,
+          'busy' as const,
+          'over' as const,
+        ),
         delayMs: fc.option(fc.nat()),
         attempt: fc.option(fc.nat()),
         maxRetries: fc.option(fc.nat()),
