@@ -32,6 +32,8 @@ export interface TelegramPlatformOptions {
   logger: Logger;
   /** Seconds a getUpdates call waits for news; Telegram allows up to 50. */
   pollingTimeoutSeconds?: number;
+  /** After polling gave up (409: another program polls this bot; 401), how long until it polls again. */
+  pollingRetryMs?: number;
 }
 
 export function createTelegramPlatform(options: TelegramPlatformOptions): MessagingPlatform {
@@ -172,6 +174,33 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     }
   };
 
+  /**
+   * Long polling until stopped. grammy retries network failures itself but gives up on a 409 (another program
+   * polls this bot: a second relay, or an old one still running) and a 401 (the token was revoked): the bot
+   * would go deaf with one log line. Instead it says why, and polls again after a pause, so it takes over
+   * once the other program stops.
+   */
+  const poll = async (signal: AbortSignal, onPolling: () => void): Promise<void> => {
+    const retryMs = options.pollingRetryMs ?? 30_000;
+    while (!signal.aborted) {
+      try {
+        await bot.start({
+          timeout: options.pollingTimeoutSeconds ?? 30,
+          allowed_updates: ['message', 'callback_query'],
+          onStart: onPolling,
+        });
+        return; // stop() ended it
+      } catch (error) {
+        if (signal.aborted) return;
+        logger.error(
+          { err: error },
+          `telegram polling stopped: ${pollingFailure(error)}; polling again in ${retryMs / 1000} s`,
+        );
+        await sleep(retryMs, undefined, { signal }).catch(() => {});
+      }
+    }
+  };
+
   // Installed once: grammy refuses new middleware while running, and a platform may be restarted.
   let onMessage: IncomingHandler = () => {};
   const albums = createAlbumGatherer((album) => onMessage(album));
@@ -238,16 +267,8 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
       signal.throwIfAborted();
       onMessage = onIncoming;
       await new Promise<void>((resolve, reject) => {
-        polling = bot
-          .start({
-            timeout: options.pollingTimeoutSeconds ?? 30,
-            allowed_updates: ['message', 'callback_query'],
-            onStart: () => resolve(),
-          })
-          .catch((error: unknown) => {
-            logger.error({ err: error }, 'telegram polling stopped with an error');
-            reject(error);
-          });
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        polling = poll(signal, resolve);
       });
       logger.info({ bot: bot.botInfo.username }, 'telegram connected');
     },
@@ -321,4 +342,14 @@ function keyboardOf(buttons: readonly ChatButton[]): {
         ? []
         : [buttons.map((button) => ({ text: button.label, callback_data: button.id }))],
   };
+}
+
+function pollingFailure(error: unknown): string {
+  if (error instanceof GrammyError && error.error_code === 409) {
+    return 'another program is polling this bot (409 Conflict); stop the other relay, or it gets the messages';
+  }
+  if (error instanceof GrammyError && error.error_code === 401) {
+    return 'Telegram refused TELEGRAM_BOT_TOKEN (401): was the token revoked?';
+  }
+  return error instanceof Error ? error.message : String(error);
 }

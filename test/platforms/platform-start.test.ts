@@ -137,6 +137,38 @@ describe('starting a chat platform', () => {
     );
   });
 
+  it('telegram: another program polling the bot (409) is said plainly, and polling resumes once it stops', async () => {
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    const log = collect();
+    const incoming: Incoming[] = [];
+    const platform = createTelegramPlatform({
+      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
+      logger: log.logger,
+      pollingTimeoutSeconds: 1,
+      pollingRetryMs: 300,
+    });
+    cleanups.push(() => platform.stop());
+    await platform.start((message) => incoming.push(message));
+    fake.failNext(
+      'getUpdates',
+      { errorCode: 409, description: 'Conflict: terminated by other getUpdates request' },
+      2,
+    );
+    await vi.waitFor(
+      () =>
+        expect(log.messages()).toContainEqual(
+          'telegram polling stopped: another program is polling this bot (409 Conflict); stop the other relay, or it gets the messages; polling again in 0.3 s',
+        ),
+      WAIT,
+    );
+    fake.sendUserMessage({ userId: TELEGRAM_USER, text: 'still there?' });
+    await vi.waitFor(
+      () => expect(incoming.map((m) => m.kind === 'text' && m.text)).toEqual(['still there?']),
+      WAIT,
+    );
+  });
+
   it('telegram: stopping while it waits for the network ends the start at once', async () => {
     const fake = await startFakeTelegram();
     cleanups.push(() => fake.close());
