@@ -68,6 +68,14 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     });
     made.rest.setToken(config.token);
     made.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+    // Fired only when discord.js will not reconnect (token reset, intents revoked …): the bot is deaf until a
+    // restart, so the log must say so plainly.
+    made.on(Events.ShardDisconnect, (event) =>
+      logger.error(
+        { code: event.code },
+        `discord closed the connection for good (close code ${event.code}); check DISCORD_BOT_TOKEN and the bot's intents, then restart the relay`,
+      ),
+    );
     made.on(Events.MessageCreate, onMessage);
     made.on(Events.InteractionCreate, onInteraction);
     return made;

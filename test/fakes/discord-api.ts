@@ -109,6 +109,8 @@ export interface FakeDiscord {
   rateLimitFailure(retryAfterSeconds: number): ScriptedFailure;
   /** The user (a moderator) deletes one of the bot's messages. */
   deleteByUser(channelId: string, messageId: string): void;
+  /** Closes every gateway connection with this close code, as Discord does when it drops a bot for good. */
+  closeGateway(code: number, reason: string): void;
   /** REST and gateway go away (connections refused) until `comeBack()` listens on the same port again. */
   goOffline(): Promise<void>;
   comeBack(): Promise<void>;
@@ -653,6 +655,9 @@ export async function startFakeDiscord(options: {
       if (!bot) return;
       bot.deleted = true;
       dispatch('MESSAGE_DELETE', { id: bot.messageId, channel_id: bot.channelId, guild_id: GUILD_ID });
+    },
+    closeGateway(code, reason) {
+      for (const ws of sockets) ws.close(code, reason);
     },
     async goOffline() {
       for (const ws of sockets) ws.terminate();

@@ -187,6 +187,31 @@ describe('starting a chat platform', () => {
     await expect(started).rejects.toThrow();
   });
 
+  it('discord: a gateway closed for good while running (token reset) is said plainly in the log', async () => {
+    const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
+    cleanups.push(() => fake.close());
+    const log = collect();
+    const platform = createDiscordPlatform({
+      config: {
+        token: 'fake-bot-token',
+        allowedChannels: [CHANNEL],
+        allowedUsers: [],
+        apiBase: fake.apiBase,
+      },
+      logger: log.logger,
+    });
+    cleanups.push(() => platform.stop());
+    await platform.start(() => {});
+    fake.closeGateway(4004, 'Authentication failed.');
+    await vi.waitFor(
+      () =>
+        expect(log.messages()).toContainEqual(
+          "discord closed the connection for good (close code 4004); check DISCORD_BOT_TOKEN and the bot's intents, then restart the relay",
+        ),
+      WAIT,
+    );
+  });
+
   it('discord: stopping while it waits for the network ends the start at once', async () => {
     const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
     cleanups.push(() => fake.close());
