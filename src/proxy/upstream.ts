@@ -135,15 +135,19 @@ export async function callUpstream(
   const headers = { ...upstreamHeaders(call.provider, call.settings), 'content-length': String(length) };
   let serverErrors = 0;
   for (let attempt = 0; ; attempt++) {
-    await call.limiter.pace(call.signal, (ms, cause) =>
-      call.onWait?.({
-        reason: cause === 'window' ? 'rate_window' : 'rate_limited',
-        delayMs: ms,
-        attempt: null,
-        maxRetries: null,
-      }),
-    );
-    call.onWait?.(WAIT_OVER);
+    const onWait = call.onWait;
+    if (onWait === undefined) await call.limiter.pace(call.signal);
+    else {
+      await call.limiter.pace(call.signal, (ms, cause) =>
+        onWait({
+          reason: cause === 'window' ? 'rate_window' : 'rate_limited',
+          delayMs: ms,
+          attempt: null,
+          maxRetries: null,
+        }),
+      );
+      onWait(WAIT_OVER);
+    }
     let response: Awaited<ReturnType<typeof request>>;
     // Only a streamed body can time out while writing; a one-write body needs no second signal (and
     // AbortSignal.any costs more per request than the rest of this function).
