@@ -12,11 +12,17 @@ export const ALBUM_QUIET_MS = 800;
 
 export interface AlbumGatherer {
   add(groupId: string, part: FilesIncoming): void;
+  /**
+   * Any other message: handed on at once, unless an album of the same chat is still gathering; then it
+   * waits behind the album, so a text sent right after the photos runs after them, as sent.
+   */
+  pass(incoming: Incoming): void;
   /** Hands on every album still gathering at once (shutdown: the user hears of it rather than nothing). */
   flush(): void;
 }
 
 interface Gathering {
+  chatId: string;
   parts: FilesIncoming[];
   timer: ReturnType<typeof setTimeout>;
 }
@@ -39,16 +45,24 @@ export function mergeAlbum(parts: readonly FilesIncoming[]): FilesIncoming {
 }
 
 export function createAlbumGatherer(
-  emit: (merged: FilesIncoming) => void,
+  emit: (incoming: Incoming) => void,
   quietMs: number = ALBUM_QUIET_MS,
 ): AlbumGatherer {
   const gathering = new Map<string, Gathering>();
+  /** Per chat, messages that arrived while one of its albums was gathering, in order. */
+  const held = new Map<string, Incoming[]>();
+  const gatheringIn = (chatId: string): boolean =>
+    [...gathering.values()].some((album) => album.chatId === chatId);
   const finish = (key: string): void => {
     const album = gathering.get(key);
     if (album === undefined) return;
     gathering.delete(key);
     clearTimeout(album.timer);
     emit(mergeAlbum(album.parts));
+    if (gatheringIn(album.chatId)) return;
+    const waiting = held.get(album.chatId) ?? [];
+    held.delete(album.chatId);
+    for (const incoming of waiting) emit(incoming);
   };
   return {
     add(groupId, part) {
@@ -57,7 +71,16 @@ export function createAlbumGatherer(
       const album = gathering.get(key);
       if (album !== undefined) clearTimeout(album.timer);
       const parts = album === undefined ? [part] : [...album.parts, part];
-      gathering.set(key, { parts, timer: setTimeout(() => finish(key), quietMs) });
+      gathering.set(key, { chatId: part.chatId, parts, timer: setTimeout(() => finish(key), quietMs) });
+    },
+    pass(incoming) {
+      if (!gatheringIn(incoming.chatId)) {
+        emit(incoming);
+        return;
+      }
+      const waiting = held.get(incoming.chatId) ?? [];
+      waiting.push(incoming);
+      held.set(incoming.chatId, waiting);
     },
     flush() {
       for (const key of [...gathering.keys()]) finish(key);

@@ -214,7 +214,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
     const incoming = toIncoming(message);
     if (incoming?.kind === 'files' && message.media_group_id !== undefined) {
       albums.add(message.media_group_id, incoming);
-    } else if (incoming) onMessage(incoming);
+    } else if (incoming) albums.pass(incoming);
   });
   bot.on('callback_query:data', async (ctx) => {
     const query = ctx.callbackQuery;

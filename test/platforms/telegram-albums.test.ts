@@ -24,6 +24,18 @@ const part = (messageId: number, text = '', userId = '7', replyTo: string | null
   ],
 });
 
+/** The gatherer and what it handed on; `merged()` narrows each to the files message an album becomes. */
+function gatherer() {
+  const handed: Incoming[] = [];
+  const albums = createAlbumGatherer((incoming) => handed.push(incoming));
+  return { albums, handed, merged: () => handed.map(filesOf) };
+}
+
+function filesOf(incoming: Incoming): FilesIncoming {
+  if (incoming.kind !== 'files') throw new Error(`expected a files message, got ${incoming.kind}`);
+  return incoming;
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -33,23 +45,22 @@ afterEach(() => {
 
 describe('telegram album gatherer', () => {
   it('hands on one message once the album is quiet: first id, every file in order, the caption, the rest linked', () => {
-    const out: FilesIncoming[] = [];
-    const albums = createAlbumGatherer((merged) => out.push(merged));
+    const { albums, handed, merged } = gatherer();
     albums.add('g', part(12, '', '7', '5'));
     albums.add('g', part(10));
     vi.advanceTimersByTime(ALBUM_QUIET_MS - 1);
     albums.add('g', part(11, 'what differs?'));
     vi.advanceTimersByTime(ALBUM_QUIET_MS - 1);
-    expect(out).toEqual([]);
+    expect(handed).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({
+    expect(handed).toHaveLength(1);
+    expect(merged()[0]).toMatchObject({
       messageId: '10',
       text: 'what differs?',
       replyToMessageId: '5',
       albumMessageIds: ['11', '12'],
     });
-    expect(out[0]?.files.map((file) => file.fileName)).toEqual([
+    expect(merged()[0]?.files.map((file) => file.fileName)).toEqual([
       'photo-of-10.jpg',
       'photo-of-11.jpg',
       'photo-of-12.jpg',
@@ -57,23 +68,47 @@ describe('telegram album gatherer', () => {
   });
 
   it('keeps every caption when several photos carry one, in the order they were sent', () => {
-    const out: FilesIncoming[] = [];
-    const albums = createAlbumGatherer((merged) => out.push(merged));
+    const { albums, merged } = gatherer();
     albums.add('g', part(21, 'the second screen'));
     albums.add('g', part(20, 'the first screen'));
     albums.add('g', part(22, '  '));
     albums.flush();
-    expect(out[0]?.text).toBe('the first screen\n\nthe second screen');
+    expect(merged()[0]?.text).toBe('the first screen\n\nthe second screen');
+  });
+
+  it('a text sent right after the photos waits behind the album, so it runs after them, as sent', () => {
+    const { albums, handed } = gatherer();
+    const text = (messageId: number, chatId = '7'): Incoming => ({
+      platform: 'telegram',
+      chatId,
+      messageId: String(messageId),
+      userId: '7',
+      replyToMessageId: null,
+      kind: 'text',
+      text: `message ${messageId}`,
+    });
+    albums.pass(text(1));
+    albums.add('g', part(2, 'the screenshots'));
+    albums.add('g', part(3));
+    albums.pass(text(4));
+    albums.pass(text(5, 'another chat'));
+    expect(handed.map((incoming) => incoming.messageId)).toEqual(['1', '5']);
+    vi.advanceTimersByTime(ALBUM_QUIET_MS);
+    expect(handed.map((incoming) => [incoming.messageId, incoming.kind])).toEqual([
+      ['1', 'text'],
+      ['5', 'text'],
+      ['2', 'files'],
+      ['4', 'text'],
+    ]);
   });
 
   it('keeps albums of different groups and different users apart', () => {
-    const out: FilesIncoming[] = [];
-    const albums = createAlbumGatherer((merged) => out.push(merged));
+    const { albums, merged } = gatherer();
     albums.add('g1', part(1, 'one'));
     albums.add('g2', part(2, 'two'));
     albums.add('g1', part(3, '', '8'));
     vi.advanceTimersByTime(ALBUM_QUIET_MS);
-    expect(out.map((merged) => [merged.messageId, merged.files.length])).toEqual([
+    expect(merged().map((merged) => [merged.messageId, merged.files.length])).toEqual([
       ['1', 1],
       ['2', 1],
       ['3', 1],
@@ -81,14 +116,13 @@ describe('telegram album gatherer', () => {
   });
 
   it('on shutdown hands on what it holds at once, so no photo the user sent is dropped', () => {
-    const out: FilesIncoming[] = [];
-    const albums = createAlbumGatherer((merged) => out.push(merged));
+    const { albums, handed, merged } = gatherer();
     albums.add('g', part(1, 'caption'));
     albums.add('g', part(2));
     albums.flush();
-    expect(out.map((merged) => merged.albumMessageIds)).toEqual([['2']]);
-    expect(out[0]?.text).toBe('caption');
+    expect(merged().map((merged) => merged.albumMessageIds)).toEqual([['2']]);
+    expect(merged()[0]?.text).toBe('caption');
     vi.advanceTimersByTime(ALBUM_QUIET_MS * 2);
-    expect(out).toHaveLength(1);
+    expect(handed).toHaveLength(1);
   });
 });
