@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDiscordPlatform } from '../../platforms/discord.js';
+import { createPlatforms } from '../../platforms/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
 import { PlatformRefusedError } from '../../platforms/start-errors.js';
 import { createTelegramPlatform } from '../../platforms/telegram.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
 import { startFakeTelegram } from '../fakes/telegram-api.js';
+import { createHarness } from '../sessions/harness.js';
+import { bothPlatforms, repliesTo, startDiscordDriver, startTelegramDriver } from './chat-drivers.js';
 
 // Starting against a chat service that refuses the token, or cannot be reached yet (a relay started at boot,
 // before the network is up): a refused token is one clear error; an unreachable service is waited for, said
@@ -233,5 +236,52 @@ describe('starting a chat platform', () => {
     );
     await platform.stop();
     await expect(started).rejects.toThrow();
+  });
+});
+
+describe('starting both platforms over one engine', () => {
+  it('one platform waiting for its network: the other serves tasks meanwhile, and a stop ends the wait quietly', async () => {
+    const telegram = await startTelegramDriver();
+    const discord = await startDiscordDriver();
+    cleanups.push(() => telegram.close());
+    cleanups.push(() => discord.close());
+    await discord.fake.goOffline();
+    const h = createHarness();
+    cleanups.push(() => h.cleanup());
+    const log = collect();
+    const platforms = createPlatforms({
+      config: bothPlatforms(telegram, discord)({ count: 20, windowMs: 1000 }),
+      engine: h.engine,
+      transcriber: {
+        maxBytes: 1024,
+        transcribe: async () => ({ ok: false, kind: 'disabled', message: 'voice notes are off' }),
+      },
+      voiceEnabled: false,
+      proxyStats: () => ({ providers: [] }),
+      logger: log.logger,
+    });
+    let settled: 'pending' | 'resolved' | 'rejected' = 'pending';
+    const started = platforms.start().then(
+      () => {
+        settled = 'resolved';
+      },
+      () => {
+        settled = 'rejected';
+      },
+    );
+    await vi.waitFor(
+      () => expect(log.messages().some((msg) => msg.startsWith('cannot reach Discord'))).toBe(true),
+      WAIT,
+    );
+    // Telegram is up and serving although Discord is not.
+    const user = telegram.send('a task while Discord is away');
+    await vi.waitFor(
+      () => expect(repliesTo(telegram, user).some((m) => m.text.includes('✅'))).toBe(true),
+      WAIT,
+    );
+    expect(settled).toBe('pending');
+    await platforms.stop();
+    await started;
+    expect(settled).toBe('resolved');
   });
 });
