@@ -4,7 +4,7 @@ import { createPlatforms } from '../../platforms/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
 import { PlatformRefusedError } from '../../platforms/start-errors.js';
 import { createTelegramPlatform } from '../../platforms/telegram.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
 import { startFakeTelegram } from '../fakes/telegram-api.js';
 import { createHarness } from '../sessions/harness.js';
@@ -31,14 +31,33 @@ function collect() {
   return { logger, messages };
 }
 
+/** A Discord platform on the fake, as the relay configures one; `token` is the bot token it presents. */
+function discordOn(fake: { apiBase: string }, logger: Logger, token = 'fake-bot-token'): MessagingPlatform {
+  return createDiscordPlatform({
+    config: { token, allowedChannels: [CHANNEL], allowedUsers: [], apiBase: fake.apiBase },
+    logger,
+  });
+}
+
+/** A Telegram platform on the fake, for the allowed test user. */
+function telegramOn(
+  fake: { apiRoot: string; token: string },
+  logger: Logger,
+  options: { token?: string; pollingTimeoutSeconds?: number; pollingRetryMs?: number } = {},
+): MessagingPlatform {
+  const { token = fake.token, ...polling } = options;
+  return createTelegramPlatform({
+    config: { token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
+    logger,
+    ...polling,
+  });
+}
+
 describe('starting a chat platform', () => {
   it('telegram: a refused token is one error naming TELEGRAM_BOT_TOKEN', async () => {
     const fake = await startFakeTelegram();
     cleanups.push(() => fake.close());
-    const platform = createTelegramPlatform({
-      config: { token: '999:not-the-token', allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
-      logger: collect().logger,
-    });
+    const platform = telegramOn(fake, collect().logger, { token: '999:not-the-token' });
     cleanups.push(() => platform.stop());
     const started = platform.start(() => {});
     await expect(started).rejects.toBeInstanceOf(PlatformRefusedError);
@@ -50,10 +69,7 @@ describe('starting a chat platform', () => {
   it('discord: a refused token is one error naming DISCORD_BOT_TOKEN', async () => {
     const fake = await startFakeDiscord({ channelIds: [CHANNEL], token: 'the-real-token' });
     cleanups.push(() => fake.close());
-    const platform = createDiscordPlatform({
-      config: { token: 'a-reset-token', allowedChannels: [CHANNEL], allowedUsers: [], apiBase: fake.apiBase },
-      logger: collect().logger,
-    });
+    const platform = discordOn(fake, collect().logger, 'a-reset-token');
     cleanups.push(() => platform.stop());
     const started = platform.start(() => {});
     await expect(started).rejects.toBeInstanceOf(PlatformRefusedError);
@@ -63,15 +79,7 @@ describe('starting a chat platform', () => {
   it('discord: the Message Content intent turned off is one error saying where to turn it on', async () => {
     const fake = await startFakeDiscord({ channelIds: [CHANNEL], refuseIntents: true });
     cleanups.push(() => fake.close());
-    const platform = createDiscordPlatform({
-      config: {
-        token: 'fake-bot-token',
-        allowedChannels: [CHANNEL],
-        allowedUsers: [],
-        apiBase: fake.apiBase,
-      },
-      logger: collect().logger,
-    });
+    const platform = discordOn(fake, collect().logger);
     cleanups.push(() => platform.stop());
     await expect(platform.start(() => {})).rejects.toThrow(
       'Discord refused the Message Content intent: turn it on in the Developer Portal (Bot → Privileged Gateway Intents)',
@@ -84,10 +92,7 @@ describe('starting a chat platform', () => {
     await fake.goOffline();
     const log = collect();
     const incoming: Incoming[] = [];
-    const platform: MessagingPlatform = createTelegramPlatform({
-      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
-      logger: log.logger,
-    });
+    const platform: MessagingPlatform = telegramOn(fake, log.logger);
     cleanups.push(() => platform.stop());
     const started = platform.start((message) => incoming.push(message));
     await vi.waitFor(
@@ -112,15 +117,7 @@ describe('starting a chat platform', () => {
     await fake.goOffline();
     const log = collect();
     const incoming: Incoming[] = [];
-    const platform = createDiscordPlatform({
-      config: {
-        token: 'fake-bot-token',
-        allowedChannels: [CHANNEL],
-        allowedUsers: [],
-        apiBase: fake.apiBase,
-      },
-      logger: log.logger,
-    });
+    const platform = discordOn(fake, log.logger);
     cleanups.push(() => platform.stop());
     const started = platform.start((message) => incoming.push(message));
     await vi.waitFor(
@@ -145,12 +142,7 @@ describe('starting a chat platform', () => {
     cleanups.push(() => fake.close());
     const log = collect();
     const incoming: Incoming[] = [];
-    const platform = createTelegramPlatform({
-      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
-      logger: log.logger,
-      pollingTimeoutSeconds: 1,
-      pollingRetryMs: 300,
-    });
+    const platform = telegramOn(fake, log.logger, { pollingTimeoutSeconds: 1, pollingRetryMs: 300 });
     cleanups.push(() => platform.stop());
     await platform.start((message) => incoming.push(message));
     fake.failNext(
@@ -172,37 +164,11 @@ describe('starting a chat platform', () => {
     );
   });
 
-  it('telegram: stopping while it waits for the network ends the start at once', async () => {
-    const fake = await startFakeTelegram();
-    cleanups.push(() => fake.close());
-    await fake.goOffline();
-    const log = collect();
-    const platform = createTelegramPlatform({
-      config: { token: fake.token, allowedUserIds: [String(TELEGRAM_USER)], apiRoot: fake.apiRoot },
-      logger: log.logger,
-    });
-    const started = platform.start(() => {});
-    await vi.waitFor(
-      () => expect(log.messages().some((msg) => msg.startsWith('cannot reach'))).toBe(true),
-      WAIT,
-    );
-    await platform.stop();
-    await expect(started).rejects.toThrow();
-  });
-
   it('discord: a gateway closed for good while running (token reset) is said plainly in the log', async () => {
     const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
     cleanups.push(() => fake.close());
     const log = collect();
-    const platform = createDiscordPlatform({
-      config: {
-        token: 'fake-bot-token',
-        allowedChannels: [CHANNEL],
-        allowedUsers: [],
-        apiBase: fake.apiBase,
-      },
-      logger: log.logger,
-    });
+    const platform = discordOn(fake, log.logger);
     cleanups.push(() => platform.stop());
     await platform.start(() => {});
     fake.closeGateway(4004, 'Authentication failed.');
@@ -215,28 +181,30 @@ describe('starting a chat platform', () => {
     );
   });
 
-  it('discord: stopping while it waits for the network ends the start at once', async () => {
-    const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
-    cleanups.push(() => fake.close());
-    await fake.goOffline();
-    const log = collect();
-    const platform = createDiscordPlatform({
-      config: {
-        token: 'fake-bot-token',
-        allowedChannels: [CHANNEL],
-        allowedUsers: [],
-        apiBase: fake.apiBase,
-      },
-      logger: log.logger,
+  for (const name of ['telegram', 'discord'] as const) {
+    it(`${name}: stopping while it waits for the network ends the start at once`, async () => {
+      const log = collect();
+      let platform: MessagingPlatform;
+      if (name === 'telegram') {
+        const fake = await startFakeTelegram();
+        cleanups.push(() => fake.close());
+        await fake.goOffline();
+        platform = telegramOn(fake, log.logger);
+      } else {
+        const fake = await startFakeDiscord({ channelIds: [CHANNEL] });
+        cleanups.push(() => fake.close());
+        await fake.goOffline();
+        platform = discordOn(fake, log.logger);
+      }
+      const started = platform.start(() => {});
+      await vi.waitFor(
+        () => expect(log.messages().some((msg) => msg.startsWith('cannot reach'))).toBe(true),
+        WAIT,
+      );
+      await platform.stop();
+      await expect(started).rejects.toThrow();
     });
-    const started = platform.start(() => {});
-    await vi.waitFor(
-      () => expect(log.messages().some((msg) => msg.startsWith('cannot reach'))).toBe(true),
-      WAIT,
-    );
-    await platform.stop();
-    await expect(started).rejects.toThrow();
-  });
+  }
 });
 
 describe('starting both platforms over one engine', () => {
