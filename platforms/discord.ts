@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Attachment,
@@ -252,7 +253,9 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       );
       for (let attempt = 1; ; attempt++) {
         client = newClient();
-        const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+        // A stop while the gateway is still identifying ends the wait too.
+        const ready = once(client, Events.ClientReady, { signal });
+        ready.catch(() => {}); // a failed attempt leaves it pending; a later stop must not make it unhandled
         try {
           await client.login(config.token);
           await ready;
