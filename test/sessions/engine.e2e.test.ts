@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MessageRef, NodeSnapshot, ProgressEvent, SessionEngine } from '../../sessions/types.js';
 import { startFakeUpstream } from '../fakes/openai-upstream.js';
 import { type E2eRig, echoScript, finishedNode, startE2eRig } from './e2e-rig.js';
@@ -84,7 +84,17 @@ describe('session engine with the real CLI', () => {
   });
 
   it('12 tasks with maxSessions 10 never run more than 10 CLIs and all finish', async () => {
-    rig = await startE2eRig(await startFakeUpstream(echoScript));
+    // Every answer is held until all twelve are submitted, so none can finish early on a slow machine.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    rig = await startE2eRig(
+      await startFakeUpstream((req) => {
+        const reply = echoScript(req);
+        return reply.kind === 'stream' ? { ...reply, pause: { after: 1, until: gate } } : reply;
+      }),
+    );
     const engine = rig.engine({ maxSessions: 10 });
     await engine.start();
     let peak = 0;
@@ -94,11 +104,12 @@ describe('session engine with the real CLI', () => {
     const nodes = [];
     for (let i = 0; i < 12; i++) nodes.push((await submit(engine, `task WORD-T${'ABCDEFGHIJKL'[i]}`)).node);
     expect(engine.stats()).toMatchObject({ running: 10, queued: 2 });
+    await vi.waitFor(() => expect(peak).toBe(10), { timeout: 60_000, interval: 50 });
+    release();
     const finished = await Promise.all(nodes.map((node) => finishedNode(engine, node.id)));
     clearInterval(sampler);
     expect(finished.map((node) => node.state)).toEqual(Array(12).fill('done'));
-    expect(peak).toBeGreaterThan(1);
-    expect(peak).toBeLessThanOrEqual(10);
+    expect(peak).toBe(10);
   });
 });
 

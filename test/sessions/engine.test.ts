@@ -100,10 +100,15 @@ describe('session engine with a replay CLI', () => {
   it('runs at most maxSessions CLIs, FIFO, and tells queued nodes their position', async () => {
     const h = harness({ maxSessions: 2 });
     await h.engine.start();
+    // The first two hold until all five are in, so none can finish early on a slow machine.
+    const gate = join(h.dir, 'all-submitted');
     const nodes: NodeSnapshot[] = [];
-    for (let i = 0; i < 5; i++) nodes.push((await submitOk(h.engine, `task ${i} [fake:delay=15]`)).node);
+    for (let i = 0; i < 5; i++) {
+      nodes.push((await submitOk(h.engine, `task ${i} [fake:delay=15] [fake:wait-file=${gate}]`)).node);
+    }
     expect(nodes.map((node) => node.state)).toEqual(['running', 'running', 'queued', 'queued', 'queued']);
     expect(h.engine.stats()).toMatchObject({ running: 2, queued: 3, maxSessions: 2 });
+    writeFileSync(gate, '');
     const finished = await Promise.all(nodes.map((node) => h.finished(node.id)));
     expect(finished.every((node) => node.state === 'done')).toBe(true);
     let live = 0;
