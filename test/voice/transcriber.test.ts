@@ -54,9 +54,10 @@ async function runs(): Promise<Array<{ pid: number; args: string[] }>> {
     .map((line) => JSON.parse(line));
 }
 
-/** Polls until `check` holds; the bound only keeps a broken build from hanging the suite. */
+/** Polls until `check` holds; the bound (generous, for a loaded machine) only keeps a broken build from hanging the suite. */
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
