@@ -161,16 +161,25 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
     };
   };
 
+  /** Whether this person may use the bot here; a stranger is logged with `refusal` (the caller does the rest). */
+  const admitted = (channelId: string, userId: string, refusal: string): boolean => {
+    if (platform.isAllowed(channelId, userId)) return true;
+    logger.warn({ channelId, userId }, refusal);
+    return false;
+  };
+
   /** A component press: strangers get an ephemeral refusal; others a deferred update, then the controller acts. */
-  const onButton = (interaction: ButtonInteraction, onIncoming: IncomingHandler): void => {
+  const onButton = (interaction: ButtonInteraction): void => {
     const failed = (error: unknown): void => {
       logger.error({ err: error }, 'discord could not acknowledge a button press');
     };
-    if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
-      logger.warn(
-        { channelId: interaction.channelId, userId: interaction.user.id },
+    if (
+      !admitted(
+        interaction.channelId,
+        interaction.user.id,
         'discord button press outside the allow-list: refused',
-      );
+      )
+    ) {
       interaction
         .reply({
           content: 'Only the people this bot works for can answer this.',
@@ -192,35 +201,31 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
       },
     };
     // Within Discord's 3 s: a deferred update (type 6), so the message is edited later, not replied to.
-    interaction.deferUpdate().then(() => onIncoming(incoming), failed);
+    interaction.deferUpdate().then(() => deliver(incoming), failed);
   };
 
   function onMessage(message: Message): void {
     if (message.author.bot || message.system) return;
-    if (!platform.isAllowed(message.channelId, message.author.id)) {
-      logger.warn(
-        { channelId: message.channelId, userId: message.author.id },
-        'discord message outside the allow-list: ignored',
-      );
+    if (!admitted(message.channelId, message.author.id, 'discord message outside the allow-list: ignored'))
       return;
-    }
     const incoming = toIncoming(message);
     if (incoming) deliver(incoming);
   }
 
   function onInteraction(interaction: Interaction): void {
     if (interaction.isButton()) {
-      onButton(interaction, deliver);
+      onButton(interaction);
       return;
     }
     if (!interaction.isChatInputCommand()) return;
-    if (!platform.isAllowed(interaction.channelId, interaction.user.id)) {
-      logger.warn(
-        { channelId: interaction.channelId, userId: interaction.user.id },
+    if (
+      !admitted(
+        interaction.channelId,
+        interaction.user.id,
         'discord slash command outside the allow-list: ignored',
-      );
+      )
+    )
       return;
-    }
     const incoming = toCommand(interaction);
     if (!incoming) return;
     // Discord wants an acknowledgement within 3 s; the answer follows as an edit of it.

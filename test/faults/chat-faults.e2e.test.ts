@@ -3,14 +3,13 @@ import type { OutboxStats } from '../../platforms/index.js';
 import { textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
 import {
   answerText,
-  bothPlatforms,
   type ChatFakeDriver,
   type ChatStorm,
+  type RelayOnBoth,
   repliesTo,
-  startDiscordDriver,
-  startTelegramDriver,
+  startRelayOnBoth,
 } from '../platforms/chat-drivers.js';
-import { type RelayRig, startRelayRig } from '../platforms/relay-rig.js';
+import type { RelayRig } from '../platforms/relay-rig.js';
 
 // Chat API faults while tasks run, on both platform fakes at once in one relay (one engine, one proxy, real
 // `claude`): 429 storms, 5xx storms, a status message the user deleted, and the chat API going away and
@@ -42,16 +41,12 @@ function deferred(): Deferred {
 }
 
 describe('chat API faults on Telegram and Discord at once (e2e)', () => {
-  let telegram: Awaited<ReturnType<typeof startTelegramDriver>>;
-  let discord: Awaited<ReturnType<typeof startDiscordDriver>>;
+  let relay: RelayOnBoth;
   let rig: RelayRig;
-  const drivers = (): ChatFakeDriver[] => [telegram, discord];
+  let rejections: unknown[] = [];
+  const drivers = (): ChatFakeDriver[] => relay.drivers();
   /** The upstream holds each answer after its first chunks until the test opens the gate. */
   const gates = new Map<string, Deferred>();
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown): void => {
-    rejections.push(reason);
-  };
 
   const gated =
     (marker: Marker) =>
@@ -63,20 +58,13 @@ describe('chat API faults on Telegram and Discord at once (e2e)', () => {
     };
 
   beforeAll(async () => {
-    process.on('unhandledRejection', onRejection);
-    telegram = await startTelegramDriver();
-    discord = await startDiscordDriver();
-    rig = await startRelayRig({
+    relay = await startRelayOnBoth({
       replies: Object.fromEntries(MARKERS.map((marker) => [marker, gated(marker)])),
-      messaging: bothPlatforms(telegram, discord),
-      transcript: () => '',
     });
+    ({ rig, rejections } = relay);
   });
   afterAll(async () => {
-    await rig?.stop();
-    await telegram?.close();
-    await discord?.close();
-    process.off('unhandledRejection', onRejection);
+    await relay?.stop();
     expect(rejections).toEqual([]);
   });
 

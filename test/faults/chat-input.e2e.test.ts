@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lastUserText, textReply } from '../fakes/openai-upstream.js';
 import {
   answerText,
-  bothPlatforms,
   type ChatFakeDriver,
+  type RelayOnBoth,
   repliesTo,
-  startDiscordDriver,
-  startTelegramDriver,
+  startRelayOnBoth,
 } from '../platforms/chat-drivers.js';
-import { type RelayRig, startRelayRig } from '../platforms/relay-rig.js';
+import type { RelayRig } from '../platforms/relay-rig.js';
 import { hasLoneSurrogate } from '../platforms/render/oracle.js';
 
 // Bad chat input through the whole relay, on both platform fakes at once (one engine, one proxy, real
@@ -22,20 +21,13 @@ const ODD =
   'ODD_UNICODE lone \uD800 high, lone \uDFFF low, 🙂, e\u0301, \u202Eflipped\u202C, zero\u200Bwidth';
 
 describe('bad chat input on Telegram and Discord at once (e2e)', () => {
-  let telegram: Awaited<ReturnType<typeof startTelegramDriver>>;
-  let discord: Awaited<ReturnType<typeof startDiscordDriver>>;
+  let relay: RelayOnBoth;
   let rig: RelayRig;
-  const drivers = (): ChatFakeDriver[] => [telegram, discord];
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown): void => {
-    rejections.push(reason);
-  };
+  let rejections: unknown[] = [];
+  const drivers = (): ChatFakeDriver[] => relay.drivers();
 
   beforeAll(async () => {
-    process.on('unhandledRejection', onRejection);
-    telegram = await startTelegramDriver();
-    discord = await startDiscordDriver();
-    rig = await startRelayRig({
+    relay = await startRelayOnBoth({
       replies: {
         NORMAL_TASK: () => textReply('Normal answer.'),
         LONG_PASTE: (request) => textReply(`Got ${lastUserText(request.body).length} characters.`),
@@ -44,15 +36,11 @@ describe('bad chat input on Telegram and Discord at once (e2e)', () => {
         ODD_UNICODE: (request) => textReply(`Echo: ${lastUserText(request.body)} ECHO_DONE`),
         UNSEEN_REPLY: () => textReply('A fresh start.'),
       },
-      messaging: bothPlatforms(telegram, discord),
-      transcript: () => '',
     });
+    ({ rig, rejections } = relay);
   });
   afterAll(async () => {
-    await rig?.stop();
-    await telegram?.close();
-    await discord?.close();
-    process.off('unhandledRejection', onRejection);
+    await relay?.stop();
     expect(rejections).toEqual([]);
   });
 
@@ -114,7 +102,7 @@ describe('bad chat input on Telegram and Discord at once (e2e)', () => {
     });
     // Escaping was right the first time: no platform refused the markup and forced plain text.
     expect(rig.chatStats().reduce((sum, chat) => sum + chat.fellBackToPlain, 0)).toBe(plainBefore);
-    const final = telegram.fake.botMessages().at(-1);
+    const final = relay.telegram.fake.botMessages().at(-1);
     expect(final?.parseModes.at(-1)).toBe('HTML');
   });
 

@@ -2,6 +2,7 @@ import type { MessageRef } from '../../sessions/index.js';
 import type { MessagingConfig } from '../../src/config.js';
 import { DISCORD_MAX_LENGTH, type FakeDiscord, startFakeDiscord } from '../fakes/discord-api.js';
 import { type FakeTelegram, startFakeTelegram, TELEGRAM_MAX_LENGTH } from '../fakes/telegram-api.js';
+import { type RelayRig, startRelayRig } from './relay-rig.js';
 
 // Both chat fakes behind one small driver each, for the fault and soak tests that run one relay over both
 // platforms at once: play the user, read what the bot shows, and break the chat API in scripted ways.
@@ -202,5 +203,53 @@ function together(a: ChatStorm, b: ChatStorm): ChatStorm {
       b.end();
     },
     hits: () => a.hits() + b.hits(),
+  };
+}
+
+export interface RelayOnBoth {
+  telegram: ChatFakeDriver & { fake: FakeTelegram };
+  discord: ChatFakeDriver & { fake: FakeDiscord };
+  rig: RelayRig;
+  drivers(): ChatFakeDriver[];
+  /** Unhandled promise rejections seen in this process since the start: a clean run has none. */
+  rejections: unknown[];
+  /** Stops the relay and both fakes, once (later calls wait for the first). */
+  stop(): Promise<void>;
+}
+
+/** One relay over both fakes, as main.ts runs it when both tokens are set, watching for unhandled rejections. */
+export async function startRelayOnBoth(
+  options: Omit<Parameters<typeof startRelayRig>[0], 'messaging' | 'transcript'> & {
+    transcript?: () => string;
+  },
+): Promise<RelayOnBoth> {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown): void => {
+    rejections.push(reason);
+  };
+  process.on('unhandledRejection', onRejection);
+  const telegram = await startTelegramDriver();
+  const discord = await startDiscordDriver();
+  const rig = await startRelayRig({
+    transcript: () => '',
+    ...options,
+    messaging: bothPlatforms(telegram, discord),
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    telegram,
+    discord,
+    rig,
+    drivers: () => [telegram, discord],
+    rejections,
+    stop: () => {
+      stopping ??= (async () => {
+        await rig.stop();
+        await telegram.close();
+        await discord.close();
+        process.off('unhandledRejection', onRejection);
+      })();
+      return stopping;
+    },
   };
 }

@@ -6,13 +6,12 @@ import { sumOutboxStats } from '../../platforms/index.js';
 import { lastRole, lastUserText, textReply, toolCallReply } from '../fakes/openai-upstream.js';
 import {
   answerText,
-  bothPlatforms,
   type ChatFakeDriver,
+  type RelayOnBoth,
   repliesTo,
-  startDiscordDriver,
-  startTelegramDriver,
+  startRelayOnBoth,
 } from '../platforms/chat-drivers.js';
-import { type RelayRig, startRelayRig } from '../platforms/relay-rig.js';
+import type { RelayRig } from '../platforms/relay-rig.js';
 
 // The soak: one relay (one engine, one proxy, the real `claude`) serving Telegram and Discord at once. On each
 // platform ten sessions in three conversation trees (three roots, then forks by replies, then forks of the
@@ -64,14 +63,10 @@ async function measure(gc: (() => void) | undefined): Promise<Figures> {
 describe('soak: ten sessions in three trees on each of Telegram and Discord, one relay (e2e)', () => {
   const gc = exposeGc();
   let baseline: Figures;
-  let telegram: Awaited<ReturnType<typeof startTelegramDriver>>;
-  let discord: Awaited<ReturnType<typeof startDiscordDriver>>;
+  let relay: RelayOnBoth;
   let rig: RelayRig;
-  const drivers = (): ChatFakeDriver[] => [telegram, discord];
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown): void => {
-    rejections.push(reason);
-  };
+  let rejections: unknown[] = [];
+  const drivers = (): ChatFakeDriver[] => relay.drivers();
   /** Per platform: task name → the user's message that started it. */
   const tasks = new Map<string, Map<string, string>>();
   let injected429 = 0;
@@ -80,10 +75,7 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
 
   beforeAll(async () => {
     baseline = await measure(gc);
-    process.on('unhandledRejection', onRejection);
-    telegram = await startTelegramDriver();
-    discord = await startDiscordDriver();
-    rig = await startRelayRig({
+    relay = await startRelayOnBoth({
       replies: {
         // First a tool call the CLI really runs, then the long answer, streamed 40 characters at a time.
         SOAK: (request) => {
@@ -96,10 +88,9 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
           return textReply(answerOf(id), { chunkSize: 40, delayMs: 250 });
         },
       },
-      messaging: bothPlatforms(telegram, discord),
-      transcript: () => '',
       rate: RATE,
     });
+    ({ rig, rejections } = relay);
     for (const driver of drivers()) tasks.set(driver.name, new Map());
     started = Date.now();
     // Now and then each chat API refuses the next edit with a 429 (retry after 1 s).
@@ -109,19 +100,11 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
     }, 4000);
   });
 
-  let closed = false;
   const closeAll = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
     clearInterval(chaos);
-    await rig?.stop();
-    await telegram?.close();
-    await discord?.close();
+    await relay?.stop();
   };
-  afterAll(async () => {
-    await closeAll();
-    process.off('unhandledRejection', onRejection);
-  });
+  afterAll(closeAll);
 
   /** Starts a task on every platform; `parent` names the task whose first message it replies to. */
   const start = (name: string, parent?: string): void => {
@@ -189,7 +172,7 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
       }
     }
     const chat: OutboxStats = sumOutboxStats(rig.chatStats());
-    const served429 = injected429 - telegram.fake.failuresLeft() - discord.fake.failuresLeft();
+    const served429 = injected429 - relay.telegram.fake.failuresLeft() - relay.discord.fake.failuresLeft();
     expect(chat.failed).toBe(0);
     expect(chat.rateLimited).toBeGreaterThanOrEqual(served429);
     expect(rejections).toEqual([]);
@@ -199,7 +182,7 @@ describe('soak: ten sessions in three trees on each of Telegram and Discord, one
     const rows = {
       'streamed work (s)': (streamedMs / 1000).toFixed(1),
       'tasks / trees': `${stats.totalNodes} / ${stats.trees}`,
-      'bot messages (telegram / discord)': `${telegram.messages().length} / ${discord.messages().length}`,
+      'bot messages (telegram / discord)': `${relay.telegram.messages().length} / ${relay.discord.messages().length}`,
       'outbox sent / edited / coalesced': `${chat.sent} / ${chat.edited} / ${chat.coalesced}`,
       '429s served by the fakes / waited out': `${served429} / ${chat.rateLimited}`,
       'retried / failed / unhandled rejections': `${chat.retried} / ${chat.failed} / ${rejections.length}`,
