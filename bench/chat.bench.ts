@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startPlatforms } from '../platforms/index.js';
 import { createSessionEngine } from '../sessions/index.js';
@@ -8,6 +8,7 @@ import type { SessionEngine } from '../sessions/types.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { type ApiCall, type FakeTelegram, startFakeTelegram } from '../test/fakes/telegram-api.js';
+import { FAKE_CLI } from '../test/sessions/harness.js';
 import type { BenchRow } from './types.js';
 
 // The chat path end to end in real time: the real session engine (running the replay CLI, so the figures are
@@ -15,7 +16,6 @@ import type { BenchRow } from './types.js';
 // default rate of one call per second per chat. Measures event → edit request, the calls per chat in any
 // window, and how long ten sessions streaming in one chat wait for their final states after they end.
 
-const FAKE_CLI = resolve(import.meta.dirname, '../test/fakes/cli-replay.mjs');
 const RUN = '23-partial-tool-bash';
 const RATE = { count: 1, windowMs: 1000 }; // the default MESSAGING_RATE_LIMIT / MESSAGING_RATE_WINDOW
 const USER = 5150;

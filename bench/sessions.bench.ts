@@ -4,13 +4,12 @@ import { join, resolve } from 'node:path';
 import { createSessionEngine } from '../sessions/index.js';
 import type { NodeSnapshot, SessionEngine } from '../sessions/types.js';
 import { createLogger } from '../src/log.js';
+import { fakeCliConfig } from '../test/sessions/harness.js';
 import type { Bench, BenchRow } from './types.js';
 
 // Session engine costs, measured against the replay fake CLI (test/fakes/cli-replay.mjs) so the numbers are the
 // engine's, not the model's: submit → process spawned with a free slot, a CLI line → listener event, and the
 // memory of an idle engine.
-
-const FAKE_CLI = resolve(import.meta.dirname, '../test/fakes/cli-replay.mjs');
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -20,15 +19,7 @@ function median(values: number[]): number {
 function makeEngine(dir: string, onLog: (line: string) => void): SessionEngine {
   mkdirSync(join(dir, 'home'), { recursive: true });
   return createSessionEngine({
-    config: {
-      workspace: join(dir, 'workspace'),
-      allowedDirs: [],
-      maxSessions: 10,
-      claudeBin: FAKE_CLI,
-      backend: 'proxy',
-      idleTimeoutMs: 30_000,
-      storeUrl: `sqlite://${join(dir, 'sessions.sqlite')}`,
-    },
+    config: fakeCliConfig(dir),
     proxy: { url: 'http://127.0.0.1:9', authToken: undefined },
     logger: createLogger('info', [], { write: onLog }),
     childEnv: { HOME: join(dir, 'home') },
