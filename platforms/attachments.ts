@@ -1,9 +1,9 @@
 import { mkdir, open, realpath, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from 'pino';
-import { describeSize, numberedName, toSafeFileName } from './attachment-names.js';
+import { formatBytes, formatMegabytes } from '../src/common/index.js';
+import { numberedName, toSafeFileName } from './attachment-names.js';
 import { type ChatContext, sentence } from './chat-context.js';
-import { formatMegabytes } from './commands.js';
 import type { IncomingBase, IncomingFile } from './platform.js';
 import type { TaskStart } from './task-tracker.js';
 
@@ -129,7 +129,7 @@ export function attachmentPrompt(text: string, saved: readonly SavedAttachment[]
   const lines = saved.map(
     // The type is the sender's word: kept to one line, so it cannot add lines to the prompt.
     (file) =>
-      `Attached: ${file.relativePath} (${file.mimeType.replace(/\p{Cc}+/gu, ' ').trim() || 'unknown type'}, ${describeSize(file.sizeBytes)})`,
+      `Attached: ${file.relativePath} (${file.mimeType.replace(/\p{Cc}+/gu, ' ').trim() || 'unknown type'}, ${formatBytes(file.sizeBytes)})`,
   );
   return [intro, '', ...lines].join('\n');
 }

@@ -1,4 +1,5 @@
 import type { EngineStats } from '../sessions/index.js';
+import { formatDuration, formatMegabytes } from '../src/common/index.js';
 import type { OutboxStats } from './outbox/index.js';
 import type { CommandName } from './platform.js';
 import type { ProviderStats, ProxyStatsSnapshot } from './ports.js';
@@ -113,23 +114,6 @@ function liveLine(live: NonNullable<ProviderStats['live']>): string {
   if (live.waiting > 0) parts.push(`${live.waiting} waiting for a stream`);
   if (live.coolDownMs > 0) parts.push(`rate limited for ${Math.ceil(live.coolDownMs / 1000)} s more`);
   return parts.join(', ');
-}
-
-export function formatDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  const hours = Math.floor(seconds / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  if (hours > 0) return `${hours} h ${minutes} min`;
-  if (minutes > 0) return `${minutes} min ${seconds % 60} s`;
-  return `${seconds} s`;
-}
-
-export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
-export function formatMegabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 /** The first `max` code points of a prompt on one line, for quoting it back to the user. */

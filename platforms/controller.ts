@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
+import { plural } from '../src/common/index.js';
 import { createAttachmentFlow } from './attachments.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
-import { commandUsage, formatStats, helpText, parseTextCommand, plural } from './commands.js';
+import { commandUsage, formatStats, helpText, parseTextCommand } from './commands.js';
 import { type Clock, createOutbox, type OutboxStats, sumOutboxStats, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
 import type { CommandName, Incoming, MessagingPlatform } from './platform.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { formatMegabytes } from '../src/common/index.js';
 import { type Background, type ChatContext, sentence } from './chat-context.js';
-import { formatMegabytes } from './commands.js';
 import type { IncomingAudio, IncomingBase } from './platform.js';
 import type { Transcriber } from './ports.js';
 import type { TaskStart } from './task-tracker.js';

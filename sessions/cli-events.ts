@@ -1,5 +1,5 @@
+import { num, numOrNull, type Json as Rec, record, str, strOrNull } from '../src/common/index.js';
 import { type ControlMessage, parseControlMessage } from './control-protocol.js';
-import { type Rec, record, strOrNull } from './json-guards.js';
 import type { Usage } from './types.js';
 
 // The CLI's stream-json output (`-p --output-format stream-json --verbose --include-partial-messages`) as typed
@@ -88,17 +88,9 @@ export type CliEvent =
   | { kind: 'ignored'; type: string }
   | { kind: 'unknown'; type: string };
 
-function str(value: unknown, fallback = ''): string {
-  return typeof value === 'string' ? value : fallback;
-}
-
-function num(value: unknown, fallback = 0): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-function numOrNull(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
+// The CLI leaves fields out freely: a missing string reads as '', a missing count as 0 (null where it says more).
+const strOr = (value: unknown, fallback = ''): string => str(value) ?? fallback;
+const numOr = (value: unknown, fallback = 0): number => num(value) ?? fallback;
 
 function array(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
@@ -107,10 +99,10 @@ function array(value: unknown): unknown[] {
 function parseUsage(value: unknown): Usage {
   const usage = record(value) ?? {};
   return {
-    inputTokens: num(usage.input_tokens),
-    outputTokens: num(usage.output_tokens),
-    cacheReadTokens: num(usage.cache_read_input_tokens),
-    cacheCreationTokens: num(usage.cache_creation_input_tokens),
+    inputTokens: numOr(usage.input_tokens),
+    outputTokens: numOr(usage.output_tokens),
+    cacheReadTokens: numOr(usage.cache_read_input_tokens),
+    cacheCreationTokens: numOr(usage.cache_creation_input_tokens),
   };
 }
 
@@ -120,7 +112,7 @@ function contentText(value: unknown): string {
   return array(value)
     .map((block) => {
       const item = record(block);
-      return item?.type === 'text' ? str(item.text) : '';
+      return item?.type === 'text' ? strOr(item.text) : '';
     })
     .filter((text) => text !== '')
     .join('\n');
@@ -130,11 +122,11 @@ function parseAssistantBlock(value: unknown): AssistantBlock | null {
   const block = record(value);
   switch (block?.type) {
     case 'text':
-      return { type: 'text', text: str(block.text) };
+      return { type: 'text', text: strOr(block.text) };
     case 'thinking':
-      return { type: 'thinking', text: str(block.thinking) };
+      return { type: 'thinking', text: strOr(block.thinking) };
     case 'tool_use':
-      return { type: 'tool_use', id: str(block.id), name: str(block.name), input: block.input };
+      return { type: 'tool_use', id: strOr(block.id), name: strOr(block.name), input: block.input };
     default:
       return null;
   }
@@ -142,7 +134,7 @@ function parseAssistantBlock(value: unknown): AssistantBlock | null {
 
 function parseStreamDelta(value: unknown): { delta: StreamDelta; messageId: string | null } {
   const event = record(value) ?? {};
-  const index = num(event.index, -1);
+  const index = numOr(event.index, -1);
   switch (event.type) {
     case 'message_start': {
       const id = strOrNull(record(event.message)?.id);
@@ -150,16 +142,16 @@ function parseStreamDelta(value: unknown): { delta: StreamDelta; messageId: stri
     }
     case 'content_block_start':
       return {
-        delta: { type: 'block_start', index, blockType: str(record(event.content_block)?.type) },
+        delta: { type: 'block_start', index, blockType: strOr(record(event.content_block)?.type) },
         messageId: null,
       };
     case 'content_block_delta': {
       const delta = record(event.delta) ?? {};
       if (delta.type === 'text_delta') {
-        return { delta: { type: 'text_delta', index, text: str(delta.text) }, messageId: null };
+        return { delta: { type: 'text_delta', index, text: strOr(delta.text) }, messageId: null };
       }
       if (delta.type === 'thinking_delta') {
-        return { delta: { type: 'thinking_delta', index, text: str(delta.thinking) }, messageId: null };
+        return { delta: { type: 'thinking_delta', index, text: strOr(delta.thinking) }, messageId: null };
       }
       return { delta: { type: 'other' }, messageId: null };
     }
@@ -178,18 +170,23 @@ const TASK_PHASES: Record<string, TaskPhase> = {
 };
 
 function parseSystem(line: Rec): CliEvent {
-  const subtype = str(line.subtype);
+  const subtype = strOr(line.subtype);
   if (subtype === 'init') {
-    return { kind: 'init', sessionId: str(line.session_id), cwd: str(line.cwd), model: str(line.model) };
+    return {
+      kind: 'init',
+      sessionId: strOr(line.session_id),
+      cwd: strOr(line.cwd),
+      model: strOr(line.model),
+    };
   }
   if (subtype === 'api_retry') {
     return {
       kind: 'api_retry',
-      attempt: num(line.attempt),
-      maxRetries: num(line.max_retries),
-      delayMs: num(line.retry_delay_ms),
+      attempt: numOr(line.attempt),
+      maxRetries: numOr(line.max_retries),
+      delayMs: numOr(line.retry_delay_ms),
       status: numOrNull(line.error_status),
-      error: str(line.error),
+      error: strOr(line.error),
     };
   }
   const phase = TASK_PHASES[subtype];
@@ -198,9 +195,9 @@ function parseSystem(line: Rec): CliEvent {
     return {
       kind: 'task',
       phase,
-      taskId: str(line.task_id),
+      taskId: strOr(line.task_id),
       toolUseId: strOrNull(line.tool_use_id),
-      description: str(line.description, str(line.summary)),
+      description: strOr(line.description, strOr(line.summary)),
       status: strOrNull(line.status) ?? strOrNull(patch?.status),
     };
   }
@@ -222,15 +219,15 @@ function parseSystem(line: Rec): CliEvent {
 function parseResult(line: Rec): ResultEvent {
   return {
     kind: 'result',
-    subtype: str(line.subtype),
+    subtype: strOr(line.subtype),
     isError: line.is_error === true,
     text: strOrNull(line.result),
     errors: array(line.errors).filter((item): item is string => typeof item === 'string'),
     resultIndex: numOrNull(line.result_index),
     sessionId: strOrNull(line.session_id),
-    costUsd: num(line.total_cost_usd),
+    costUsd: numOr(line.total_cost_usd),
     usage: parseUsage(line.usage),
-    durationMs: num(line.duration_ms),
+    durationMs: numOr(line.duration_ms),
     terminalReason: strOrNull(line.terminal_reason),
     apiErrorStatus: numOrNull(line.api_error_status),
   };
@@ -248,13 +245,13 @@ export function parseCliEvent(value: unknown): CliEvent | null {
       const message = record(line.message) ?? {};
       return {
         kind: 'assistant',
-        messageId: str(message.id),
+        messageId: strOr(message.id),
         parentToolUseId,
         blocks: array(message.content)
           .map(parseAssistantBlock)
           .filter((block): block is AssistantBlock => block !== null),
         synthetic: message.model === '<synthetic>',
-        model: str(message.model),
+        model: strOr(message.model),
         aborted: line.aborted === true,
       };
     }
@@ -267,12 +264,12 @@ export function parseCliEvent(value: unknown): CliEvent | null {
         const block = record(item);
         if (block?.type === 'tool_result') {
           results.push({
-            toolUseId: str(block.tool_use_id),
+            toolUseId: strOr(block.tool_use_id),
             isError: block.is_error === true,
             text: contentText(block.content),
           });
         } else if (block?.type === 'text') {
-          texts.push(str(block.text));
+          texts.push(strOr(block.text));
         }
       }
       return { kind: 'user', parentToolUseId, results, texts };

@@ -1,4 +1,4 @@
-import { record, strOrNull } from './json-guards.js';
+import { record, strOrNull } from '../src/common/index.js';
 
 // The CLI's stream-json control protocol, the parts the relay uses: permission prompts (`can_use_tool`) coming
 // out, allow/deny answers and interrupts going in, and the CLI withdrawing a prompt (`control_cancel_request`).

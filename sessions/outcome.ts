@@ -49,6 +49,7 @@ export function toOutcome(summary: RunSummary, exit: ExitFacts): Outcome {
   };
 }
 
+/** The state a task is left in by how it ended: the one source for the engine, the footer and /stats. */
 export function stateOf(outcome: Outcome): NodeState {
   switch (outcome.kind) {
     case 'done':

@@ -1,6 +1,6 @@
 // The rate-limited, coalescing outbox every chat adapter sends through.
 
-export { type Clock, systemClock } from './clock.js';
+export { type Clock, systemClock } from '../../src/common/index.js';
 export { ChatApiError, type ChatApiErrorKind } from './errors.js';
 export {
   type ChatTransport,

@@ -1,6 +1,6 @@
+import type { Clock } from '../../src/common/index.js';
 import type { Logger } from '../../src/log.js';
 import type { ChatButton, Formatted } from '../render/index.js';
-import type { Clock } from './clock.js';
 import { ChatApiError } from './errors.js';
 
 // One ordered queue per chat over a ChatTransport: a strict rolling-window rate per chat, 429s honoured

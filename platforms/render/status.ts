@@ -1,4 +1,5 @@
 import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
+import { formatDuration, formatTokens } from '../../src/common/index.js';
 import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from './escape.js';
 import { renderMarkdown } from './split.js';
 import type { PermissionView, TaskView } from './task-view.js';
@@ -67,21 +68,6 @@ const STATE_ICON: Record<NodeState, string> = {
   stopped: '⏹',
   interrupted: '⚠️',
 };
-
-export function formatDuration(ms: number): string {
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-export function formatTokens(n: number): string {
-  if (n < 1000) return String(n);
-  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
-  return `${(n / 1_000_000).toFixed(1)}M`;
-}
 
 const MODEL_NAME_KEPT = 60;
 

@@ -1,3 +1,4 @@
+import { stateOf } from '../../sessions/index.js';
 import type { NodeSnapshot, NodeState, Outcome, ProgressEvent, Usage } from '../../sessions/types.js';
 
 // The progress model of one task as the status message shows it: a pure fold of the engine's events.
@@ -115,21 +116,6 @@ function keepTail(text: string, max: number): string {
 /** Deltas of one block join directly; a new block (after a tool call, say) starts a new paragraph. */
 function appendText(previous: string, addition: string, sameBlock: boolean, max: number): string {
   return keepTail(previous && !sameBlock ? `${previous}\n\n${addition}` : previous + addition, max);
-}
-
-function stateOf(outcome: Outcome): NodeState {
-  switch (outcome.kind) {
-    case 'done':
-      return 'done';
-    case 'stopped':
-      return 'stopped';
-    case 'interrupted':
-      return 'interrupted';
-    case 'error':
-    case 'timed_out':
-    case 'crashed':
-      return 'error';
-  }
 }
 
 export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {

@@ -71,22 +71,5 @@ export interface AnthropicMessage {
   usage: Usage;
 }
 
-// ---- guards over unknown JSON -------------------------------------------------------------------------
-
-export type Json = Record<string, unknown>;
-
-export function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-export function records(value: unknown): Json[] {
-  return Array.isArray(value) ? value.filter(isRecord) : [];
-}
+// Guards over unknown JSON live in the shared leaf; re-exported so the proxy's files import one place.
+export { isRecord, type Json, num, records, str } from '../common/index.js';

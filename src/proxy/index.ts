@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { type Clock, systemClock } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ProviderWait } from './provider-waits.js';
-import { createRateLimiter, type LimiterClock, type RateLimiter, realClock } from './rate-limiter.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { createProxyServer } from './server.js';
 import { createStatsBook, type ProviderCounters } from './stats.js';
 import { createToolsMemo } from './tools-memo.js';
@@ -35,7 +36,7 @@ export async function startProxy(options: {
   /** How long the upstream may stay silent before a ping goes out (tests shorten it). */
   pingIntervalMs?: number;
   /** Time for rate limits and retry waits (tests pass a faster one; production uses the real clock). */
-  clock?: LimiterClock;
+  clock?: Clock;
   /** Why a relay session's request is held (a 429 waited out, the rate window, all slots busy). */
   onProviderWait?: (wait: ProviderWait) => void;
 }): Promise<RunningProxy> {
@@ -47,7 +48,7 @@ export async function startProxy(options: {
     config,
     logger,
     agent,
-    clock: options.clock ?? realClock,
+    clock: options.clock ?? systemClock,
     stats,
     tools: createToolsMemo(),
     pingIntervalMs: options.pingIntervalMs ?? 10_000,
@@ -56,7 +57,7 @@ export async function startProxy(options: {
     limiterFor(provider) {
       let limiter = limiters.get(provider);
       if (!limiter) {
-        limiter = createRateLimiter(config.rateLimit, options.clock ?? realClock);
+        limiter = createRateLimiter(config.rateLimit, options.clock ?? systemClock);
         limiters.set(provider, limiter);
       }
       return limiter;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Agent } from 'undici';
+import type { Clock } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AnthropicEvent, Json } from './anthropic-types.js';
@@ -9,7 +10,7 @@ import { parseUpstreamChunk } from './openai-chunk.js';
 import { passThrough } from './pass-through.js';
 import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
 import { PROVIDERS } from './providers.js';
-import type { LimiterClock, RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
 import { toOpenAiRequest } from './request-to-openai.js';
 import { routeModel } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
@@ -29,7 +30,7 @@ export interface MessagesDeps {
   config: ProxyConfig;
   logger: Logger;
   agent: Agent;
-  clock: LimiterClock;
+  clock: Clock;
   limiterFor(provider: string): RateLimiter;
   stats: StatsBook;
   /** Parses, converts and encodes the CLI's repeated tools array once (see tools-memo.ts). */

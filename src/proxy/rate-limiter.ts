@@ -1,11 +1,8 @@
+import { type Clock, systemClock } from '../common/index.js';
+
 // Per-provider pacing: a concurrency cap held for a whole stream, a rolling window counted per attempt,
 // and a cool-down shared by every waiting request after an upstream 429. Everything queues; nothing is
 // refused. Time is injected so the policy can be tested without sleeping.
-
-export interface LimiterClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 export interface RateLimiter {
   /** Waits for a concurrency slot; the returned function releases it (idempotent). */
@@ -33,27 +30,9 @@ export interface LimiterState {
   coolDownMs: number;
 }
 
-export const realClock: LimiterClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(done, ms);
-      function done() {
-        signal?.removeEventListener('abort', abort);
-        resolve();
-      }
-      function abort() {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      }
-      signal?.addEventListener('abort', abort, { once: true });
-    }),
-};
-
 export function createRateLimiter(
   limits: { requests: number; windowMs: number; maxConcurrency: number },
-  clock: LimiterClock = realClock,
+  clock: Clock = systemClock,
 ): RateLimiter {
   const grants: number[] = []; // start times of attempts inside the window, oldest first
   const queue: Array<() => void> = [];

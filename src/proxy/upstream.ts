@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import type { Clock } from '../common/index.js';
 import type { ProviderSettings, ProxyConfig } from '../config.js';
 import { fromUpstreamStatus, ProxyError } from './errors.js';
 import type { ProviderDescriptor } from './providers.js';
 import { upstreamHeaders, upstreamUrl } from './providers.js';
-import type { LimiterClock, RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
 import { errorJsonMessage } from './upstream-errors.js';
 
 // The I/O edge towards a provider: one POST with timeouts from config, retried on 429 (Retry-After honoured,
@@ -120,7 +121,7 @@ function retryAfterMs(header: string | string[] | undefined, now: number): numbe
 export async function callUpstream(
   call: UpstreamCall,
   agent: Agent,
-  clock: LimiterClock,
+  clock: Clock,
   writeTimeoutMs: number,
   random: () => number = Math.random,
 ): Promise<UpstreamResponse> {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatMegabytes } from '../common/index.js';
 import type { VoiceConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { decodeToWav } from './decode.js';
@@ -63,8 +64,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
     );
   });
 }
-
-const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function createTranscriber(
   config: VoiceConfig,
@@ -166,7 +165,7 @@ export function createTranscriber(
             reported = step;
             logger.info(
               { received, total },
-              `model download ${total === null ? megabytes(received) : `${step * 10}%`}`,
+              `model download ${total === null ? formatMegabytes(received) : `${step * 10}%`}`,
             );
           }
         },
@@ -199,7 +198,7 @@ export function createTranscriber(
     if (size > maxBytes) {
       return fail(
         'too_large',
-        `The audio is too large (${megabytes(size)}); the limit is ${megabytes(maxBytes)}. Please send a shorter voice note.`,
+        `The audio is too large (${formatMegabytes(size)}); the limit is ${formatMegabytes(maxBytes)}. Please send a shorter voice note.`,
       );
     }
     const container = sniffContainer(audio.data);

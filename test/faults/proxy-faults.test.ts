@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/common/index.js';
 import { assertAnthropicStream, parseAnthropicSse } from '../../src/proxy/index.js';
-import type { LimiterClock } from '../../src/proxy/rate-limiter.js';
 import { lastUserText, type Script, textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
 import { type Rig, startRig } from '../proxy/harness.js';
 
@@ -9,7 +9,7 @@ import { type Rig, startRig } from '../proxy/harness.js';
 // is in proxy-faults.e2e.test.ts.
 
 /** Real time, running 100× faster: retry waits and cool-downs keep their proportions but cost milliseconds. */
-function fastClock(): LimiterClock {
+function fastClock(): Clock {
   const start = Date.now();
   return {
     now: () => start + (Date.now() - start) * 100,

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeSize, toSafeFileName } from '../../platforms/attachment-names.js';
+import { toSafeFileName } from '../../platforms/attachment-names.js';
 import { ATTACHMENT_MAX_BYTES, attachmentPrompt, saveAttachments } from '../../platforms/attachments.js';
 import { helpText } from '../../platforms/commands.js';
 import type { IncomingFile } from '../../platforms/platform.js';
+import { formatBytes as describeSize } from '../../src/common/index.js';
 import { createLogger } from '../../src/log.js';
 
 const logger = createLogger('silent', []);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/common/index.js';
 import { type ProviderWait, RELAY_NODE_HEADER } from '../../src/proxy/index.js';
-import type { LimiterClock } from '../../src/proxy/rate-limiter.js';
 import { textReply } from '../fakes/openai-upstream.js';
 import { type Rig, startRig } from './harness.js';
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** Real time plus every wait slept so far: waits pass at once, and time moves by as much as they asked. */
-function hurriedClock(): LimiterClock {
+function hurriedClock(): Clock {
   let slept = 0;
   return {
     now: () => Date.now() + slept,

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/common/index.js';
 import { ProxyError } from '../../src/proxy/errors.js';
 import { PROVIDERS } from '../../src/proxy/providers.js';
-import { createRateLimiter, type LimiterClock } from '../../src/proxy/rate-limiter.js';
+import { createRateLimiter } from '../../src/proxy/rate-limiter.js';
 import { callUpstream, createUpstreamAgent } from '../../src/proxy/upstream.js';
 import { type FakeUpstream, startFakeUpstream, textReply } from '../fakes/openai-upstream.js';
 
@@ -12,7 +13,7 @@ import { type FakeUpstream, startFakeUpstream, textReply } from '../fakes/openai
 function manualClock() {
   let now = 0;
   const sleepers: Array<{ at: number; wake(): void }> = [];
-  const clock: LimiterClock & { advance(ms: number): Promise<void> } = {
+  const clock: Clock & { advance(ms: number): Promise<void> } = {
     now: () => now,
     sleep: (ms, signal) =>
       new Promise<void>((resolve, reject) => {
@@ -159,7 +160,7 @@ describe('upstream call on 429', () => {
   function jumpingClock() {
     const slept: number[] = [];
     let now = 0;
-    const clock: LimiterClock = {
+    const clock: Clock = {
       now: () => now,
       sleep: async (ms) => {
         slept.push(ms);

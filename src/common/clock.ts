@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
-// Time as a port: the outbox only ever waits through this, so tests drive it with a fake clock.
+// Time as a port: whatever waits (the outbox, the provider limiter) waits through this, so tests drive it
+// with a fake clock.
 
 export interface Clock {
   now(): number;
