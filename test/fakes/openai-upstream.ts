@@ -249,60 +249,66 @@ export function textReply(
 }
 
 /** Streamed tool calls whose JSON arguments arrive in `fragments` pieces each, optionally after some text. */
+/**
+ * How a provider lays out several tool calls: `sequential` (each call's fragments in turn: OpenAI), `interleaved`
+ * (every call opens, then fragments alternate 0, 1, 0, 1 …, some chunks carrying two: vLLM and others),
+ * `one_chunk` (every call whole in one chunk: Gemini's OpenAI endpoint).
+ */
+export type ToolCallLayout = 'sequential' | 'interleaved' | 'one_chunk';
+
 export function toolCallReply(
   calls: Array<{ name: string; arguments: object | string; id?: string }>,
-  opts: { fragments?: number; text?: string } = {},
+  opts: { fragments?: number; text?: string; layout?: ToolCallLayout } = {},
 ): UpstreamReply {
   const id = `chatcmpl-${randomUUID().slice(0, 12)}`;
   const created = 1_760_000_000;
-  const chunks: object[] = [
-    {
-      ...base(id, created),
-      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
-    },
-  ];
-  if (opts.text) {
-    chunks.push({
-      ...base(id, created),
-      choices: [{ index: 0, delta: { content: opts.text }, finish_reason: null }],
-    });
-  }
-  calls.forEach((call, index) => {
+  const chunk = (delta: object): object => ({
+    ...base(id, created),
+    choices: [{ index: 0, delta, finish_reason: null }],
+  });
+  const chunks: object[] = [chunk({ role: 'assistant', content: '' })];
+  if (opts.text) chunks.push(chunk({ content: opts.text }));
+  const prepared = calls.map((call, index) => {
     const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
     const pieces = Math.max(1, opts.fragments ?? 3);
-    const parts = split(args, Math.max(1, Math.ceil(args.length / pieces)));
-    chunks.push({
-      ...base(id, created),
-      choices: [
-        {
-          index: 0,
-          delta: {
-            tool_calls: [
-              {
-                index,
-                id: call.id ?? `call_${randomUUID().slice(0, 12)}`,
-                type: 'function',
-                function: { name: call.name, arguments: '' },
-              },
-            ],
-          },
-          finish_reason: null,
-        },
-      ],
-    });
-    for (const part of parts) {
-      chunks.push({
-        ...base(id, created),
-        choices: [
-          {
-            index: 0,
-            delta: { tool_calls: [{ index, function: { arguments: part } }] },
-            finish_reason: null,
-          },
-        ],
-      });
-    }
+    return {
+      opening: { index, id: call.id ?? `call_${randomUUID().slice(0, 12)}`, type: 'function' },
+      name: call.name,
+      args,
+      parts: split(args, Math.max(1, Math.ceil(args.length / pieces))),
+    };
   });
+  const layout = opts.layout ?? 'sequential';
+  if (layout === 'one_chunk') {
+    chunks.push(
+      chunk({
+        tool_calls: prepared.map((call) => ({
+          ...call.opening,
+          function: { name: call.name, arguments: call.args },
+        })),
+      }),
+    );
+  } else if (layout === 'interleaved') {
+    for (const call of prepared) {
+      chunks.push(chunk({ tool_calls: [{ ...call.opening, function: { name: call.name, arguments: '' } }] }));
+    }
+    const longest = Math.max(...prepared.map((call) => call.parts.length));
+    for (let step = 0; step < longest; step++) {
+      const due = prepared
+        .filter((call) => step < call.parts.length)
+        .map((call) => ({ index: call.opening.index, function: { arguments: call.parts[step] } }));
+      // Every third step carries the fragments of all calls in one chunk; the others one chunk per call.
+      if (step % 3 === 2) chunks.push(chunk({ tool_calls: due }));
+      else for (const fragment of due) chunks.push(chunk({ tool_calls: [fragment] }));
+    }
+  } else {
+    for (const call of prepared) {
+      chunks.push(chunk({ tool_calls: [{ ...call.opening, function: { name: call.name, arguments: '' } }] }));
+      for (const part of call.parts) {
+        chunks.push(chunk({ tool_calls: [{ index: call.opening.index, function: { arguments: part } }] }));
+      }
+    }
+  }
   chunks.push({ ...base(id, created), choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] });
   chunks.push(usageChunk(id, created, 42, 20));
   return { kind: 'stream', chunks };

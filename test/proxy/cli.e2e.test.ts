@@ -96,6 +96,34 @@ describe('the real CLI through the proxy', () => {
     expect(tap?.assertStreams()).toBe(2);
   });
 
+  for (const layout of ['interleaved', 'one_chunk'] as const) {
+    it(`runs every one of several tool calls sent ${layout.replace('_', ' ')}, each with its whole input`, async () => {
+      const files = {
+        'first.txt': 'the first file, long enough to be cut in several fragments\n',
+        'second.txt': 'the second file, also long enough to arrive in pieces\n',
+        'third.txt': 'a third: "quotes", \\ backslashes and ünïcode\n',
+      };
+      const result = await run(
+        (req) =>
+          lastRole(req.body) === 'tool'
+            ? textReply('Wrote all three.')
+            : toolCallReply(
+                Object.entries(files).map(([file_path, content]) => ({
+                  name: 'Write',
+                  arguments: { file_path, content },
+                })),
+                { fragments: 6, layout, text: 'Writing three files.' },
+              ),
+        'write three files',
+      );
+      for (const [name, content] of Object.entries(files)) {
+        expect(await readFile(join(result.cwd, name), 'utf8')).toBe(content);
+      }
+      expect(result.result).toBe('Wrote all three.');
+      expect(tap?.assertStreams()).toBe(2);
+    });
+  }
+
   it('runs a tool call the model printed as text', async () => {
     const printed =
       'I will write it.\n<function=Write>\n<parameter=file_path>\nnotes.txt\n</parameter>\n<parameter=content>\nfrom text\n</parameter>\n</function>';

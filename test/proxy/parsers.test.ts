@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { UpstreamDelta } from '../../src/proxy/openai-chunk.js';
 import { createSseDecoder } from '../../src/proxy/sse-decoder.js';
 import { assertAnthropicStream, reduceMessage } from '../../src/proxy/stream-contract.js';
 import { createStreamTranslator } from '../../src/proxy/stream-translator.js';
@@ -213,6 +214,66 @@ describe('stream translator', () => {
       { type: 'tool_use', id: 'c1', name: 'Bash', input: { command: 'ls' } },
     ]);
     expect(message.usage).toEqual({ input_tokens: 9, output_tokens: 3 });
+  });
+
+  it('parallel tool calls whose fragments interleave in any order each arrive whole, none dropped', () => {
+    const calls = [
+      { id: 'c0', name: 'Write', input: { file_path: 'a.txt', content: 'first "quoted" ü' } },
+      { id: 'c1', name: 'Bash', input: { command: 'ls -la && echo done' } },
+      { id: 'c2', name: 'Read', input: { file_path: '/tmp/x' } },
+    ];
+    const fragmentsOf = (json: string, cuts: number[]): string[] => {
+      const sorted = [...new Set(cuts.map((cut) => cut % json.length))]
+        .filter((c) => c > 0)
+        .sort((a, b) => a - b);
+      return [0, ...sorted].map((from, i) => json.slice(from, sorted[i] ?? json.length));
+    };
+    const pushes = fc.record({
+      cuts: fc.array(fc.array(fc.nat(), { maxLength: 5 }), { minLength: 3, maxLength: 3 }),
+      order: fc.array(fc.nat({ max: 2 }), { minLength: 40, maxLength: 40 }),
+      textAt: fc.option(fc.nat({ max: 20 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(pushes, ({ cuts, order, textAt }) => {
+        const queues = calls.map((call, i) => fragmentsOf(JSON.stringify(call.input), cuts[i] ?? []));
+        // Every call opens (id and name, no arguments) in order; then fragments come in the drawn order.
+        const deltas: UpstreamDelta[] = calls.map((call, index) => ({
+          reasoning: '',
+          content: '',
+          toolCalls: [{ index, id: call.id, name: call.name, args: '' }],
+        }));
+        for (const pick of [...order, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]) {
+          const args = queues[pick]?.shift();
+          if (args !== undefined)
+            deltas.push({ reasoning: '', content: '', toolCalls: [{ index: pick, args }] });
+        }
+        for (const [index, queue] of queues.entries())
+          for (const args of queue) deltas.push({ reasoning: '', content: '', toolCalls: [{ index, args }] });
+        if (textAt !== undefined)
+          deltas.splice(Math.min(textAt, deltas.length), 0, {
+            reasoning: '',
+            content: 'Now.',
+            toolCalls: [],
+          });
+        let n = 0;
+        const t = createStreamTranslator({
+          messageId: 'm',
+          model: 'm',
+          inputTokens: 1,
+          newToolId: () => `t${n++}`,
+        });
+        const events = [...t.start(), ...deltas.flatMap((delta) => t.push(delta)), ...t.end()];
+        assertAnthropicStream(events);
+        const message = reduceMessage(events);
+        const tools = message.content.filter((block) => block.type === 'tool_use');
+        expect(tools).toEqual(calls.map((call) => ({ type: 'tool_use', ...call })));
+        expect(message.content.filter((block) => block.type === 'text').map((block) => block.text)).toEqual(
+          textAt === undefined ? [] : ['Now.'],
+        );
+        expect(message.stop_reason).toBe('tool_use');
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 
   it('the contract checker rejects a delta before its block and a missing message_stop', () => {
