@@ -59,7 +59,9 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   const ledger = createAnthropicLedger(options);
   const think = createThinkParser();
   const textTools = createTextToolParser();
+  /** The latest call under each upstream index, and every call in the order it opened. */
   const native = new Map<number, NativeTool>();
+  const calls: NativeTool[] = [];
   const usage: { input?: number; output?: number } = {};
   let finish: string | undefined;
   let live: NativeTool | undefined;
@@ -109,9 +111,11 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
 
   function toolDelta(call: UpstreamDelta['toolCalls'][number], out: AnthropicEvent[]): void {
     let tool = native.get(call.index);
-    if (!tool) {
-      tool = { key: `native:${call.index}`, id: call.id, name: '', args: '', started: false, held: false };
+    // Providers that send no index number every call 0: a new id under a used index is a new call.
+    if (!tool || (call.id && tool.id && call.id !== tool.id)) {
+      tool = { key: `native:${calls.length}`, id: call.id, name: '', args: '', started: false, held: false };
       native.set(call.index, tool);
+      calls.push(tool);
     }
     if (call.id && !tool.id) tool.id = call.id;
     // Some servers resend the whole name on every delta, others stream it in pieces.
@@ -166,7 +170,7 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       pieces(think.flush(), out);
       text(textTools.flush(), out);
       for (const tool of held) startTool(tool, out);
-      for (const tool of native.values()) if (!tool.started) startTool(tool, out);
+      for (const tool of calls) if (!tool.started) startTool(tool, out);
       const final: { input_tokens?: number; output_tokens?: number } = {};
       if (usage.input !== undefined) final.input_tokens = usage.input;
       if (usage.output !== undefined) final.output_tokens = usage.output;

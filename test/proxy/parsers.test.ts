@@ -276,6 +276,27 @@ describe('stream translator', () => {
     );
   });
 
+  it('tool calls sent without an index (each numbered 0) stay apart by their ids', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const call = (id: string | undefined, name: string | undefined, args: string): UpstreamDelta => ({
+      reasoning: '',
+      content: '',
+      toolCalls: [{ index: 0, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
+    });
+    const events = [
+      ...t.start(),
+      ...t.push(call('a', 'Read', '{"file_path":')),
+      ...t.push(call(undefined, undefined, '"/a"}')),
+      ...t.push(call('b', 'Read', '{"file_path":"/b"}')),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    expect(reduceMessage(events).content).toEqual([
+      { type: 'tool_use', id: 'a', name: 'Read', input: { file_path: '/a' } },
+      { type: 'tool_use', id: 'b', name: 'Read', input: { file_path: '/b' } },
+    ]);
+  });
+
   it('the contract checker rejects a delta before its block and a missing message_stop', () => {
     expect(() =>
       assertAnthropicStream([
