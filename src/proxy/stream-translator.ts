@@ -1,4 +1,5 @@
 import type { AnthropicErrorType, AnthropicEvent, StopReason } from './anthropic-types.js';
+import { createControlTokenFilter } from './control-tokens.js';
 import type { UpstreamDelta } from './openai-chunk.js';
 import { createAnthropicLedger } from './stream-ledger.js';
 import { createTextToolParser, type TextToolResult } from './text-tool-parser.js';
@@ -58,6 +59,8 @@ interface NativeTool {
 export function createStreamTranslator(options: TranslatorOptions): StreamTranslator {
   const ledger = createAnthropicLedger(options);
   const think = createThinkParser();
+  const textTokens = createControlTokenFilter();
+  const reasoningTokens = createControlTokenFilter();
   const textTools = createTextToolParser();
   /** The latest call under each upstream index, and every call in the order it opened. */
   const native = new Map<number, NativeTool>();
@@ -82,8 +85,8 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   }
 
   function content(reasoning: string, body: string, out: AnthropicEvent[]): void {
-    if (reasoning) out.push(...ledger.thinking(reasoning));
-    if (body) pieces(think.feed(body), out);
+    if (reasoning) out.push(...ledger.thinking(reasoningTokens.feed(reasoning)));
+    if (body) pieces(think.feed(textTokens.feed(body)), out);
   }
 
   function startTool(tool: NativeTool, out: AnthropicEvent[]): void {
@@ -167,6 +170,8 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
     end() {
       const out: AnthropicEvent[] = [];
       releaseDeferred(out);
+      out.push(...ledger.thinking(reasoningTokens.flush()));
+      pieces(think.feed(textTokens.flush()), out);
       pieces(think.flush(), out);
       text(textTools.flush(), out);
       for (const tool of held) startTool(tool, out);

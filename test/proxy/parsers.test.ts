@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createControlTokenFilter } from '../../src/proxy/control-tokens.js';
 import type { UpstreamDelta } from '../../src/proxy/openai-chunk.js';
 import { createSseDecoder } from '../../src/proxy/sse-decoder.js';
 import { assertAnthropicStream, reduceMessage } from '../../src/proxy/stream-contract.js';
@@ -94,6 +95,42 @@ describe('think-tag parser', () => {
     for (let i = 0; i <= input.length; i++) {
       expect(think([input.slice(0, i), input.slice(i)])).toEqual(think([input]));
     }
+  });
+});
+
+describe('control-token filter', () => {
+  const strip = (parts: string[]): string => {
+    const filter = createControlTokenFilter();
+    return parts.map((part) => filter.feed(part)).join('') + filter.flush();
+  };
+
+  it('removes template tokens wherever the chunks are cut, and keeps everything else', () => {
+    expectSameForEverySplit(
+      'Done.<|im_end|> a < b, x<|y and <|tool_call_end|>|> kept; <|channel|>final<|message|>ok <| not one',
+      strip,
+      'Done. a < b, x<|y and |> kept; finalok <| not one',
+    );
+  });
+
+  it('a tail that never becomes a token is released at the end, not lost', () => {
+    expectSameForEverySplit('answer <|im_e', strip, 'answer <|im_e');
+    expectSameForEverySplit('a <', strip, 'a <');
+  });
+
+  it('the translator strips them from text and thinking alike', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const events = [
+      ...t.start(),
+      ...t.push({ reasoning: 'plan<|end', content: '', toolCalls: [] }),
+      ...t.push({ reasoning: '|>', content: 'Hi<|im_', toolCalls: [] }),
+      ...t.push({ reasoning: '', content: 'end|>', toolCalls: [] }),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    expect(reduceMessage(events).content).toEqual([
+      { type: 'thinking', thinking: 'plan', signature: expect.any(String) },
+      { type: 'text', text: 'Hi' },
+    ]);
   });
 });
 
