@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTranscriber } from '../../src/voice/index.js';
 import { isExecutable } from '../../src/voice/whisper-build.js';
 import { whisperCliIn, whisperSourceDir } from '../../src/voice/whisper-cli.js';
-import { hasTool, makeVoiceNote, memoryLogger, tempDir, testdata, voiceConfig } from './helpers.js';
+import {
+  hasTool,
+  makeVoiceNote,
+  memoryLogger,
+  requireToolsInCi,
+  tempDir,
+  testdata,
+  voiceConfig,
+} from './helpers.js';
 
 // The real whisper-cli (built by `npm run build:whisper`) with whisper.cpp's weightless test model: it runs the
 // whole model and recognises nothing, which is exactly the "no speech" path a user can hit.
@@ -15,6 +23,8 @@ const missing = [
   ...((await hasTool('ffmpeg')) ? [] : ['ffmpeg is not installed']),
   ...((await hasTool('espeak-ng')) ? [] : ['espeak-ng is not installed']),
 ];
+
+requireToolsInCi(missing);
 
 // Generous timeout: each run takes about a second alone, several while other suites share the two cores.
 describe.skipIf(missing.length > 0)(

@@ -11,6 +11,7 @@ import {
   hasTool,
   makeVoiceNote,
   memoryLogger,
+  requireToolsInCi,
   stubWhisper,
   tempDir,
   testdata,
@@ -23,7 +24,12 @@ import {
 
 const jfk = new Uint8Array(readFileSync(join(testdata, 'jfk.wav')));
 const wavNote = { data: jfk, mimeType: 'audio/wav', fileName: 'jfk.wav' };
-const tools = (await hasTool('ffmpeg')) && (await hasTool('espeak-ng'));
+const missingTools = [
+  ...((await hasTool('ffmpeg')) ? [] : ['ffmpeg']),
+  ...((await hasTool('espeak-ng')) ? [] : ['espeak-ng']),
+];
+const tools = missingTools.length === 0;
+requireToolsInCi(missingTools);
 
 let modelDir: { path: string; remove: () => Promise<void> };
 beforeEach(async () => {

@@ -2,12 +2,13 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildWhisperCli } from '../../src/voice/whisper-build.js';
-import { hasTool, tempDir } from './helpers.js';
+import { hasTool, requireToolsInCi, tempDir } from './helpers.js';
 
 // The whole build takes ~90 s on 2 cores, so CI proves it by running `npm run build:whisper` (and the real
 // whisper tests use its result); these cover the quick paths around it.
 
 const cmake = await hasTool('cmake');
+requireToolsInCi(cmake ? [] : ['cmake']);
 let source: { path: string; remove: () => Promise<void> };
 beforeEach(async () => {
   source = await tempDir('voice-build-');
