@@ -13,12 +13,11 @@ import type { NodeSnapshot } from './types.js';
 // a caller that awaits a save knows the node is stored.
 //
 // Other stores by URL (SESSION_STORE_URL): keyv adapters share one interface, so only the adapter differs.
-// `sqlite://<path>` is built in. `redis://…` / `rediss://…` use `@keyv/redis` and `postgres://…` /
-// `postgresql://…` use `@keyv/postgres`: install the package next to the relay (`npm install @keyv/redis`) and
-// set the URL; it is loaded on start (`new Adapter(url)`, the package's default export), and a missing package
-// is a start error that says what to install. The adapter must support iteration (both do), which `load()`
-// uses. Several relay processes on one store would also need a lock per node (not needed while one process owns
-// it). Another keyv adapter is one more line in OPTIONAL_ADAPTERS.
+// `sqlite://<path>` is the default. `redis://…` / `rediss://…` use `@keyv/redis` and `postgres://…` /
+// `postgresql://…` use `@keyv/postgres`, both installed with the relay and loaded only when their URL is used (a
+// trimmed install without them gets a start error that says what to install). The adapter must support
+// iteration (both do), which `load()` uses. Several relay processes on one store would also need a lock per node
+// (not needed while one process owns it). Another keyv adapter is one more entry in OPTIONAL_ADAPTERS.
 
 const SCHEMA_VERSION = 1;
 
@@ -111,11 +110,33 @@ export function briefError(error: unknown): string {
   return message.split('\n')[0]?.slice(0, 300) ?? '';
 }
 
-const OPTIONAL_ADAPTERS: Record<string, string> = {
-  redis: '@keyv/redis',
-  rediss: '@keyv/redis',
-  postgres: '@keyv/postgres',
-  postgresql: '@keyv/postgres',
+/** How long a store server may take to answer before the start (or a write) fails with a clear error. */
+const SERVER_TIMEOUT_MS = 5000;
+
+/**
+ * Redis: by default its client retries a lost connection forever and queues every command meanwhile, so a relay
+ * pointed at a server that is down would hang at start. Connect and reconnect attempts are bounded instead, and
+ * errors are thrown (the engine holds and retries failed writes itself).
+ */
+const redisArgs = (url: string): unknown[] => [
+  {
+    url,
+    socket: {
+      connectTimeout: SERVER_TIMEOUT_MS,
+      reconnectStrategy: (retries: number) =>
+        retries >= 3 ? new Error('the Redis server does not answer') : 200 * (retries + 1),
+    },
+    disableOfflineQueue: true,
+  },
+  { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: SERVER_TIMEOUT_MS },
+];
+
+/** The optional keyv adapters by URL scheme: their package, and the constructor's arguments for a URL. */
+const OPTIONAL_ADAPTERS: Record<string, { pkg: string; args(url: string): unknown[] }> = {
+  redis: { pkg: '@keyv/redis', args: redisArgs },
+  rediss: { pkg: '@keyv/redis', args: redisArgs },
+  postgres: { pkg: '@keyv/postgres', args: (uri) => [{ uri, connectionTimeoutMillis: SERVER_TIMEOUT_MS }] },
+  postgresql: { pkg: '@keyv/postgres', args: (uri) => [{ uri, connectionTimeoutMillis: SERVER_TIMEOUT_MS }] },
 };
 
 function isAdapter(value: unknown): value is KeyvStoreAdapter {
@@ -126,10 +147,14 @@ function isAdapter(value: unknown): value is KeyvStoreAdapter {
   );
 }
 
-async function loadOptionalAdapter(url: string, scheme: string, pkg: string): Promise<KeyvStoreAdapter> {
+async function loadOptionalAdapter(
+  url: string,
+  scheme: string,
+  { pkg, args }: { pkg: string; args(url: string): unknown[] },
+): Promise<KeyvStoreAdapter> {
   let module: unknown;
   try {
-    // A variable specifier: the package is optional and not a dependency of the relay.
+    // Loaded on first use only: a relay on SQLite never pays for a Redis or PostgreSQL client.
     const specifier = pkg;
     module = await import(specifier);
   } catch (error) {
@@ -140,7 +165,7 @@ async function loadOptionalAdapter(url: string, scheme: string, pkg: string): Pr
     );
   }
   const Adapter = typeof module === 'object' && module !== null ? Reflect.get(module, 'default') : undefined;
-  const adapter: unknown = typeof Adapter === 'function' ? Reflect.construct(Adapter, [url]) : undefined;
+  const adapter: unknown = typeof Adapter === 'function' ? Reflect.construct(Adapter, args(url)) : undefined;
   if (!isAdapter(adapter)) {
     throw new StoreError(
       `SESSION_STORE_URL: ${pkg} does not export a keyv store adapter as its default export`,
@@ -194,7 +219,9 @@ export async function openNodeStore(
     await keyv.disconnect().catch(() => undefined);
     throw new StoreError(
       `SESSION_STORE_URL=${shown}: the session store cannot be written (${briefError(error)}). ` +
-        "Check that the relay's user may write the file and its directory.",
+        (/^sqlite:/i.test(url)
+          ? "Check that the relay's user may write the file and its directory."
+          : 'Check that the server is running, reachable at that address, and accepts these credentials.'),
       { cause: error },
     );
   }

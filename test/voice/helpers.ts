@@ -2,11 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
 import type { VoiceConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { runTool } from '../../src/voice/run-tool.js';
 import { WHISPER_TESTDATA_DIR } from '../shared-dir.js';
+
+export { requireToolsInCi } from '../require-tools.js';
 
 // Shared by the voice tests: where the test data lives, which tools this machine has, and voice notes made on
 // the spot with espeak-ng and ffmpeg (never committed).
@@ -65,15 +66,4 @@ export async function writeStubModel(
   script: { text?: string | string[]; waitForRelease?: boolean },
 ) {
   await writeFile(join(modelDir, 'ggml-tiny.bin'), JSON.stringify(script));
-}
-
-/**
- * Tests that need a system tool skip on a developer's machine without it; in CI (`CI=true`, where .ci/run installs
- * every tool) this test fails instead, so a run that skipped them cannot pass.
- */
-export function requireToolsInCi(missing: string[]): void {
-  it(`has the tools these tests need (${missing.length ? `missing: ${missing.join(', ')}` : 'all present'})`, (context) => {
-    if (missing.length > 0 && process.env.CI !== 'true') context.skip();
-    expect(missing).toEqual([]);
-  });
 }

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openNodeStore, redactStoreUrl, StoreError } from '../../sessions/store.js';
+import { createLogger } from '../../src/log.js';
+import { requireToolsInCi } from '../require-tools.js';
+import { createHarness, submitOk } from './harness.js';
+import {
+  postgresMissing,
+  type RunningServer,
+  redisServerMissing,
+  startPostgres,
+  startRedis,
+} from './store-servers.js';
+
+// SESSION_STORE_URL=redis://… and postgres://… against real servers: conversations survive a restart exactly as
+// with the built-in SQLite store, and a server that is not there is one clear start error.
+
+const missing = [...redisServerMissing(), ...postgresMissing()];
+requireToolsInCi(missing);
+
+const scratch = mkdtempSync(join(tmpdir(), 'store-servers-'));
+const servers: RunningServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const backends = [
+  { name: 'Redis', start: () => startRedis(), missing: redisServerMissing().length > 0 },
+  { name: 'PostgreSQL', start: () => startPostgres(scratch), missing: postgresMissing().length > 0 },
+];
+
+describe.each(backends)('the session store on a real $name server', ({ start, missing: absent }) => {
+  it.skipIf(absent)('keeps every conversation across a restart: a reply after it still forks', async () => {
+    const server = await start();
+    servers.push(server);
+    const first = createHarness({ storeUrl: server.url });
+    await first.engine.start();
+    const root = await submitOk(first.engine, 'remember this');
+    expect((await first.finished(root.node.id)).state).toBe('done');
+    const child = await submitOk(first.engine, 'and this', root.origin);
+    expect((await first.finished(child.node.id)).state).toBe('done');
+    await first.engine.close();
+
+    const second = first.reopen();
+    try {
+      await second.engine.start();
+      expect(second.engine.getNode(root.node.id)).toMatchObject({ state: 'done', prompt: 'remember this' });
+      expect(second.engine.getNode(child.node.id)?.parentId).toBe(root.node.id);
+      expect(second.engine.stats()).toMatchObject({ totalNodes: 2, trees: 1 });
+      const reply = await submitOk(second.engine, 'go on', child.origin);
+      expect(reply.forkedFrom?.id).toBe(child.node.id);
+      expect((await second.finished(reply.node.id)).state).toBe('done');
+      const { removed } = await second.engine.clear({ kind: 'all' });
+      expect(removed).toHaveLength(3);
+    } finally {
+      await second.cleanup();
+    }
+    // What /clear removed is gone from the server too.
+    const store = await openNodeStore(server.url, createLogger('silent', []));
+    try {
+      expect((await store.load()).nodes).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(absent)('a server that is not listening is a start error naming the store', async () => {
+    const server = await start();
+    await server.stop();
+    const error = await openNodeStore(server.url, createLogger('silent', []))
+      .then((store) => store.probe().finally(() => store.close()))
+      .then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toBeInstanceOf(StoreError);
+    expect(String(error)).toContain(
+      `SESSION_STORE_URL=${redactStoreUrl(server.url)}: the session store cannot be`,
+    );
+    expect(String(error)).toContain('Check that the server is running');
+  });
+});
