@@ -180,8 +180,7 @@ async function createAdapter(url: string, options: StoreOptions): Promise<KeyvSt
   if (optional !== undefined) return loadOptionalAdapter(url, scheme, optional);
   if (scheme !== 'sqlite') {
     throw new StoreError(
-      `SESSION_STORE_URL scheme '${scheme}' is not supported: use sqlite://<path> (built in), redis://… ` +
-        '(install @keyv/redis) or postgres://… (install @keyv/postgres).',
+      `SESSION_STORE_URL scheme '${scheme}' is not supported: use sqlite://<path>, redis://… or postgres://….`,
     );
   }
   const path = url.replace(/^sqlite:\/\//i, '');

@@ -135,7 +135,10 @@ function assistantMessage(content: unknown, replayField: boolean): OpenAiMessage
   let text = texts.filter((t) => t !== '').join('\n\n');
   if (reasoning && !replayField) text = `<think>\n${reasoning}\n</think>\n\n${text}`;
   if (text === '' && calls.length === 0 && !reasoning) return undefined;
-  const message: OpenAiMessage = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
+  const message: OpenAiMessage = {
+    role: 'assistant',
+    content: text === '' && calls.length > 0 ? null : text,
+  };
   if (reasoning && replayField) message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
   return message;
