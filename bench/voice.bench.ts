@@ -75,7 +75,14 @@ export default async function voiceBench(): Promise<BenchRow[]> {
       ogg,
     ]);
     const hasFfmpeg = encoded.kind === 'exited' && encoded.exitCode === 0;
-    const config = { enabled: true, model: 'base.en', modelDir: dir, device: 'cpu' as const, language: 'en' };
+    const config = {
+      enabled: true,
+      autoDownload: false,
+      model: 'base.en',
+      modelDir: dir,
+      device: 'cpu' as const,
+      language: 'en',
+    };
 
     const rows: BenchRow[] = [];
     // whisper-cli on its own, the baseline everything else is measured against.

@@ -62,6 +62,8 @@ export const WHISPER_DEVICES = ['cpu', 'cuda', 'auto'] as const;
 
 export interface VoiceConfig {
   enabled: boolean;
+  /** `WHISPER_AUTO_DOWNLOAD`: fetch a missing published model (checksum verified) at the first voice note. */
+  autoDownload: boolean;
   model: string;
   modelDir: string;
   device: (typeof WHISPER_DEVICES)[number];
@@ -377,6 +379,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     messaging: loadMessaging(env),
     voice: {
       enabled: flag(env, 'VOICE_NOTE_ENABLED', true),
+      autoDownload: flag(env, 'WHISPER_AUTO_DOWNLOAD', true),
       model,
       modelDir: directory(cwd, text(env, 'WHISPER_MODEL_DIR') ?? './models'),
       device: oneOf(env, 'WHISPER_DEVICE', WHISPER_DEVICES, 'cpu'),

@@ -10,6 +10,7 @@ import {
   downloadModel,
   invalidModelName,
   MODEL_BASE_URL,
+  MODEL_SHA1,
   missingModelMessage,
   modelExists,
   modelPath,
@@ -34,6 +35,8 @@ export interface TranscriberOptions {
   concurrency?: number;
   /** Where a missing `ggml-<model>.bin` is fetched from; null never downloads. Default Hugging Face. */
   modelBaseUrl?: string | null;
+  /** The SHA-1 a downloaded model must have, by model name. Default: whisper.cpp's published list. */
+  modelChecksums?: Readonly<Record<string, string>>;
   /** How long a model download may wait for the server or between chunks. Default 10 s. */
   downloadStallMs?: number;
   /** whisper-cli `-t`; default min(4, cores). */
@@ -75,7 +78,13 @@ export function createTranscriber(
   const sourceDir = whisperSourceDir();
   const cliPath = options.whisperCliPath ?? whisperCliIn(sourceDir);
   const model = modelPath(config.modelDir, config.model);
-  const baseUrl = options.modelBaseUrl === undefined ? MODEL_BASE_URL : options.modelBaseUrl;
+  // WHISPER_AUTO_DOWNLOAD=false: the user is told which file to put where, nothing is fetched.
+  const baseUrl = !config.autoDownload
+    ? null
+    : options.modelBaseUrl === undefined
+      ? MODEL_BASE_URL
+      : options.modelBaseUrl;
+  const checksums = options.modelChecksums ?? MODEL_SHA1;
 
   // Each of these runs at most once at a time and is shared by every waiting transcription.
   let ffmpegProbe: Promise<string | null> | null =
@@ -151,6 +160,13 @@ export function createTranscriber(
     if (await modelExists(model)) return null;
     const missing = missingModelMessage(config.modelDir, config.model, sourceDir);
     if (baseUrl === null) return fail('model_missing', missing);
+    const sha1 = checksums[config.model];
+    if (sha1 === undefined) {
+      return fail(
+        'model_missing',
+        `${missing} (No checksum is known for "${config.model}", so it is not downloaded automatically.)`,
+      );
+    }
     const url = `${baseUrl}/ggml-${config.model}.bin`;
     if (download === null) {
       logger.info({ url, model }, 'speech model missing: trying to download it');
@@ -158,6 +174,7 @@ export function createTranscriber(
       download = downloadModel({
         url,
         destination: model,
+        sha1,
         stallTimeoutMs: options.downloadStallMs ?? 10_000,
         onProgress: (received, total) => {
           const step = total === null ? Math.floor(received / 2 ** 24) : Math.floor((received / total) * 10);

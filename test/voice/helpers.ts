@@ -22,7 +22,15 @@ export async function hasTool(name: string): Promise<boolean> {
 }
 
 export function voiceConfig(modelDir: string, overrides: Partial<VoiceConfig> = {}): VoiceConfig {
-  return { enabled: true, model: 'tiny', modelDir, device: 'cpu', language: 'en', ...overrides };
+  return {
+    enabled: true,
+    autoDownload: true,
+    model: 'tiny',
+    modelDir,
+    device: 'cpu',
+    language: 'en',
+    ...overrides,
+  };
 }
 
 /** A logger whose lines the test can read. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -299,16 +300,54 @@ describe('missing pieces tell the user exactly what to do', () => {
         }),
     );
 
-    it('downloads a missing model with progress in the log, then transcribes', async () => {
-      const { transcriber, lines } = stubTranscriber({ modelBaseUrl: `${baseUrl}/models` });
+    const checksums = { tiny: createHash('sha1').update(model).digest('hex') };
+
+    it('downloads a missing model with progress in the log, checks its SHA-1, then transcribes', async () => {
+      const { transcriber, lines } = stubTranscriber({
+        modelBaseUrl: `${baseUrl}/models`,
+        modelChecksums: checksums,
+      });
       expect(await transcriber.transcribe(wavNote)).toMatchObject({ ok: true, text: 'downloaded and heard' });
       expect(await readFile(join(modelDir.path, 'ggml-tiny.bin'), 'utf8')).toBe(model);
       expect(existsSync(join(modelDir.path, 'ggml-tiny.bin.part'))).toBe(false);
       expect(lines.join('')).toMatch(/model download 100%/);
     });
 
+    it('a download whose checksum is wrong is discarded, and the user is told why', async () => {
+      const { transcriber } = stubTranscriber({
+        modelBaseUrl: `${baseUrl}/models`,
+        modelChecksums: { tiny: '0000000000000000000000000000000000000000' },
+      });
+      const result = await transcriber.transcribe(wavNote);
+      expect(result).toMatchObject({ ok: false, kind: 'model_missing' });
+      expect(result.ok ? '' : result.message).toMatch(
+        /automatic download failed: the file's checksum is wrong/,
+      );
+      expect(existsSync(join(modelDir.path, 'ggml-tiny.bin'))).toBe(false);
+      expect(existsSync(join(modelDir.path, 'ggml-tiny.bin.part'))).toBe(false);
+    });
+
+    it('a model with no published checksum, or WHISPER_AUTO_DOWNLOAD=false, is named but never fetched', async () => {
+      const unlisted = stubTranscriber({ modelBaseUrl: `${baseUrl}/models`, modelChecksums: {} });
+      const refused = await unlisted.transcriber.transcribe(wavNote);
+      expect(refused.ok ? '' : refused.message).toMatch(
+        /ggml-tiny\.bin does not exist.*No checksum is known for "tiny"/,
+      );
+      const off = stubTranscriber(
+        { modelBaseUrl: `${baseUrl}/models`, modelChecksums: checksums },
+        voiceConfig(modelDir.path, { autoDownload: false }),
+      );
+      const told = await off.transcriber.transcribe(wavNote);
+      expect(told).toMatchObject({ ok: false, kind: 'model_missing' });
+      expect(told.ok ? '' : told.message).not.toMatch(/download failed|checksum/);
+      expect(existsSync(join(modelDir.path, 'ggml-tiny.bin'))).toBe(false);
+    });
+
     it('when the download fails, says so and still names the file to get', async () => {
-      const { transcriber } = stubTranscriber({ modelBaseUrl: `${baseUrl}/elsewhere` });
+      const { transcriber } = stubTranscriber({
+        modelBaseUrl: `${baseUrl}/elsewhere`,
+        modelChecksums: checksums,
+      });
       const result = await transcriber.transcribe(wavNote);
       expect(result).toMatchObject({ ok: false, kind: 'model_missing' });
       expect(result.ok ? '' : result.message).toMatch(
@@ -318,7 +357,11 @@ describe('missing pieces tell the user exactly what to do', () => {
     });
 
     it('gives up on a host that never answers and says so', async () => {
-      const { transcriber } = stubTranscriber({ modelBaseUrl: `${baseUrl}/silent`, downloadStallMs: 200 });
+      const { transcriber } = stubTranscriber({
+        modelBaseUrl: `${baseUrl}/silent`,
+        modelChecksums: checksums,
+        downloadStallMs: 200,
+      });
       const result = await transcriber.transcribe(wavNote);
       expect(result).toMatchObject({ ok: false, kind: 'model_missing' });
       expect(result.ok ? '' : result.message).toMatch(/automatic download failed: no answer within 200 ms/);
