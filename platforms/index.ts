@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { SessionEngine } from '../sessions/index.js';
 import type { MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
-import { createDiscordPlatform } from './discord.js';
+import { createDiscordPlatform } from './discord/index.js';
 import type { MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
-import { createTelegramPlatform } from './telegram.js';
+import { createTelegramPlatform } from './telegram/index.js';
 
 // The platforms' public entry: builds every configured chat platform over the one engine and starts them.
 
@@ -13,7 +13,7 @@ import type { ChatStats } from './controller.js';
 
 export type { ChatStats, Controller, ControllerOptions } from './controller.js';
 export { createController } from './controller.js';
-export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
+export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord/index.js';
 export type { OutboxStats } from './outbox/index.js';
 export { sumOutboxStats } from './outbox/index.js';
 export type {
@@ -25,7 +25,7 @@ export type {
   MessagingPlatform,
 } from './platform.js';
 export { PlatformRefusedError } from './start-errors.js';
-export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
+export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram/index.js';
 
 export interface StartPlatformsOptions {
   config: MessagingConfig;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDiscordPlatform, DISCORD_COMMANDS } from '../../platforms/discord.js';
+import { createDiscordPlatform, DISCORD_COMMANDS } from '../../platforms/discord/index.js';
 import { ChatApiError } from '../../platforms/outbox/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
 import type { DiscordConfig } from '../../src/config.js';

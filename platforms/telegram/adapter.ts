@@ -2,17 +2,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Bot, GrammyError, HttpError } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
-import type { TelegramConfig } from '../src/config.js';
-import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
-import type { ChatButton } from './render/index.js';
+import type { TelegramConfig } from '../../src/config.js';
+import type {
+  Incoming,
+  IncomingBase,
+  IncomingFile,
+  IncomingHandler,
+  MessagingPlatform,
+} from '../platform.js';
+import type { ChatButton } from '../render/index.js';
 import {
   createOutageLog,
   describeNetworkError,
   PlatformRefusedError,
   startRetryDelayMs,
-} from './start-errors.js';
-import { createAlbumGatherer } from './telegram-albums.js';
-import { toTelegramChatApiError } from './telegram-errors.js';
+} from '../start-errors.js';
+import { createAlbumGatherer } from './albums.js';
+import { toTelegramChatApiError } from './errors.js';
 
 // Telegram through grammy: long polling, HTML parse mode, commands registered only when they changed (setting
 // them on every start is what gets bots throttled), and every Bot API failure turned into a ChatApiError.

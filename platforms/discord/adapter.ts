@@ -15,8 +15,7 @@ import {
   Routes,
 } from 'discord.js';
 import type { Logger } from 'pino';
-import type { DiscordConfig } from '../src/config.js';
-import { toDiscordChatApiError } from './discord-errors.js';
+import type { DiscordConfig } from '../../src/config.js';
 import type {
   CommandName,
   Incoming,
@@ -24,15 +23,16 @@ import type {
   IncomingFile,
   IncomingHandler,
   MessagingPlatform,
-} from './platform.js';
-import type { ChatButton } from './render/index.js';
+} from '../platform.js';
+import type { ChatButton } from '../render/index.js';
 import {
   createOutageLog,
   describeNetworkError,
   isTransient,
   PlatformRefusedError,
   startRetryDelayMs,
-} from './start-errors.js';
+} from '../start-errors.js';
+import { toDiscordChatApiError } from './errors.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
 // discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat

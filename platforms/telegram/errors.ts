@@ -1,5 +1,5 @@
 import { GrammyError, HttpError } from 'grammy';
-import { ChatApiError } from './outbox/index.js';
+import { ChatApiError } from '../outbox/index.js';
 
 // The one place Telegram failures become ChatApiError kinds. Bot API errors carry only a code and a
 // description, so the 400 sub-kinds are told apart by the description Telegram documents for each.

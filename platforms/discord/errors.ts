@@ -1,5 +1,5 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
-import { ChatApiError } from './outbox/index.js';
+import { ChatApiError } from '../outbox/index.js';
 
 // The one place Discord failures become ChatApiError kinds, read from the structured fields discord.js keeps
 // (HTTP status, Discord's JSON error code), never from message text.
