@@ -32,6 +32,7 @@ import {
   PlatformRefusedError,
   startRetryDelayMs,
 } from '../start-errors.js';
+import { discordMarkdown } from './dialect.js';
 import { toDiscordChatApiError } from './errors.js';
 
 // Discord through discord.js: gateway for incoming messages and slash commands, REST for everything we send.
@@ -239,7 +240,7 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
 
   const platform: MessagingPlatform = {
     name: 'discord',
-    limits: { dialect: 'discord-markdown', maxLength: DISCORD_MAX_LENGTH },
+    limits: { dialect: discordMarkdown, maxLength: DISCORD_MAX_LENGTH },
 
     isAllowed: (chatId, userId) => channels.has(chatId) && (users.size === 0 || users.has(userId)),
 

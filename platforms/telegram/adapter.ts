@@ -18,6 +18,7 @@ import {
   startRetryDelayMs,
 } from '../start-errors.js';
 import { createAlbumGatherer } from './albums.js';
+import { telegramHtml } from './dialect.js';
 import { toTelegramChatApiError } from './errors.js';
 
 // Telegram through grammy: long polling, HTML parse mode, commands registered only when they changed (setting
@@ -253,7 +254,7 @@ export function createTelegramPlatform(options: TelegramPlatformOptions): Messag
 
   const platform: MessagingPlatform = {
     name: 'telegram',
-    limits: { dialect: 'telegram-html', maxLength: TELEGRAM_MAX_LENGTH },
+    limits: { dialect: telegramHtml, maxLength: TELEGRAM_MAX_LENGTH },
 
     isAllowed: (_chatId, userId) => allowed.has(userId),
 
