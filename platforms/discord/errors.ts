@@ -40,3 +40,12 @@ export function toDiscordChatApiError(error: unknown): ChatApiError {
   const message = error instanceof Error ? error.message : String(error);
   return new ChatApiError('network', message, { cause: error });
 }
+
+/** Runs one Discord call; whatever it throws comes out as a ChatApiError. */
+export async function discordCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toDiscordChatApiError(error);
+  }
+}

@@ -1,4 +1,6 @@
 // Discord's entry: what the rest of the relay may use of this folder.
 
-export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './adapter.js';
+export { createDiscordPlatform } from './adapter.js';
+export { DISCORD_COMMANDS } from './commands.js';
 export { discordMarkdown } from './dialect.js';
+export { DISCORD_MAX_LENGTH } from './transport.js';

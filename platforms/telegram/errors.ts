@@ -33,3 +33,12 @@ export function toTelegramChatApiError(error: unknown): ChatApiError {
   const message = error instanceof Error ? error.message : String(error);
   return new ChatApiError('network', message, { cause: error });
 }
+
+/** Runs one Bot API call; whatever it throws comes out as a ChatApiError. */
+export async function telegramCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toTelegramChatApiError(error);
+  }
+}

@@ -1,4 +1,6 @@
 // Telegram's entry: what the rest of the relay may use of this folder.
 
-export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './adapter.js';
+export { createTelegramPlatform } from './adapter.js';
+export { TELEGRAM_COMMANDS } from './commands.js';
 export { telegramHtml } from './dialect.js';
+export { TELEGRAM_MAX_LENGTH } from './transport.js';
