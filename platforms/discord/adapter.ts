@@ -1,8 +1,8 @@
 import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
-import type { DiscordConfig } from '../../src/config.js';
 import type { IncomingHandler, MessagingPlatform } from '../platform.js';
 import { syncDiscordCommands } from './commands.js';
+import type { DiscordConfig } from './config.js';
 import { createDiscordClient, logIn } from './connect.js';
 import { discordMarkdown } from './dialect.js';
 import { createInbound } from './inbound.js';

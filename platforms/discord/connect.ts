@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits } from 'discord.js';
 import type { Logger } from 'pino';
-import type { DiscordConfig } from '../../src/config.js';
 import {
   createOutageLog,
   describeNetworkError,
@@ -10,6 +9,7 @@ import {
   PlatformRefusedError,
   startRetryDelayMs,
 } from '../start-errors.js';
+import type { DiscordConfig } from './config.js';
 import type { Inbound } from './inbound.js';
 
 // The gateway connection: a client wired to our inbound handlers, and the login that waits out an outage.

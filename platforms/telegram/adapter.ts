@@ -1,8 +1,8 @@
 import { Bot } from 'grammy';
 import type { Logger } from 'pino';
-import type { TelegramConfig } from '../../src/config.js';
 import type { IncomingHandler, MessagingPlatform } from '../platform.js';
 import { syncTelegramCommands } from './commands.js';
+import type { TelegramConfig } from './config.js';
 import { introduce, logOutages, poll } from './connect.js';
 import { telegramHtml } from './dialect.js';
 import { installInbound } from './inbound.js';

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Bot, GrammyError, HttpError } from 'grammy';
 import type { Logger } from 'pino';
-import type { TelegramConfig } from '../../src/config.js';
 import {
   createOutageLog,
   describeNetworkError,
   PlatformRefusedError,
   startRetryDelayMs,
 } from '../start-errors.js';
+import type { TelegramConfig } from './config.js';
 
 // Reaching Telegram and staying reachable: outages logged as they start and end, the first getMe retried
 // until Telegram answers, and long polling that comes back after grammy gave up on it.

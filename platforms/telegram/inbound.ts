@@ -1,9 +1,9 @@
 import type { Bot } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
-import type { TelegramConfig } from '../../src/config.js';
 import type { Incoming, IncomingBase, IncomingFile, IncomingHandler } from '../platform.js';
 import { createAlbumGatherer } from './albums.js';
+import type { TelegramConfig } from './config.js';
 import { telegramCall } from './errors.js';
 
 // What arrives by long polling (messages, button presses) → what the controller understands. Strangers are

@@ -69,6 +69,7 @@ const publicEntries = new Set([
   'sessions/types.ts',
   'platforms/index.ts',
   'platforms/platform.ts',
+  'platforms/platform-module.ts',
   'platforms/start-errors.ts',
   'platforms/ports.ts',
   'platforms/discord/index.ts',
