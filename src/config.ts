@@ -325,7 +325,8 @@ function loadMessaging<P>(env: Env, sources: readonly PlatformSource<P>[]): Mess
     }
   }
   const chosen = sources.filter((source) => platforms.includes(source.id));
-  // Every chosen platform's own variables are checked before any is read, so a missing token is named first.
+  // The selecting variables of every chosen platform are checked before any reads the rest: a missing token
+  // is named first.
   for (const source of chosen) {
     for (const name of source.selectedBy) {
       required(env, name, `because MESSAGING_PLATFORM includes ${source.id}`);
