@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startPlatforms } from '../platforms/index.js';
+import { PLATFORMS, startPlatforms } from '../platforms/index.js';
 import { createSessionEngine } from '../sessions/index.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { loadConfig } from '../src/config.js';
@@ -64,6 +64,7 @@ async function startRelay(dir: string): Promise<Relay> {
       TELEGRAM_API_ROOT: fake.apiRoot,
     },
     dir,
+    PLATFORMS,
   );
   mkdirSync(config.sessions.workspace, { recursive: true });
   mkdirSync(join(dir, 'home'), { recursive: true });
@@ -82,7 +83,7 @@ async function startRelay(dir: string): Promise<Relay> {
     if (event.type === 'outcome') ends.set(node.id, at);
   });
   const platforms = await startPlatforms({
-    config: { ...config.messaging, platforms: ['telegram'], discord: undefined, rateLimit: RATE },
+    config: { ...config.messaging, rateLimit: RATE },
     engine,
     transcriber: {
       maxBytes: 1,

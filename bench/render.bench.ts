@@ -9,6 +9,7 @@ import {
   renderStatus,
   type TaskView,
 } from '../platforms/render/index.js';
+import { telegramHtml } from '../platforms/telegram/index.js';
 import type { NodeSnapshot, ProgressEvent } from '../sessions/types.js';
 import { createLogger } from '../src/log.js';
 import type { BenchRow } from './types.js';
@@ -19,7 +20,7 @@ import type { BenchRow } from './types.js';
 
 const SCALE = 10;
 const RATE = { count: 1, windowMs: 1000 }; // the default MESSAGING_RATE_LIMIT / MESSAGING_RATE_WINDOW
-const LIMITS = { dialect: 'telegram-html', maxLength: 4096 } as const;
+const LIMITS = { dialect: telegramHtml, maxLength: 4096 } as const;
 
 function scaledClock(): Clock {
   const origin = performance.now();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { MessageRef } from '../sessions/index.js';
 import type { Outbox } from './outbox/index.js';
 import type { MessagingPlatform } from './platform.js';
-import { escapeForDialect, type Formatted } from './render/index.js';
+import type { Formatted } from './render/index.js';
 
 // What the controller's parts share about one chat: its platform and its outbox (one per chat, so one chat's
 // rate limit never delays another).
@@ -20,7 +20,7 @@ export function refOf(chat: ChatContext, messageId: string): MessageRef {
 
 /** A plain sentence, escaped for the chat's dialect. */
 export function sentence(chat: ChatContext, text: string): Formatted {
-  return { formatted: escapeForDialect(text, chat.platform.limits.dialect), plain: text };
+  return { formatted: chat.platform.limits.dialect.escape(text), plain: text };
 }
 
 /**

@@ -2,18 +2,26 @@ import type { Logger } from 'pino';
 import type { SessionEngine } from '../sessions/index.js';
 import type { MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
-import { createDiscordPlatform } from './discord.js';
+import { discordModule } from './discord/index.js';
 import type { MessagingPlatform } from './platform.js';
+import { type ConfiguredPlatform, type RegisteredPlatform, register } from './platform-module.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
-import { createTelegramPlatform } from './telegram.js';
+import { telegramModule } from './telegram/index.js';
 
-// The platforms' public entry: builds every configured chat platform over the one engine and starts them.
+// The platforms' public entry: the registry of chat platforms, and building every configured one over the one
+// engine and starting them.
 
 import type { ChatStats } from './controller.js';
 
 export type { ChatStats, Controller, ControllerOptions } from './controller.js';
 export { createController } from './controller.js';
-export { createDiscordPlatform, DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './discord.js';
+export {
+  createDiscordPlatform,
+  DISCORD_COMMANDS,
+  DISCORD_MAX_LENGTH,
+  discordMarkdown,
+  discordModule,
+} from './discord/index.js';
 export type { OutboxStats } from './outbox/index.js';
 export { sumOutboxStats } from './outbox/index.js';
 export type {
@@ -24,11 +32,40 @@ export type {
   IncomingHandler,
   MessagingPlatform,
 } from './platform.js';
+export {
+  type ConfiguredPlatform,
+  configured,
+  type MenuCommand,
+  type PlatformDeps,
+  type PlatformModule,
+  type RegisteredPlatform,
+  register,
+} from './platform-module.js';
 export { PlatformRefusedError } from './start-errors.js';
-export { createTelegramPlatform, TELEGRAM_COMMANDS, TELEGRAM_MAX_LENGTH } from './telegram.js';
+export {
+  createTelegramPlatform,
+  TELEGRAM_COMMANDS,
+  TELEGRAM_MAX_LENGTH,
+  telegramHtml,
+  telegramModule,
+} from './telegram/index.js';
+
+/**
+ * Every chat platform the relay knows, and the only list of them: config, log scrubbing and start-up read it.
+ * The order is MESSAGING_PLATFORM's list of choices and the order platforms are selected, read and built in.
+ */
+export const PLATFORMS: readonly RegisteredPlatform[] = [register(discordModule), register(telegramModule)];
+
+/** The messaging config as loadConfig makes it from the registry. */
+export type PlatformsConfig = MessagingConfig<ConfiguredPlatform>;
+
+/** What must never reach the log of the platforms that run: each one's module says what in its config. */
+export function platformSecrets(config: PlatformsConfig): string[] {
+  return config.configured.flatMap((platform) => platform.secrets);
+}
 
 export interface StartPlatformsOptions {
-  config: MessagingConfig;
+  config: PlatformsConfig;
   engine: SessionEngine;
   transcriber: Transcriber;
   voiceEnabled: boolean;
@@ -64,17 +101,9 @@ export interface Platforms extends RunningPlatforms {
 /** The platforms over the one engine, built but not started, so their stop can be registered before a long start. */
 export function createPlatforms(options: StartPlatformsOptions): Platforms {
   const { config, logger } = options;
-  const platforms: MessagingPlatform[] = [];
-  if (config.platforms.includes('telegram') && config.telegram) {
-    platforms.push(
-      createTelegramPlatform({ config: config.telegram, logger: logger.child({ platform: 'telegram' }) }),
-    );
-  }
-  if (config.platforms.includes('discord') && config.discord) {
-    platforms.push(
-      createDiscordPlatform({ config: config.discord, logger: logger.child({ platform: 'discord' }) }),
-    );
-  }
+  const platforms: MessagingPlatform[] = config.configured.map((platform) =>
+    platform.create({ logger: logger.child({ platform: platform.id }) }),
+  );
   const controller = createController({
     engine: options.engine,
     transcriber: options.transcriber,

@@ -7,7 +7,7 @@ import type {
   SessionEngine,
 } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf } from './chat-context.js';
-import { type ChatButton, escapeForDialect, type Formatted, inlineCode } from './render/index.js';
+import type { ChatButton, Formatted } from './render/index.js';
 
 // Permission prompts in chat (`CLAUDE_PERMISSIONS=ask`): each pending tool call becomes a message with
 // Allow / Always / Deny buttons, sent as a reply to the task's status message (a new message, so the phone
@@ -94,8 +94,8 @@ export function promptText(
       ? 'Allow, Always (for this session) or Deny? You can also reply /allow or /deny.'
       : '';
   const formatted = [
-    `${escapeForDialect(head, dialect)}${summary ? ` ${inlineCode(summary, dialect)}` : ''}`,
-    ...(tail ? [escapeForDialect(tail, dialect)] : []),
+    `${dialect.escape(head)}${summary ? ` ${dialect.code(summary)}` : ''}`,
+    ...(tail ? [dialect.escape(tail)] : []),
   ].join('\n');
   const plain = [`${head}${summary ? ` ${summary}` : ''}`, ...(tail ? [tail] : [])].join('\n');
   return { formatted, plain };

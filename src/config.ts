@@ -5,9 +5,6 @@ import { isAbsolute, resolve } from 'node:path';
 export const PROVIDER_IDS = ['nvidia_nim', 'open_router', 'lmstudio', 'openai', 'anthropic'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
-export const PLATFORM_IDS = ['discord', 'telegram'] as const;
-export type PlatformId = (typeof PLATFORM_IDS)[number];
-
 export interface ModelRef {
   provider: ProviderId;
   /** Empty for the `anthropic` pass-through without MODEL: the requested model is kept. */
@@ -38,23 +35,23 @@ export interface ProxyConfig {
   maxBodyBytes: number;
 }
 
-export interface DiscordConfig {
-  token: string;
-  allowedChannels: string[];
-  allowedUsers: string[];
-  apiBase: string;
+/**
+ * What the loader needs of one chat platform. The composition root hands over the registry of platforms/
+ * (this module cannot import platforms/, which imports it); `P` is what a platform makes of its variables.
+ */
+export interface PlatformSource<P> {
+  readonly id: string;
+  /** Set together, these select the platform when MESSAGING_PLATFORM is unset (its token, say). */
+  readonly selectedBy: readonly [string, ...string[]];
+  /** Reads and checks the platform's own variables, throwing a ConfigError that names the first bad one. */
+  configure(env: Env): P;
 }
 
-export interface TelegramConfig {
-  token: string;
-  allowedUserIds: string[];
-  apiRoot: string;
-}
-
-export interface MessagingConfig {
-  platforms: PlatformId[];
-  discord: DiscordConfig | undefined;
-  telegram: TelegramConfig | undefined;
+export interface MessagingConfig<P = unknown> {
+  /** The ids of the platforms that run: those MESSAGING_PLATFORM names, else each whose variables are set. */
+  platforms: string[];
+  /** Those platforms as their modules configured them, in the registry's order. */
+  configured: P[];
   rateLimit: { count: number; windowMs: number };
 }
 
@@ -85,9 +82,9 @@ export interface SessionsConfig {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export interface Config {
+export interface Config<P = unknown> {
   proxy: ProxyConfig;
-  messaging: MessagingConfig;
+  messaging: MessagingConfig<P>;
   voice: VoiceConfig;
   sessions: SessionsConfig;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -123,12 +120,14 @@ export const DEFAULT_MODELS: Record<ProviderId, string> = {
   anthropic: '',
 };
 
-function text(env: Env, name: string): string | undefined {
+// The readers below are shared with the platforms, which read their own variables with them.
+
+export function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -138,7 +137,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function seconds(env: Env, name: string, fallback: number, min = 0.001, max = 86_400): number {
+export function seconds(env: Env, name: string, fallback: number, min = 0.001, max = 86_400): number {
   const raw = text(env, name);
   if (raw === undefined) return Math.round(fallback * 1000);
   const value = Number(raw);
@@ -148,7 +147,7 @@ function seconds(env: Env, name: string, fallback: number, min = 0.001, max = 86
   return Math.round(value * 1000);
 }
 
-function flag(env: Env, name: string, fallback: boolean): boolean {
+export function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = text(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
@@ -156,7 +155,7 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got '${env[name]}'`);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const found = allowed.find((candidate) => candidate === raw.toLowerCase());
@@ -164,14 +163,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return found;
 }
 
-function list(env: Env, name: string): string[] {
+export function list(env: Env, name: string): string[] {
   return (text(env, name) ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
 
-function idList(env: Env, name: string): string[] {
+export function idList(env: Env, name: string): string[] {
   const ids = list(env, name);
   for (const id of ids) {
     if (!/^\d+$/.test(id)) throw new ConfigError(name, `must be comma-separated numeric ids, got '${id}'`);
@@ -179,7 +178,7 @@ function idList(env: Env, name: string): string[] {
   return ids;
 }
 
-function url(env: Env, name: string, fallback: string): string {
+export function url(env: Env, name: string, fallback: string): string {
   const raw = text(env, name) ?? fallback;
   if (raw === '') return '';
   let parsed: URL;
@@ -192,6 +191,13 @@ function url(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `must be an http(s) URL, got '${raw}'`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+/** A variable that must be set; `because` completes the message (`is required because …`). */
+export function required(env: Env, name: string, because: string): string {
+  const value = text(env, name);
+  if (value === undefined) throw new ConfigError(name, `is required ${because}`);
+  return value;
 }
 
 function isProviderId(value: string): value is ProviderId {
@@ -300,53 +306,37 @@ function loadProxy(env: Env): ProxyConfig {
   };
 }
 
-function loadMessaging(env: Env): MessagingConfig {
-  const discordToken = text(env, 'DISCORD_BOT_TOKEN');
-  const telegramToken = text(env, 'TELEGRAM_BOT_TOKEN');
+function loadMessaging<P>(env: Env, sources: readonly PlatformSource<P>[]): MessagingConfig<P> {
+  const ids = sources.map((source) => source.id);
   const requested = text(env, 'MESSAGING_PLATFORM')?.toLowerCase();
-  let platforms: PlatformId[];
+  let platforms: string[];
   if (requested === undefined) {
-    platforms = PLATFORM_IDS.filter((id) => (id === 'discord' ? discordToken : telegramToken) !== undefined);
+    platforms = sources
+      .filter((source) => source.selectedBy.every((name) => text(env, name) !== undefined))
+      .map((source) => source.id);
   } else if (requested === 'none') {
     platforms = [];
   } else {
     platforms = [];
     for (const part of requested.split(',').map((item) => item.trim())) {
-      const id = PLATFORM_IDS.find((candidate) => candidate === part);
+      const id = ids.find((candidate) => candidate === part);
       if (id === undefined) {
-        throw new ConfigError(
-          'MESSAGING_PLATFORM',
-          `must be discord, telegram, discord,telegram or none, got '${part}'`,
-        );
+        throw new ConfigError('MESSAGING_PLATFORM', `must be ${platformChoices(ids)}, got '${part}'`);
       }
       if (!platforms.includes(id)) platforms.push(id);
     }
   }
-  if (platforms.includes('discord') && discordToken === undefined) {
-    throw new ConfigError('DISCORD_BOT_TOKEN', 'is required because MESSAGING_PLATFORM includes discord');
-  }
-  if (platforms.includes('telegram') && telegramToken === undefined) {
-    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'is required because MESSAGING_PLATFORM includes telegram');
+  const chosen = sources.filter((source) => platforms.includes(source.id));
+  // The selecting variables of every chosen platform are checked before any reads the rest: a missing token
+  // is named first.
+  for (const source of chosen) {
+    for (const name of source.selectedBy) {
+      required(env, name, `because MESSAGING_PLATFORM includes ${source.id}`);
+    }
   }
   return {
     platforms,
-    discord:
-      platforms.includes('discord') && discordToken
-        ? {
-            token: discordToken,
-            allowedChannels: idList(env, 'ALLOWED_DISCORD_CHANNELS'),
-            allowedUsers: idList(env, 'ALLOWED_DISCORD_USERS'),
-            apiBase: url(env, 'DISCORD_API_BASE', 'https://discord.com/api'),
-          }
-        : undefined,
-    telegram:
-      platforms.includes('telegram') && telegramToken
-        ? {
-            token: telegramToken,
-            allowedUserIds: idList(env, 'ALLOWED_TELEGRAM_USER_ID'),
-            apiRoot: url(env, 'TELEGRAM_API_ROOT', 'https://api.telegram.org'),
-          }
-        : undefined,
+    configured: chosen.map((source) => source.configure(env)),
     rateLimit: {
       count: integer(env, 'MESSAGING_RATE_LIMIT', 1, 1, 1000),
       windowMs: seconds(env, 'MESSAGING_RATE_WINDOW', 1),
@@ -354,12 +344,26 @@ function loadMessaging(env: Env): MessagingConfig {
   };
 }
 
+/** `discord, telegram, discord,telegram or none`: each id, all of them together, or none. */
+function platformChoices(ids: readonly string[]): string {
+  const choices = ids.length > 1 ? [...ids, ids.join(',')] : [...ids];
+  return choices.length === 0 ? 'none' : `${choices.join(', ')} or none`;
+}
+
 function directory(cwd: string, path: string): string {
   return isAbsolute(path) ? path : resolve(cwd, path);
 }
 
-/** Parses and validates the whole configuration; throws one ConfigError naming the first bad variable. */
-export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+/**
+ * Parses and validates the whole configuration; throws one ConfigError naming the first bad variable.
+ * `platforms` is the registry of chat platforms (platforms/index.ts); without it no chat platform is known,
+ * which is all the proxy and the sessions need.
+ */
+export function loadConfig<P = never>(
+  env: Env,
+  cwd: string = process.cwd(),
+  platforms: readonly PlatformSource<P>[] = [],
+): Config<P> {
   const storeUrl = text(env, 'SESSION_STORE_URL') ?? 'sqlite://./data/sessions.sqlite';
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(storeUrl)) {
     throw new ConfigError(
@@ -376,7 +380,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   }
   return {
     proxy: loadProxy(env),
-    messaging: loadMessaging(env),
+    messaging: loadMessaging(env, platforms),
     voice: {
       enabled: flag(env, 'VOICE_NOTE_ENABLED', true),
       autoDownload: flag(env, 'WHISPER_AUTO_DOWNLOAD', true),

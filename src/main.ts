@@ -1,5 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createPlatforms, PlatformRefusedError } from '../platforms/index.js';
+import {
+  type ConfiguredPlatform,
+  createPlatforms,
+  PLATFORMS,
+  PlatformRefusedError,
+  platformSecrets,
+} from '../platforms/index.js';
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { readEnvironment } from './env-file.js';
@@ -9,19 +15,18 @@ import { createTranscriber } from './voice/index.js';
 
 // The composition root: the only place that reads config, constructs the parts, starts and stops them.
 
-function secretsOf(config: Config): Array<string | undefined> {
+function secretsOf(config: Config<ConfiguredPlatform>): Array<string | undefined> {
   return [
     config.proxy.authToken,
     ...Object.values(config.proxy.providers).map((provider) => provider.apiKey),
-    config.messaging.discord?.token,
-    config.messaging.telegram?.token,
+    ...platformSecrets(config.messaging),
   ];
 }
 
 async function run(): Promise<void> {
-  let config: Config;
+  let config: Config<ConfiguredPlatform>;
   try {
-    config = loadConfig(readEnvironment(process.cwd(), process.env));
+    config = loadConfig(readEnvironment(process.cwd(), process.env), process.cwd(), PLATFORMS);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${error.message}\n`);
@@ -99,10 +104,11 @@ function warnAboutMissingKeys(config: Config, logger: Logger): void {
 
 function printProxyOnlyHelp(url: string, config: Config): void {
   const token = config.proxy.authToken ? '<your PROXY_AUTH_TOKEN>' : 'relay';
+  const tokens = PLATFORMS.map((platform) => platform.selectedBy.join(' + ')).join(' / ');
   process.stdout.write(
     [
       '',
-      'No messaging token is set (DISCORD_BOT_TOKEN / TELEGRAM_BOT_TOKEN): running the proxy alone.',
+      `No messaging token is set (${tokens}): running the proxy alone.`,
       'Point Claude Code at it:',
       '',
       `  ANTHROPIC_BASE_URL=${url} ANTHROPIC_AUTH_TOKEN=${token} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude`,

@@ -1,6 +1,6 @@
-import { escapeHtml, neutraliseMentions } from './escape.js';
-import { parseInline, toPlain, toTelegramHtml } from './inline.js';
-import type { Dialect, Formatted } from './types.js';
+import type { Dialect } from './dialect.js';
+import { parseInline, toMarkup, toPlain } from './inline.js';
+import type { Formatted } from './types.js';
 
 // Markdown → blocks of rendered lines. A block is what we prefer not to split (a paragraph, a code fence, a
 // quote); a wrapper is markup that must be closed at the end of a message and reopened in the next one.
@@ -32,12 +32,13 @@ const BULLET = /^([ \t]*)[-*+][ \t]+(.*)$/;
 const QUOTE = /^ {0,3}> ?(.*)$/;
 
 export function renderTextLine(source: string, dialect: Dialect): Line {
-  if (dialect === 'discord-markdown') {
+  const markup = dialect.markdown;
+  if (markup === 'native') {
     return {
       kind: 'text',
       source,
-      formatted: neutraliseMentions(source),
-      plain: neutraliseMentions(plainOfLine(source)),
+      formatted: dialect.verbatim(source),
+      plain: dialect.verbatim(plainOfLine(source)),
     };
   }
   const heading = HEADING.exec(source);
@@ -46,8 +47,8 @@ export function renderTextLine(source: string, dialect: Dialect): Line {
     return {
       kind: 'text',
       source,
-      formatted: `<b>${toTelegramHtml(nodes, true)}</b>`,
-      plain: toPlain(nodes),
+      formatted: markup.heading(toMarkup(nodes, dialect, markup, true)),
+      plain: dialect.verbatim(toPlain(nodes)),
     };
   }
   const bullet = BULLET.exec(source);
@@ -57,12 +58,17 @@ export function renderTextLine(source: string, dialect: Dialect): Line {
     return {
       kind: 'text',
       source,
-      formatted: prefix + toTelegramHtml(nodes),
-      plain: prefix + toPlain(nodes),
+      formatted: prefix + toMarkup(nodes, dialect, markup),
+      plain: dialect.verbatim(prefix + toPlain(nodes)),
     };
   }
   const nodes = parseInline(source);
-  return { kind: 'text', source, formatted: toTelegramHtml(nodes), plain: toPlain(nodes) };
+  return {
+    kind: 'text',
+    source,
+    formatted: toMarkup(nodes, dialect, markup),
+    plain: dialect.verbatim(toPlain(nodes)),
+  };
 }
 
 function plainOfLine(source: string): string {
@@ -76,31 +82,31 @@ function plainOfLine(source: string): string {
 }
 
 function renderQuoteLine(source: string, dialect: Dialect): Line {
-  if (dialect === 'discord-markdown') return renderTextLine(source, dialect);
+  const markup = dialect.markdown;
+  if (markup === 'native') return renderTextLine(source, dialect);
   const nodes = parseInline((QUOTE.exec(source)?.[1] ?? '').trimEnd());
-  // Telegram forbids code inside a blockquote: render as nested.
-  return { kind: 'text', source, formatted: toTelegramHtml(nodes, true), plain: toPlain(nodes) };
+  // Inside a quote, as inside any entity: code only where the dialect lets it nest.
+  return {
+    kind: 'text',
+    source,
+    formatted: toMarkup(nodes, dialect, markup, true),
+    plain: dialect.verbatim(toPlain(nodes)),
+  };
 }
 
 export function renderCodeLine(source: string, dialect: Dialect): Line {
-  // A fence inside Discord code would end the block early; a zero-width space keeps it visible but inert.
-  const formatted = dialect === 'telegram-html' ? escapeHtml(source) : source.replace(/```/g, '`\u200b``');
-  return { kind: 'code', source, formatted, plain: source };
+  return { kind: 'code', source, formatted: dialect.codeLine(source), plain: source };
 }
 
 function codeWrapper(lang: string, dialect: Dialect): Wrapper {
-  const plainHeader = lang ? `${lang}\n` : '';
-  if (dialect === 'telegram-html') {
-    const open = lang ? `<pre><code class="language-${lang}">` : '<pre><code>';
-    return { open, close: '</code></pre>', plainHeader };
-  }
-  return { open: `\`\`\`${lang}\n`, close: '\n```', plainHeader };
+  return { ...dialect.codeBlock(lang), plainHeader: lang ? `${lang}\n` : '' };
 }
-
-const QUOTE_WRAPPER: Wrapper = { open: '<blockquote>', close: '</blockquote>', plainHeader: '' };
 
 export function toBlocks(markdown: string, dialect: Dialect): Block[] {
   const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
+  const markup = dialect.markdown;
+  // One object per call: a block's wrapper is compared by identity to tell quote lines from the others.
+  const quote: Wrapper | null = markup === 'native' ? null : { ...markup.quote, plainHeader: '' };
   const blocks: Block[] = [];
   let blankBefore = false;
   let current: Block | null = null;
@@ -139,8 +145,8 @@ export function toBlocks(markdown: string, dialect: Dialect): Block[] {
       i++;
       continue;
     }
-    const isQuote = dialect === 'telegram-html' && QUOTE.test(line);
-    const wrapper = isQuote ? QUOTE_WRAPPER : null;
+    const isQuote = quote !== null && QUOTE.test(line);
+    const wrapper = isQuote ? quote : null;
     if (!current || current.wrapper !== wrapper) {
       finish();
       current = { blankBefore, wrapper, lines: [] };

@@ -1,7 +1,7 @@
 // The render model: engine progress → chat text in each platform's dialect, split to the platform's limit.
 // Pure: no I/O, timers or environment.
 
-export { escapeForDialect, inlineCode } from './escape.js';
+export type { Dialect, Enclosure, MarkdownMarkup } from './dialect.js';
 export { renderMarkdown } from './split.js';
 export { renderFinal, renderStatus, retryNotice, waitNotice } from './status.js';
 export {
@@ -14,4 +14,4 @@ export {
   type ToolCallView,
 } from './task-view.js';
 export { wellFormed } from './text.js';
-export type { ChatButton, Dialect, Formatted, RenderLimits } from './types.js';
+export type { ChatButton, Formatted, RenderLimits } from './types.js';

@@ -1,8 +1,8 @@
-import { escapeHtml, escapeHtmlAttribute } from './escape.js';
+import type { Dialect, MarkdownMarkup } from './dialect.js';
 
-// Inline markdown of one line → a small tree → Telegram HTML and plain text. Anything that does not close
-// properly stays literal text (escaped), so the HTML is well-formed by construction: tags are only ever
-// emitted in open/close pairs around a parsed node.
+// Inline markdown of one line → a small tree → a dialect's markup and plain text. Anything that does not close
+// properly stays literal text (escaped), so the markup is well-formed by construction: markup is only ever
+// emitted around a parsed node, opened and closed by one dialect call.
 
 export type Inline =
   | { kind: 'text'; text: string }
@@ -157,27 +157,38 @@ function parseLink(s: string, at: number, depth: number): { node: Inline; end: n
   return { node: { kind: 'link', url, children: parseInline(text, depth + 1, false) }, end: end + 1 };
 }
 
-const TAG = { strong: 'b', em: 'i', strike: 's' } as const;
-
 /**
- * Telegram HTML. Inside another entity (`nested`), code spans become plain text: Telegram forbids `code`
- * inside bold, italic, links and blockquotes.
+ * The dialect's markup of parsed nodes. Inside another entity (`nested`), code spans become plain text unless
+ * the dialect lets code nest (Telegram forbids code inside bold, italic, links and blockquotes).
  */
-export function toTelegramHtml(nodes: readonly Inline[], nested = false): string {
+export function toMarkup(
+  nodes: readonly Inline[],
+  dialect: Dialect,
+  markup: MarkdownMarkup,
+  nested = false,
+): string {
+  const inner = (children: readonly Inline[]): string => toMarkup(children, dialect, markup, true);
   let out = '';
   for (const node of nodes) {
     switch (node.kind) {
       case 'text':
-        out += escapeHtml(node.text);
+        out += dialect.escape(node.text);
         break;
       case 'code':
-        out += nested ? escapeHtml(node.text) : `<code>${escapeHtml(node.text)}</code>`;
+        out += nested && !markup.codeNests ? dialect.escape(node.text) : dialect.code(node.text);
         break;
       case 'link':
-        out += `<a href="${escapeHtmlAttribute(node.url)}">${toTelegramHtml(node.children, true)}</a>`;
+        out += markup.link(node.url, inner(node.children));
         break;
-      default:
-        out += `<${TAG[node.kind]}>${toTelegramHtml(node.children, true)}</${TAG[node.kind]}>`;
+      case 'strong':
+        out += dialect.bold(inner(node.children));
+        break;
+      case 'em':
+        out += dialect.italic(inner(node.children));
+        break;
+      case 'strike':
+        out += markup.strike(inner(node.children));
+        break;
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import { type Block, type Line, renderCodeLine, renderTextLine, toBlocks, type Wrapper } from './blocks.js';
+import type { Dialect } from './dialect.js';
 import { wellFormedParts } from './text.js';
-import { assertLimits, type Dialect, type Formatted, type RenderLimits } from './types.js';
+import { assertLimits, type Formatted, type RenderLimits } from './types.js';
 
 // Packs rendered blocks into messages: whole blocks when they fit, else at paragraph boundaries, else at
 // line boundaries (closing a fence or quote and reopening it in the next part), and only a line longer than

@@ -1,10 +1,11 @@
 import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
 import { formatDuration, formatTokens } from '../../src/common/index.js';
-import { escapeForDialect, escapeMarkdown, inlineCode, neutraliseMentions } from './escape.js';
+import type { Dialect } from './dialect.js';
+import { escapeMarkdown } from './escape.js';
 import { renderMarkdown } from './split.js';
 import type { PermissionView, TaskView } from './task-view.js';
 import { headOf, oneLine, tailOf, wellFormedParts } from './text.js';
-import { assertLimits, type Dialect, type Formatted, MIN_MAX_LENGTH, type RenderLimits } from './types.js';
+import { assertLimits, type Formatted, MIN_MAX_LENGTH, type RenderLimits } from './types.js';
 
 // The live status message and the final answer. The status is built from escaped pieces (never from
 // markdown cut in the middle), then shrunk step by step until it fits one message.
@@ -33,16 +34,14 @@ interface Markup {
   code(s: string): Formatted;
 }
 
+/** Escaped pieces with their plain twins; the plain text goes through `verbatim` too (no Discord pings). */
 function markupFor(dialect: Dialect): Markup {
-  const esc = (s: string): string => escapeForDialect(s, dialect);
-  const tg = dialect === 'telegram-html';
-  // Discord's plain text is sent as is: it must not ping either.
-  const plain = (s: string): string => (tg ? s : neutraliseMentions(s));
+  const plain = (s: string): string => dialect.verbatim(s);
   return {
-    text: (s) => ({ formatted: esc(s), plain: plain(s) }),
-    bold: (s) => ({ formatted: tg ? `<b>${esc(s)}</b>` : `**${esc(s)}**`, plain: plain(s) }),
-    italic: (s) => ({ formatted: tg ? `<i>${esc(s)}</i>` : `*${esc(s)}*`, plain: plain(s) }),
-    code: (s) => ({ formatted: inlineCode(s, dialect), plain: plain(s) }),
+    text: (s) => ({ formatted: dialect.escape(s), plain: plain(s) }),
+    bold: (s) => ({ formatted: dialect.bold(dialect.escape(s)), plain: plain(s) }),
+    italic: (s) => ({ formatted: dialect.italic(dialect.escape(s)), plain: plain(s) }),
+    code: (s) => ({ formatted: dialect.code(s), plain: plain(s) }),
   };
 }
 
@@ -260,7 +259,7 @@ export function renderFinal(
   const render = (maxLength: number): Formatted[] => {
     const parts = renderMarkdown(markdown, { ...limits, maxLength });
     if (parts.length > 0) return parts;
-    return [{ formatted: escapeForDialect('✅ Done.', limits.dialect), plain: '✅ Done.' }];
+    return [{ formatted: limits.dialect.escape('✅ Done.'), plain: '✅ Done.' }];
   };
   const parts = render(limits.maxLength);
   if (!options.footer || view.outcome === null) return parts;

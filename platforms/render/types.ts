@@ -1,6 +1,6 @@
-// The render model's small shared types: which markup a chat speaks and how long one message may be.
+import type { Dialect } from './dialect.js';
 
-export type Dialect = 'telegram-html' | 'discord-markdown';
+// The render model's small shared types: which markup a chat speaks and how long one message may be.
 
 export interface RenderLimits {
   dialect: Dialect;

@@ -17,6 +17,13 @@ function moduleOf(file: string): string {
   return parts[0] ?? '';
 }
 
+/** A chat platform's folder (platforms/<name>/): the platforms' contract, render and outbox; never another platform. */
+const platformFolder = {
+  may: ['platforms', 'platforms/render', 'platforms/outbox', 'src/config'],
+  reason:
+    'one chat platform plugs in through the contract files; the registry in platforms/index.ts lists it',
+};
+
 /** Which modules each module may import (besides itself), and why. */
 const allowed: Record<string, { may: string[]; reason: string }> = {
   'src/main': { may: ['*'], reason: 'the composition root wires every part together' },
@@ -34,9 +41,20 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
     reason: 'sessions talk to the proxy by URL only, never by import',
   },
   platforms: {
-    may: ['sessions', 'src/config', 'src/log', 'platforms/render', 'platforms/outbox', 'platforms/ports'],
+    may: [
+      'sessions',
+      'src/config',
+      'src/log',
+      'platforms/render',
+      'platforms/outbox',
+      'platforms/ports',
+      'platforms/discord',
+      'platforms/telegram',
+    ],
     reason: 'platforms drive the session engine; voice and proxy arrive through ports',
   },
+  'platforms/discord': platformFolder,
+  'platforms/telegram': platformFolder,
   'platforms/render': { may: ['sessions'], reason: 'renders the engine progress model; pure' },
   'platforms/outbox': { may: ['src/log', 'platforms/render'], reason: 'delivers formatted text' },
   'platforms/ports': { may: [], reason: 'port types only' },
@@ -50,7 +68,12 @@ const publicEntries = new Set([
   'sessions/index.ts',
   'sessions/types.ts',
   'platforms/index.ts',
+  'platforms/platform.ts',
+  'platforms/platform-module.ts',
+  'platforms/start-errors.ts',
   'platforms/ports.ts',
+  'platforms/discord/index.ts',
+  'platforms/telegram/index.ts',
   'platforms/render/index.ts',
   'platforms/outbox/index.ts',
   'src/common/index.ts',

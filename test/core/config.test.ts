@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { PLATFORMS } from '../../platforms/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const cwd = '/srv/relay';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
-    loadConfig(env, cwd);
+    loadConfig(env, cwd, PLATFORMS);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -50,11 +51,14 @@ describe('loadConfig', () => {
   });
 
   it('enables a platform only when its token is set, unless MESSAGING_PLATFORM says otherwise', () => {
-    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, cwd).messaging.platforms).toEqual(['telegram']);
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, cwd, PLATFORMS).messaging.platforms).toEqual([
+      'telegram',
+    ]);
     expect(
       loadConfig(
         { TELEGRAM_BOT_TOKEN: '123:abc', DISCORD_BOT_TOKEN: 'x.y.z', MESSAGING_PLATFORM: 'none' },
         cwd,
+        PLATFORMS,
       ).messaging.platforms,
     ).toEqual([]);
   });

@@ -6,16 +6,17 @@ import {
   parseTextCommand,
   promptExcerpt,
 } from '../../platforms/commands.js';
+import { discordMarkdown } from '../../platforms/discord/index.js';
 import {
   createTaskView,
   type Dialect,
-  escapeForDialect,
   reduceTaskView,
   renderFinal,
   renderMarkdown,
   renderStatus,
   type TaskView,
 } from '../../platforms/render/index.js';
+import { telegramHtml } from '../../platforms/telegram/index.js';
 import type { NodeSnapshot, ProgressEvent } from '../../sessions/types.js';
 import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from '../platforms/render/oracle.js';
 
@@ -42,8 +43,8 @@ const node: NodeSnapshot = {
   outcome: null,
 };
 const LIMITS = [
-  { dialect: 'telegram-html', maxLength: 4096 },
-  { dialect: 'discord-markdown', maxLength: 2000 },
+  { dialect: telegramHtml, maxLength: 4096 },
+  { dialect: discordMarkdown, maxLength: 2000 },
 ] as const;
 
 describe('typed commands with junk', () => {
@@ -127,7 +128,7 @@ const SEED = 20_261_123;
 describe(`any chat input echoed back renders within limits (fast-check seed ${SEED})`, () => {
   const check = (text: string, maxLength: number, dialect: Dialect): void => {
     expect(text.length).toBeLessThanOrEqual(maxLength);
-    if (dialect === 'telegram-html') expect(telegramHtmlProblems(text)).toEqual([]);
+    if (dialect === telegramHtml) expect(telegramHtmlProblems(text)).toEqual([]);
     expect(hasLoneSurrogate(text)).toBe(false);
   };
 
@@ -145,7 +146,7 @@ describe(`any chat input echoed back renders within limits (fast-check seed ${SE
         for (const limits of LIMITS) {
           const status = renderStatus(view, limits);
           check(status.formatted, limits.maxLength, limits.dialect);
-          check(status.plain, limits.maxLength, 'discord-markdown');
+          check(status.plain, limits.maxLength, discordMarkdown);
         }
       }),
       { seed: SEED, numRuns: 300 },
@@ -186,7 +187,7 @@ describe(`any chat input echoed back renders within limits (fast-check seed ${SE
       fc.property(chatInput, (input) => {
         expect([...promptExcerpt(input)].length).toBeLessThanOrEqual(81);
         for (const limits of LIMITS) {
-          check(escapeForDialect(interruptedNotice(input), limits.dialect), 4096, limits.dialect);
+          check(limits.dialect.escape(interruptedNotice(input)), 4096, limits.dialect);
           for (const part of renderMarkdown(`You said: ${input}`, limits)) {
             check(part.formatted, limits.maxLength, limits.dialect);
           }

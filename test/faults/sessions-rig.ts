@@ -5,6 +5,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import { execa, type ResultPromise } from 'execa';
 import Keyv from 'keyv';
 import { createTaskView, reduceTaskView, renderFinal } from '../../platforms/render/index.js';
+import { telegramHtml } from '../../platforms/telegram/index.js';
 import type { MessageRef, NodeSnapshot, ProgressEvent, SessionEngine } from '../../sessions/types.js';
 import type { SessionsConfig } from '../../src/config.js';
 
@@ -119,7 +120,7 @@ export function userText(
 ): string {
   let view = createTaskView(node);
   for (const item of events) if (item.node.id === node.id) view = reduceTaskView(view, item.event);
-  return renderFinal(view, { dialect: 'telegram-html', maxLength: 4096 })
+  return renderFinal(view, { dialect: telegramHtml, maxLength: 4096 })
     .map((part) => part.plain)
     .join('\n');
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { discordMarkdown } from '../../platforms/discord/index.js';
 import { buttonData, parseButtonData, promptText } from '../../platforms/permission-prompts.js';
 import { createTaskView, reduceTaskView, renderStatus, type TaskView } from '../../platforms/render/index.js';
+import { telegramHtml } from '../../platforms/telegram/index.js';
 import type { NodeSnapshot, ProgressEvent } from '../../sessions/types.js';
 import { telegramHtmlProblems } from '../platforms/render/oracle.js';
 
@@ -25,8 +27,8 @@ const node: NodeSnapshot = {
   usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
   outcome: null,
 };
-const tg = { dialect: 'telegram-html', maxLength: 4096 } as const;
-const dc = { dialect: 'discord-markdown', maxLength: 2000 } as const;
+const tg = { dialect: telegramHtml, maxLength: 4096 } as const;
+const dc = { dialect: discordMarkdown, maxLength: 2000 } as const;
 
 const event = (status: PermissionEvent['status'], extra: Partial<PermissionEvent> = {}): PermissionEvent => ({
   type: 'permission',
@@ -39,15 +41,15 @@ const event = (status: PermissionEvent['status'], extra: Partial<PermissionEvent
 
 describe('permission prompt in chat', () => {
   it('the prompt says what wants to run, escaped for each dialect', () => {
-    const telegram = promptText(event('pending'), 'telegram-html');
+    const telegram = promptText(event('pending'), telegramHtml);
     expect(telegram.plain.split('\n')[0]).toBe('🔐 Bash wants to run rm -rf build <old>');
     expect(telegram.formatted).toContain('<code>rm -rf build &lt;old&gt;</code>');
     expect(telegramHtmlProblems(telegram.formatted)).toEqual([]);
-    expect(promptText(event('pending'), 'discord-markdown').formatted).toContain('`rm -rf build <old>`');
+    expect(promptText(event('pending'), discordMarkdown).formatted).toContain('`rm -rf build <old>`');
   });
 
   it('after the answer the prompt says how it ended', () => {
-    const ended = (e: PermissionEvent) => promptText(e, 'telegram-html').plain;
+    const ended = (e: PermissionEvent) => promptText(e, telegramHtml).plain;
     expect(ended(event('allowed'))).toBe('✅ Allowed: Bash rm -rf build <old>');
     expect(ended(event('allowed', { always: true }))).toBe(
       '✅ Always allowed in this session: Bash rm -rf build <old>',

@@ -1,5 +1,5 @@
+import { configured, discordModule, type PlatformsConfig, telegramModule } from '../../platforms/index.js';
 import type { MessageRef } from '../../sessions/index.js';
-import type { MessagingConfig } from '../../src/config.js';
 import { DISCORD_MAX_LENGTH, type FakeDiscord, startFakeDiscord } from '../fakes/discord-api.js';
 import { type FakeTelegram, startFakeTelegram, TELEGRAM_MAX_LENGTH } from '../fakes/telegram-api.js';
 import { type RelayRig, startRelayRig } from './relay-rig.js';
@@ -156,20 +156,22 @@ export async function startDiscordDriver(): Promise<ChatFakeDriver & { fake: Fak
 export function bothPlatforms(
   telegram: { fake: FakeTelegram },
   discord: { fake: FakeDiscord },
-): (rate: MessagingConfig['rateLimit']) => MessagingConfig {
+): (rate: PlatformsConfig['rateLimit']) => PlatformsConfig {
   return (rate) => ({
     platforms: ['telegram', 'discord'],
-    telegram: {
-      token: telegram.fake.token,
-      allowedUserIds: [String(TELEGRAM_USER)],
-      apiRoot: telegram.fake.apiRoot,
-    },
-    discord: {
-      token: 'fake-bot-token',
-      allowedChannels: [DISCORD_CHANNEL],
-      allowedUsers: [DISCORD_USER],
-      apiBase: discord.fake.apiBase,
-    },
+    configured: [
+      configured(telegramModule, {
+        token: telegram.fake.token,
+        allowedUserIds: [String(TELEGRAM_USER)],
+        apiRoot: telegram.fake.apiRoot,
+      }),
+      configured(discordModule, {
+        token: 'fake-bot-token',
+        allowedChannels: [DISCORD_CHANNEL],
+        allowedUsers: [DISCORD_USER],
+        apiBase: discord.fake.apiBase,
+      }),
+    ],
     rateLimit: rate,
   });
 }

@@ -1,4 +1,5 @@
 import { afterAll, describe } from 'vitest';
+import { configured, discordModule } from '../../platforms/index.js';
 import { DISCORD_MAX_LENGTH, type FakeDiscord, startFakeDiscord } from '../fakes/discord-api.js';
 import { relayScenarios } from './relay-scenarios.js';
 
@@ -23,13 +24,14 @@ describe('relay on Discord (e2e)', () => {
       maxLength: DISCORD_MAX_LENGTH,
       messaging: (rate) => ({
         platforms: ['discord'],
-        telegram: undefined,
-        discord: {
-          token: 'fake-bot-token',
-          allowedChannels: [CHANNEL],
-          allowedUsers: [USER],
-          apiBase: dc.apiBase,
-        },
+        configured: [
+          configured(discordModule, {
+            token: 'fake-bot-token',
+            allowedChannels: [CHANNEL],
+            allowedUsers: [USER],
+            apiBase: dc.apiBase,
+          }),
+        ],
         rateLimit: rate,
       }),
       send: (text, replyTo) =>

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDiscordPlatform, DISCORD_COMMANDS } from '../../platforms/discord.js';
+import {
+  createDiscordPlatform,
+  DISCORD_COMMANDS,
+  type DiscordConfig,
+} from '../../platforms/discord/index.js';
 import { ChatApiError } from '../../platforms/outbox/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
-import type { DiscordConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord-api.js';
 

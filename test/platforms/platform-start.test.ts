@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createDiscordPlatform } from '../../platforms/discord.js';
+import { createDiscordPlatform } from '../../platforms/discord/index.js';
 import { createPlatforms } from '../../platforms/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
 import { PlatformRefusedError } from '../../platforms/start-errors.js';
-import { createTelegramPlatform } from '../../platforms/telegram.js';
+import { createTelegramPlatform } from '../../platforms/telegram/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
 import { startFakeTelegram } from '../fakes/telegram-api.js';

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { type ChatStats, startPlatforms } from '../../platforms/index.js';
+import { type ChatStats, type PlatformsConfig, startPlatforms } from '../../platforms/index.js';
 import type { Transcriber } from '../../platforms/ports.js';
 import { createSessionEngine } from '../../sessions/index.js';
 import type { SessionEngine } from '../../sessions/types.js';
-import { loadConfig, type MessagingConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { RELAY_NODE_HEADER, type RunningProxy, startProxy } from '../../src/proxy/index.js';
 import {
@@ -44,10 +44,10 @@ export interface RelayRig {
 
 export async function startRelayRig(options: {
   replies: Replies;
-  messaging: (rate: MessagingConfig['rateLimit']) => MessagingConfig;
+  messaging: (rate: PlatformsConfig['rateLimit']) => PlatformsConfig;
   transcript: () => string;
   /** Per chat; 5 per second unless given. */
-  rate?: MessagingConfig['rateLimit'];
+  rate?: PlatformsConfig['rateLimit'];
   /** `CLAUDE_PERMISSIONS=ask` and its timeout (the default is skip, as in the relay). */
   permissions?: { mode: 'skip' | 'ask'; timeoutMs?: number };
   /** Photos and files saved into the workspace, as main.ts wires it (`workspace: config.sessions.workspace`). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { MessagingConfig } from '../../src/config.js';
+import type { PlatformsConfig } from '../../platforms/index.js';
 import { textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
 import { longAnswer, type RelayRig, startRelayRig } from './relay-rig.js';
 
@@ -16,7 +16,7 @@ export interface BotMessageView {
 }
 
 export interface ChatDriver {
-  messaging(rate: MessagingConfig['rateLimit']): MessagingConfig;
+  messaging(rate: PlatformsConfig['rateLimit']): PlatformsConfig;
   send(text: string, replyTo?: string): string;
   sendAsStranger(text: string): void;
   sendVoice(options?: { replyTo?: string; declaredSize?: number }): string;

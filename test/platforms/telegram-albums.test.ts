@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Incoming } from '../../platforms/platform.js';
-import { ALBUM_QUIET_MS, createAlbumGatherer } from '../../platforms/telegram-albums.js';
+import { ALBUM_QUIET_MS, createAlbumGatherer } from '../../platforms/telegram/albums.js';
 
 // Telegram albums arrive as one message per item; the gatherer makes them one task's message.
 

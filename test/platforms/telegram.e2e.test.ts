@@ -1,4 +1,5 @@
 import { afterAll, describe } from 'vitest';
+import { configured, telegramModule } from '../../platforms/index.js';
 import { type FakeTelegram, startFakeTelegram, TELEGRAM_MAX_LENGTH } from '../fakes/telegram-api.js';
 import { relayScenarios } from './relay-scenarios.js';
 
@@ -22,8 +23,13 @@ describe('relay on Telegram (e2e)', () => {
       maxLength: TELEGRAM_MAX_LENGTH,
       messaging: (rate) => ({
         platforms: ['telegram'],
-        discord: undefined,
-        telegram: { token: tg.token, allowedUserIds: [String(USER)], apiRoot: tg.apiRoot },
+        configured: [
+          configured(telegramModule, {
+            token: tg.token,
+            allowedUserIds: [String(USER)],
+            apiRoot: tg.apiRoot,
+          }),
+        ],
         rateLimit: rate,
       }),
       send: (text, replyTo) =>

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChatApiError } from '../../platforms/outbox/index.js';
 import type { Incoming, MessagingPlatform } from '../../platforms/platform.js';
-import { createTelegramPlatform, TELEGRAM_COMMANDS } from '../../platforms/telegram.js';
+import { createTelegramPlatform, TELEGRAM_COMMANDS } from '../../platforms/telegram/index.js';
 import { createLogger } from '../../src/log.js';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.js';
 

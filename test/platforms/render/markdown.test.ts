@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { escapeForDialect, renderMarkdown } from '../../../platforms/render/index.js';
+import { discordMarkdown } from '../../../platforms/discord/index.js';
+import { renderMarkdown } from '../../../platforms/render/index.js';
+import { telegramHtml } from '../../../platforms/telegram/index.js';
 import { contentOf, telegramHtmlProblems } from './oracle.js';
 
-const tg = { dialect: 'telegram-html', maxLength: 4096 } as const;
-const dc = { dialect: 'discord-markdown', maxLength: 2000 } as const;
+const tg = { dialect: telegramHtml, maxLength: 4096 } as const;
+const dc = { dialect: discordMarkdown, maxLength: 2000 } as const;
 const one = (md: string, limits: typeof tg | typeof dc = tg) => {
   const parts = renderMarkdown(md, limits);
   expect(parts).toHaveLength(1);
@@ -118,15 +120,13 @@ describe('splitting long answers', () => {
 
   it('gives no parts for blank input and refuses absurd limits', () => {
     expect(renderMarkdown(' \n\n ', tg)).toEqual([]);
-    expect(() => renderMarkdown('x', { dialect: 'telegram-html', maxLength: 10 })).toThrow(RangeError);
+    expect(() => renderMarkdown('x', { dialect: telegramHtml, maxLength: 10 })).toThrow(RangeError);
   });
 });
 
-describe('escapeForDialect', () => {
+describe("each dialect's escape", () => {
   it('escapes HTML for Telegram and markdown for Discord', () => {
-    expect(escapeForDialect('a < b & *c*', 'telegram-html')).toBe('a &lt; b &amp; *c*');
-    expect(escapeForDialect('*a* _b_ `c` @everyone', 'discord-markdown')).toBe(
-      '\\*a\\* \\_b\\_ \\`c\\` @\u200beveryone',
-    );
+    expect(telegramHtml.escape('a < b & *c*')).toBe('a &lt; b &amp; *c*');
+    expect(discordMarkdown.escape('*a* _b_ `c` @everyone')).toBe('\\*a\\* \\_b\\_ \\`c\\` @\u200beveryone');
   });
 });

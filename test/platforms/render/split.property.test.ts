@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { discordMarkdown } from '../../../platforms/discord/index.js';
 import { type Dialect, renderMarkdown } from '../../../platforms/render/index.js';
+import { telegramHtml } from '../../../platforms/telegram/index.js';
 import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from './oracle.js';
 
 // Property tests of the splitter: any input, any limit → parts within the limit, well-formed Telegram HTML,
@@ -54,7 +56,7 @@ const markdownish = fc
     maxLength: 400,
   })
   .map((parts) => parts.join(''));
-const dialect = fc.constantFrom<Dialect>('telegram-html', 'discord-markdown');
+const dialect = fc.constantFrom<Dialect>(telegramHtml, discordMarkdown);
 
 function checkParts(input: string, d: Dialect, maxLength: number): void {
   const parts = renderMarkdown(input, { dialect: d, maxLength });
@@ -63,7 +65,7 @@ function checkParts(input: string, d: Dialect, maxLength: number): void {
     expect(part.plain.length).toBeLessThanOrEqual(maxLength);
     expect(part.plain.trim()).not.toBe('');
     expect(hasLoneSurrogate(part.formatted) || hasLoneSurrogate(part.plain)).toBe(false);
-    if (d === 'telegram-html') expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+    if (d === telegramHtml) expect(telegramHtmlProblems(part.formatted)).toEqual([]);
   }
   expect(contentOf(parts.map((p) => p.plain).join('\n'))).toBe(contentOf(input));
 }
@@ -97,7 +99,7 @@ describe(`renderMarkdown properties (fast-check seed ${SEED})`, () => {
       .array(fc.constantFrom(...pieces), { minLength: 5000, maxLength: 5000 })
       .map((parts) => parts.join('').slice(0, 50_000));
     fc.assert(
-      fc.property(big, dialect, (input, d) => checkParts(input, d, d === 'telegram-html' ? 4096 : 2000)),
+      fc.property(big, dialect, (input, d) => checkParts(input, d, d === telegramHtml ? 4096 : 2000)),
       { seed: SEED, numRuns: 12 },
     );
   });

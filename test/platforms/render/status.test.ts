@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { discordMarkdown } from '../../../platforms/discord/index.js';
 import {
   createTaskView,
   type Dialect,
@@ -8,6 +9,7 @@ import {
   renderStatus,
   type TaskView,
 } from '../../../platforms/render/index.js';
+import { telegramHtml } from '../../../platforms/telegram/index.js';
 import type { NodeSnapshot, ProgressEvent } from '../../../sessions/types.js';
 import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from './oracle.js';
 
@@ -29,8 +31,8 @@ const node: NodeSnapshot = {
   usage: zero,
   outcome: null,
 };
-const tg = { dialect: 'telegram-html', maxLength: 4096 } as const;
-const dc = { dialect: 'discord-markdown', maxLength: 2000 } as const;
+const tg = { dialect: telegramHtml, maxLength: 4096 } as const;
+const dc = { dialect: discordMarkdown, maxLength: 2000 } as const;
 const fold = (events: ProgressEvent[], start: TaskView = createTaskView(node)) =>
   events.reduce(reduceTaskView, start);
 
@@ -279,7 +281,7 @@ describe('task view and live status', () => {
     fc.assert(
       fc.property(
         fc.array(event, { maxLength: 30 }),
-        fc.constantFrom<Dialect>('telegram-html', 'discord-markdown'),
+        fc.constantFrom<Dialect>(telegramHtml, discordMarkdown),
         fc.integer({ min: 100, max: 4096 }),
         (events, dialect, maxLength) => {
           const view = fold(events);
@@ -287,10 +289,10 @@ describe('task view and live status', () => {
           expect(status.formatted.length).toBeLessThanOrEqual(maxLength);
           expect(status.plain.length).toBeLessThanOrEqual(maxLength);
           expect(hasLoneSurrogate(status.formatted)).toBe(false);
-          if (dialect === 'telegram-html') expect(telegramHtmlProblems(status.formatted)).toEqual([]);
+          if (dialect === telegramHtml) expect(telegramHtmlProblems(status.formatted)).toEqual([]);
           for (const part of renderFinal(view, { dialect, maxLength })) {
             expect(part.formatted.length).toBeLessThanOrEqual(maxLength);
-            if (dialect === 'telegram-html') expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+            if (dialect === telegramHtml) expect(telegramHtmlProblems(part.formatted)).toEqual([]);
           }
         },
       ),
@@ -350,14 +352,14 @@ describe('final answer', () => {
     fc.assert(
       fc.property(
         fc.string({ unit: 'grapheme', maxLength: 6000 }),
-        fc.constantFrom<Dialect>('telegram-html', 'discord-markdown'),
+        fc.constantFrom<Dialect>(telegramHtml, discordMarkdown),
         fc.integer({ min: 100, max: 4096 }),
         (text, dialect, maxLength) => {
           const parts = renderFinal(ended({ kind: 'done', text }), { dialect, maxLength }, { footer: true });
           for (const part of parts) {
             expect(part.formatted.length).toBeLessThanOrEqual(maxLength);
             expect(part.plain.length).toBeLessThanOrEqual(maxLength);
-            if (dialect === 'telegram-html') expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+            if (dialect === telegramHtml) expect(telegramHtmlProblems(part.formatted)).toEqual([]);
           }
           expect(parts.at(-1)?.plain).toContain('$0.0123');
         },

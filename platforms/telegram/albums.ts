@@ -1,4 +1,4 @@
-import type { Incoming } from './platform.js';
+import type { Incoming } from '../platform.js';
 
 // Telegram sends an album (several photos or files at once) as one message per item, sharing a
 // `media_group_id`, with the caption on one of them. The user meant one task: the parts are gathered until the

@@ -1,5 +1,5 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
-import { ChatApiError } from './outbox/index.js';
+import { ChatApiError } from '../outbox/index.js';
 
 // The one place Discord failures become ChatApiError kinds, read from the structured fields discord.js keeps
 // (HTTP status, Discord's JSON error code), never from message text.
@@ -39,4 +39,13 @@ export function toDiscordChatApiError(error: unknown): ChatApiError {
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ChatApiError('network', message, { cause: error });
+}
+
+/** Runs one Discord call; whatever it throws comes out as a ChatApiError. */
+export async function discordCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toDiscordChatApiError(error);
+  }
 }

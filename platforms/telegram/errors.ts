@@ -1,5 +1,5 @@
 import { GrammyError, HttpError } from 'grammy';
-import { ChatApiError } from './outbox/index.js';
+import { ChatApiError } from '../outbox/index.js';
 
 // The one place Telegram failures become ChatApiError kinds. Bot API errors carry only a code and a
 // description, so the 400 sub-kinds are told apart by the description Telegram documents for each.
@@ -32,4 +32,13 @@ export function toTelegramChatApiError(error: unknown): ChatApiError {
   if (error instanceof HttpError) return new ChatApiError('network', error.message, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new ChatApiError('network', message, { cause: error });
+}
+
+/** Runs one Bot API call; whatever it throws comes out as a ChatApiError. */
+export async function telegramCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toTelegramChatApiError(error);
+  }
 }

@@ -1,0 +1,64 @@
+import type { Api } from 'grammy';
+import type { MessagingPlatform } from '../platform.js';
+import type { ChatButton } from '../render/index.js';
+import { telegramCall } from './errors.js';
+
+// What we send through the Bot API: messages in HTML parse mode (or none, for a plain fallback), with inline
+// buttons and reply references, edits, deletions, typing. Link previews stay off.
+
+export const TELEGRAM_MAX_LENGTH = 4096;
+
+export type TelegramTransport = Pick<MessagingPlatform, 'send' | 'edit' | 'delete' | 'sendTyping'>;
+
+export function createTelegramTransport(api: Api): TelegramTransport {
+  return {
+    async sendTyping(chatId) {
+      await telegramCall(() => api.sendChatAction(chatId, 'typing'));
+    },
+
+    async send(chatId, text, sendOptions) {
+      const message = await telegramCall(() =>
+        api.sendMessage(chatId, text, {
+          ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
+          link_preview_options: { is_disabled: true },
+          ...(sendOptions.buttons?.length ? { reply_markup: keyboardOf(sendOptions.buttons) } : {}),
+          ...(sendOptions.replyToMessageId
+            ? {
+                reply_parameters: {
+                  message_id: Number(sendOptions.replyToMessageId),
+                  allow_sending_without_reply: true,
+                },
+              }
+            : {}),
+        }),
+      );
+      return { messageId: String(message.message_id) };
+    },
+
+    async edit(chatId, messageId, text, editOptions) {
+      await telegramCall(() =>
+        api.editMessageText(chatId, Number(messageId), text, {
+          ...(editOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
+          link_preview_options: { is_disabled: true },
+          ...(editOptions.buttons === undefined ? {} : { reply_markup: keyboardOf(editOptions.buttons) }),
+        }),
+      );
+    },
+
+    async delete(chatId, messageId) {
+      await telegramCall(() => api.deleteMessage(chatId, Number(messageId)));
+    },
+  };
+}
+
+/** One row of inline buttons; an empty list removes the keyboard. */
+function keyboardOf(buttons: readonly ChatButton[]): {
+  inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
+} {
+  return {
+    inline_keyboard:
+      buttons.length === 0
+        ? []
+        : [buttons.map((button) => ({ text: button.label, callback_data: button.id }))],
+  };
+}
