@@ -17,8 +17,8 @@ import { startNodeRun } from './node-run.js';
 import { createNodeWriter, type NodeWriter } from './node-writer.js';
 import { stateOf, type Termination } from './outcome.js';
 import type { PermissionBroker } from './permission-broker.js';
-import { emptyRunSummary, type RunSummary } from './progress.js';
 import { interruptLeftRunning } from './restart.js';
+import { emptyRunSummary, type RunSummary } from './run-summary.js';
 import { briefError, type NodeStore, openNodeStore, redactStoreUrl, StoreError } from './store.js';
 import type {
   EngineListener,
