@@ -1,4 +1,4 @@
-import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, Usage } from './types.js';
+import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, TaskInput, Usage } from './types.js';
 
 // Small pure helpers over conversation nodes: copies handed out, message keys, tree walks.
 
@@ -77,4 +77,38 @@ export function totalsOf(nodes: Iterable<NodeSnapshot>): {
     costUsd += node.costUsd;
   }
   return { byState, usage, costUsd, trees: trees.size };
+}
+
+/** A new task's node, queued: a reply joins its parent's tree and works in the parent's directory. */
+export function newNode(fields: {
+  id: string;
+  task: TaskInput;
+  parent: NodeSnapshot | undefined;
+  workspace: string;
+  now: number;
+  queuePosition: number;
+}): NodeSnapshot {
+  const { id, task, parent } = fields;
+  return {
+    id,
+    treeId: parent?.treeId ?? id,
+    parentId: parent?.id ?? null,
+    prompt: task.prompt,
+    state: 'queued',
+    queuePosition: fields.queuePosition,
+    sessionId: null,
+    workingDirectory: parent?.workingDirectory ?? fields.workspace,
+    messages: [{ ref: { ...task.origin }, role: 'prompt' }],
+    createdAt: fields.now,
+    startedAt: null,
+    finishedAt: null,
+    costUsd: 0,
+    usage: zeroUsage(),
+    outcome: null,
+  };
+}
+
+/** A finished parent without a session cannot be forked: a reply to it starts fresh (and says so). */
+export function isForkable(parent: NodeSnapshot): boolean {
+  return isActive(parent.state) || parent.sessionId !== null;
 }
