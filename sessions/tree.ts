@@ -1,11 +1,11 @@
-import { branchOf, messageKey, totalsOf } from './node-model.js';
+import { messageKey, zeroUsage } from './node-model.js';
 import type { MessageRef, MessageRole, NodeSnapshot, NodeState, Target, Usage } from './types.js';
 
 // The conversation trees: every node the engine knows, and which node each chat message belongs to (a reply to
 // any of them forks that node). Pure: no I/O, no timers. It holds the live node objects the run lifecycle
 // updates; what leaves the engine are copies (node-model.ts `snapshotOf`).
 
-export type LinkResult = { kind: 'linked' } | { kind: 'owned'; owner: string };
+export type LinkResult = { kind: 'linked'; node: NodeSnapshot } | { kind: 'owned'; owner: string };
 
 export interface Totals {
   byState: Record<NodeState, number>;
@@ -72,7 +72,7 @@ export function createConversationTree(): ConversationTree {
       if (owner !== undefined) return { kind: 'owned', owner };
       node.messages.push({ ref: { ...ref }, role });
       byMessage.set(key, nodeId);
-      return { kind: 'linked' };
+      return { kind: 'linked', node };
     },
     branch: (rootId) => branchOf(rootId, nodes.values()),
     remove(ids) {
@@ -91,4 +91,45 @@ export function createConversationTree(): ConversationTree {
     },
     totals: () => totalsOf(nodes.values()),
   };
+}
+
+function branchOf(rootId: string, nodes: Iterable<NodeSnapshot>): string[] {
+  const children = new Map<string, string[]>();
+  for (const node of nodes) {
+    if (node.parentId === null) continue;
+    const list = children.get(node.parentId) ?? [];
+    list.push(node.id);
+    children.set(node.parentId, list);
+  }
+  const out: string[] = [];
+  const pending = [rootId];
+  for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
+    out.push(id);
+    pending.push(...(children.get(id) ?? []));
+  }
+  return out;
+}
+
+function totalsOf(nodes: Iterable<NodeSnapshot>): Totals {
+  const byState: Record<NodeState, number> = {
+    queued: 0,
+    running: 0,
+    done: 0,
+    error: 0,
+    stopped: 0,
+    interrupted: 0,
+  };
+  const usage = zeroUsage();
+  const trees = new Set<string>();
+  let costUsd = 0;
+  for (const node of nodes) {
+    byState[node.state] += 1;
+    trees.add(node.treeId);
+    usage.inputTokens += node.usage.inputTokens;
+    usage.outputTokens += node.usage.outputTokens;
+    usage.cacheReadTokens += node.usage.cacheReadTokens;
+    usage.cacheCreationTokens += node.usage.cacheCreationTokens;
+    costUsd += node.costUsd;
+  }
+  return { byState, usage, costUsd, trees: trees.size };
 }

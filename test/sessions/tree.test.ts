@@ -59,7 +59,7 @@ describe('conversation tree', () => {
 
   it('links a bot message to a node once; another node’s message stays where it is', () => {
     const { tree, a } = sample();
-    expect(tree.link('a', ref('status-a'), 'status')).toEqual({ kind: 'linked' });
+    expect(tree.link('a', ref('status-a'), 'status')).toEqual({ kind: 'linked', node: a });
     expect(tree.findByRef(ref('status-a'))).toBe(a);
     expect(a.messages.map((message) => message.role)).toEqual(['prompt', 'status']);
     expect(tree.link('a', ref('status-a'), 'status')).toEqual({ kind: 'owned', owner: 'a' });
