@@ -52,7 +52,7 @@ export interface Pool {
   withdraw(id: string): boolean;
   /** A running entry has ended and its slot is free for the next `dispatch`; false when it was not running. */
   release(id: string): boolean;
-  /** Starts entries while slots are free, then tells every waiting entry whose position changed; returns the ids started. */
+  /** Starts entries while slots are free, then tells waiting ones whose position changed; returns those started. */
   dispatch(): string[];
   /** The entry's position while it waits, else null. */
   positionOf(id: string): number | null;
