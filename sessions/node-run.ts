@@ -5,7 +5,8 @@ import { type CliRun, startCliRun } from './cli-runner.js';
 import { encodeInterrupt } from './control-protocol.js';
 import { toOutcome } from './outcome.js';
 import { createPermissionBroker, type PermissionBroker } from './permission-broker.js';
-import { createProgressMapper, emptyRunSummary, type RunSummary, reduceRun } from './progress.js';
+import { createProgressMapper } from './progress.js';
+import { emptyRunSummary, type RunSummary, reduceRun } from './run-summary.js';
 import type { Outcome, ProgressEvent } from './types.js';
 
 // One CLI process for one node: spawns it, folds its stdout lines into progress events and a RunSummary, serves

@@ -1,4 +1,4 @@
-import type { RunSummary } from './progress.js';
+import type { RunSummary } from './run-summary.js';
 import type { NodeState, Outcome } from './types.js';
 
 // How a run ended, as the user should hear it. Pure: built from the folded events and the exit facts.

@@ -1,12 +1,46 @@
 import type { Logger } from '../src/log.js';
 import { type CliProcessRecord, endLeftovers } from './leftover-processes.js';
+import { snapshotOf } from './node-model.js';
+import type { NodeStore } from './store.js';
+import type { ConversationTree } from './tree.js';
 import type { NodeSnapshot } from './types.js';
 
-// What a start does with a node the store says is running: the relay that ran it died without stopping it
-// (kill -9, OOM), so its CLI may still be at work in the workspace. That CLI is ended first, then the node is
-// marked interrupted with a reason that says what happened and how to continue.
+// What a start does with the stored nodes. All go back into the tree, oldest first. One the store says is
+// running was left so by a relay that died without stopping it (kill -9, OOM), so its CLI may still be at work in
+// the workspace: that CLI is ended first, then the node is marked interrupted with a reason that says what
+// happened and how to continue. A queued one waits again.
 
-export async function interruptLeftRunning(
+/** Loads the store into the tree; returns the nodes it found interrupted. */
+export async function restoreNodes(
+  store: NodeStore,
+  into: { tree: ConversationTree; requeue(node: NodeSnapshot): void; logger: Logger },
+): Promise<NodeSnapshot[]> {
+  const { tree, logger } = into;
+  const { nodes: loaded, processes: recorded, unreadable } = await store.load();
+  loaded.sort((a, b) => a.createdAt - b.createdAt);
+  for (const node of loaded) tree.add(node);
+  const interrupted: NodeSnapshot[] = [];
+  let requeued = 0;
+  for (const node of loaded) {
+    if (node.state === 'running') {
+      await interruptLeftRunning(node, recorded.get(node.id) ?? null, logger);
+      // Strict here: a store that cannot record this must fail the start, not hide the interruption.
+      await store.save(snapshotOf(node), null);
+      interrupted.push(snapshotOf(node));
+    } else if (node.state === 'queued') {
+      node.queuePosition = null;
+      into.requeue(node);
+      requeued += 1;
+    }
+  }
+  logger.info(
+    { nodes: loaded.length, requeued, interrupted: interrupted.length, unreadable },
+    'session store loaded',
+  );
+  return interrupted;
+}
+
+async function interruptLeftRunning(
   node: NodeSnapshot,
   record: CliProcessRecord | null,
   logger: Logger,

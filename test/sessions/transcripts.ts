@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CliEvent, parseCliEvent } from '../../sessions/cli-events.js';
-import {
-  createProgressMapper,
-  emptyRunSummary,
-  type RunSummary,
-  reduceRun,
-} from '../../sessions/progress.js';
+import { createProgressMapper } from '../../sessions/progress.js';
+import { emptyRunSummary, type RunSummary, reduceRun } from '../../sessions/run-summary.js';
 import type { ProgressEvent } from '../../sessions/types.js';
 
 // Reads the recorded CLI transcripts from the shared reference (never copied into the repo).
