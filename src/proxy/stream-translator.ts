@@ -1,5 +1,6 @@
 import type { AnthropicErrorType, AnthropicEvent, StopReason } from './anthropic-types.js';
 import { createControlTokenFilter } from './control-tokens.js';
+import { createNativeToolCalls } from './native-tool-calls.js';
 import type { UpstreamDelta } from './openai-chunk.js';
 import { createAnthropicLedger } from './stream-ledger.js';
 import { createTextToolParser, type TextToolResult } from './text-tool-parser.js';
@@ -40,21 +41,8 @@ function toStopReason(finish: string | undefined): StopReason {
   }
 }
 
-interface NativeTool {
-  key: string;
-  id: string | undefined;
-  name: string;
-  /** Arguments received so far: all of them while held, the live tool's too (to tell when its JSON is whole). */
-  args: string;
-  started: boolean;
-  held: boolean;
-}
-
-// The Anthropic stream has one block open at a time, while providers may interleave several calls' argument
-// fragments (0, 1, 0, 1 …). So one native call streams live; a call that opens while the live one's JSON is still
-// unfinished is held, whole, and sent after it: the CLI only runs tools once the message ends, so holding costs
-// no time, and no fragment is ever dropped. Text or reasoning arriving mid-call waits behind the call likewise.
-// Calls sent one after another (the usual shape) still stream live, each closed when the next opens.
+// Text or reasoning that arrives in the middle of a native call waits behind it (native-tool-calls.ts says when),
+// so the call's block is never closed before its arguments are whole.
 
 export function createStreamTranslator(options: TranslatorOptions): StreamTranslator {
   const ledger = createAnthropicLedger(options);
@@ -62,13 +50,9 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   const textTokens = createControlTokenFilter();
   const reasoningTokens = createControlTokenFilter();
   const textTools = createTextToolParser();
-  /** The latest call under each upstream index, and every call in the order it opened. */
-  const native = new Map<number, NativeTool>();
-  const calls: NativeTool[] = [];
+  const tools = createNativeToolCalls(ledger, options.newToolId);
   const usage: { input?: number; output?: number } = {};
   let finish: string | undefined;
-  let live: NativeTool | undefined;
-  const held: NativeTool[] = [];
   const deferred: Array<{ reasoning: string; content: string }> = [];
 
   function text(parsed: TextToolResult, out: AnthropicEvent[]): void {
@@ -89,59 +73,11 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
     if (body) pieces(think.feed(textTokens.feed(body)), out);
   }
 
-  function startTool(tool: NativeTool, out: AnthropicEvent[]): void {
-    tool.started = true;
-    out.push(...ledger.toolStart(tool.key, tool.id ?? options.newToolId(), tool.name || 'unknown_tool'));
-    out.push(...ledger.toolArgs(tool.key, tool.args));
-  }
-
-  /** Whether the live call's arguments are whole, so what comes next may close its block. */
-  function liveIsWhole(): boolean {
-    if (live === undefined) return true;
-    try {
-      JSON.parse(live.args);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Text and reasoning held behind an unfinished call go out once it is whole (they close its block). */
+  /** What waited behind an unfinished call goes out (it closes that call's block). */
   function releaseDeferred(out: AnthropicEvent[]): void {
-    live = undefined;
+    tools.releaseLive();
+    if (deferred.length === 0) return; // the usual case, on every text chunk: allocate nothing
     for (const part of deferred.splice(0)) content(part.reasoning, part.content, out);
-  }
-
-  function toolDelta(call: UpstreamDelta['toolCalls'][number], out: AnthropicEvent[]): void {
-    let tool = native.get(call.index);
-    // Providers that send no index number every call 0: a new id under a used index is a new call.
-    if (!tool || (call.id && tool.id && call.id !== tool.id)) {
-      tool = { key: `native:${calls.length}`, id: call.id, name: '', args: '', started: false, held: false };
-      native.set(call.index, tool);
-      calls.push(tool);
-    }
-    if (call.id && !tool.id) tool.id = call.id;
-    // Some servers resend the whole name on every delta, others stream it in pieces.
-    if (call.name && !tool.started && !tool.name.endsWith(call.name)) tool.name += call.name;
-    if (call.args) {
-      if (tool === live) {
-        live.args += call.args;
-        out.push(...ledger.toolArgs(tool.key, call.args));
-      } else if (tool.started) {
-        out.push(...ledger.toolArgs(tool.key, call.args)); // its block has closed: the ledger counts it dropped
-      } else {
-        tool.args += call.args;
-      }
-    }
-    if (tool.started || tool.held || !tool.name) return;
-    if (held.length === 0 && liveIsWhole()) {
-      if (deferred.length > 0) releaseDeferred(out);
-      live = tool;
-      startTool(tool, out);
-    } else {
-      tool.held = true;
-      held.push(tool);
-    }
   }
 
   return {
@@ -157,14 +93,14 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       if (delta.usage?.completion !== undefined) usage.output = delta.usage.completion;
       if (delta.finishReason) finish = delta.finishReason;
       if (delta.reasoning || delta.content) {
-        if (live !== undefined && !liveIsWhole()) {
+        if (tools.midCall()) {
           deferred.push({ reasoning: delta.reasoning, content: delta.content });
         } else {
           releaseDeferred(out);
           content(delta.reasoning, delta.content, out);
         }
       }
-      for (const call of delta.toolCalls) toolDelta(call, out);
+      for (const call of delta.toolCalls) tools.push(call, out, releaseDeferred);
       return out;
     },
     end() {
@@ -174,8 +110,7 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       pieces(think.feed(textTokens.flush()), out);
       pieces(think.flush(), out);
       text(textTools.flush(), out);
-      for (const tool of held) startTool(tool, out);
-      for (const tool of calls) if (!tool.started) startTool(tool, out);
+      tools.finish(out);
       const final: { input_tokens?: number; output_tokens?: number } = {};
       if (usage.input !== undefined) final.input_tokens = usage.input;
       if (usage.output !== undefined) final.output_tokens = usage.output;
