@@ -3,13 +3,13 @@ import type { Agent } from 'undici';
 import type { Clock } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import { PROVIDERS } from '../providers.js';
 import type { AnthropicEvent, Json } from './anthropic-types.js';
 import { isRecord, records } from './anthropic-types.js';
 import { errorJson, ProxyError } from './errors.js';
 import { parseUpstreamChunk } from './openai-chunk.js';
 import { passThrough } from './pass-through.js';
 import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
-import { PROVIDERS } from './providers.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { toOpenAiRequest } from './request-to-openai.js';
 import { routeModel } from './routing.js';
@@ -117,12 +117,12 @@ export async function handleMessages(
   const route = routeModel(config.models, request.model);
   const provider = PROVIDERS[route.provider];
   const settings = config.providers[route.provider];
-  if (provider.keyVariable && !settings.apiKey && provider.id !== 'anthropic') {
+  if (provider.key?.required && !settings.apiKey) {
     throw new ProxyError(
       'client_request',
       400,
       'invalid_request_error',
-      `${provider.keyVariable} is not set: add it to .env (provider ${provider.id}).`,
+      `${provider.key.variable} is not set: add it to .env (provider ${provider.id}).`,
     );
   }
   const model = route.model || request.model;
@@ -137,7 +137,7 @@ export async function handleMessages(
   const onWait = waitReporter(deps.onProviderWait, relayNode, provider.id);
   const release = await enterReporting(limiter, abort.signal, onWait);
   try {
-    if (provider.protocol === 'anthropic') {
+    if (provider.protocol === 'anthropic-messages') {
       await passThrough({
         request,
         model,

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { ProviderSettings } from '../config.js';
+import type { ProviderDescriptor } from '../providers.js';
 import type { Json } from './anthropic-types.js';
 import type { MessagesDeps } from './messages.js';
 import type { WaitReporter } from './provider-waits.js';
-import type { ProviderDescriptor } from './providers.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { ProviderCounters } from './stats.js';
 import { callUpstream } from './upstream.js';
