@@ -87,16 +87,19 @@ async function streamOut(
   deps: OpenAiPathDeps,
 ): Promise<void> {
   res.writeHead(200, SSE_HEADERS);
-  let lastWrite = Date.now();
   const out = createCoalescingWriter(res, setImmediate);
+  /** Whether anything went out since the last tick: a store per write, where reading a clock would cost more. */
+  let spoke = false;
   const write = (events: AnthropicEvent[]) => {
     if (events.length === 0 || res.destroyed) return;
     out.write(events);
-    lastWrite = Date.now();
+    spoke = true;
   };
-  // Pings keep the CLI's idle watchdog and any intermediary satisfied while the provider thinks silently.
+  // Pings keep the CLI's idle watchdog and any intermediary satisfied while the provider thinks silently: one
+  // goes out at every tick that ends a whole interval in which nothing else did.
   const ping = setInterval(() => {
-    if (Date.now() - lastWrite >= deps.pingIntervalMs) write(translator.ping());
+    if (!spoke) write(translator.ping());
+    spoke = false;
   }, deps.pingIntervalMs);
   try {
     const outcome = await pumpChunks(upstream, translator, write);
