@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Agent, request } from 'undici';
-import { PROVIDERS } from '../src/proxy/providers.js';
+import { PROVIDERS } from '../src/providers.js';
 import { toOpenAiRequest } from '../src/proxy/request-to-openai.js';
 import { proxyConfig } from '../test/proxy/harness.js';
 import type { BenchRow } from './types.js';

@@ -1,9 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
+import {
+  DEFAULT_PROVIDER,
+  findProviderId,
+  PROVIDER_IDS,
+  PROVIDERS,
+  type ProviderId,
+  perProvider,
+} from './providers.js';
 
 // The one place that reads environment variables. Everything else receives typed config.
-
-export const PROVIDER_IDS = ['nvidia_nim', 'open_router', 'lmstudio', 'openai', 'anthropic'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export interface ModelRef {
   provider: ProviderId;
@@ -103,23 +108,6 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const DEFAULT_BASE_URLS: Record<ProviderId, string> = {
-  nvidia_nim: 'https://integrate.api.nvidia.com/v1',
-  open_router: 'https://openrouter.ai/api/v1',
-  lmstudio: 'http://localhost:1234/v1',
-  openai: '',
-  anthropic: '',
-};
-
-/** What `MODEL` means when unset, per provider: a free model that handles tools well. */
-export const DEFAULT_MODELS: Record<ProviderId, string> = {
-  nvidia_nim: 'moonshotai/kimi-k2-instruct',
-  open_router: 'qwen/qwen3-coder:free',
-  lmstudio: 'local-model',
-  openai: '',
-  anthropic: '',
-};
-
 // The readers below are shared with the platforms, which read their own variables with them.
 
 export function text(env: Env, name: string): string | undefined {
@@ -200,20 +188,16 @@ export function required(env: Env, name: string, because: string): string {
   return value;
 }
 
-function isProviderId(value: string): value is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(value);
-}
-
 /**
  * `open_router/deepseek/deepseek-r1:free` names a provider by its first segment; a value whose first segment is
  * not a provider id (`meta/llama3-70b-instruct`) is a model of the default provider.
  */
 export function parseModelRef(name: string, raw: string, defaultProvider: ProviderId): ModelRef {
   const slash = raw.indexOf('/');
-  const head = slash === -1 ? '' : raw.slice(0, slash);
-  if (isProviderId(head)) {
+  const head = slash === -1 ? undefined : findProviderId(raw.slice(0, slash));
+  if (head !== undefined) {
     const model = raw.slice(slash + 1).trim();
-    if (model === '' && head !== 'anthropic') {
+    if (model === '' && !PROVIDERS[head].keepsRequestedModel) {
       throw new ConfigError(name, `names provider '${head}' but no model after the '/'`);
     }
     return { provider: head, model };
@@ -222,11 +206,11 @@ export function parseModelRef(name: string, raw: string, defaultProvider: Provid
 }
 
 function loadProxy(env: Env): ProxyConfig {
-  const defaultProvider = oneOf(env, 'PROVIDER_TYPE', PROVIDER_IDS, 'nvidia_nim');
+  const defaultProvider = oneOf(env, 'PROVIDER_TYPE', PROVIDER_IDS, DEFAULT_PROVIDER);
   const modelRaw = text(env, 'MODEL');
   const defaultModel = modelRaw
     ? parseModelRef('MODEL', modelRaw, defaultProvider)
-    : { provider: defaultProvider, model: DEFAULT_MODELS[defaultProvider] };
+    : { provider: defaultProvider, model: PROVIDERS[defaultProvider].defaultModel };
   const tier = (name: string): ModelRef => {
     const raw = text(env, name);
     return raw ? parseModelRef(name, raw, defaultProvider) : defaultModel;
@@ -238,43 +222,26 @@ function loadProxy(env: Env): ProxyConfig {
     haiku: tier('MODEL_HAIKU'),
   };
 
-  const providers: Record<ProviderId, ProviderSettings> = {
-    nvidia_nim: {
-      id: 'nvidia_nim',
-      baseUrl: url(env, 'NVIDIA_NIM_BASE_URL', DEFAULT_BASE_URLS.nvidia_nim),
-      apiKey: text(env, 'NVIDIA_NIM_API_KEY'),
-    },
-    open_router: {
-      id: 'open_router',
-      baseUrl: url(env, 'OPENROUTER_BASE_URL', DEFAULT_BASE_URLS.open_router),
-      apiKey: text(env, 'OPENROUTER_API_KEY'),
-    },
-    lmstudio: {
-      id: 'lmstudio',
-      baseUrl: url(env, 'LM_STUDIO_BASE_URL', DEFAULT_BASE_URLS.lmstudio),
-      apiKey: undefined,
-    },
-    openai: { id: 'openai', baseUrl: url(env, 'OPENAI_BASE_URL', ''), apiKey: text(env, 'OPENAI_API_KEY') },
-    anthropic: {
-      id: 'anthropic',
-      baseUrl: url(env, 'ANTHROPIC_UPSTREAM_URL', ''),
-      apiKey: text(env, 'ANTHROPIC_UPSTREAM_KEY'),
-    },
-  };
+  const providers = perProvider<ProviderSettings>((provider) => ({
+    id: provider.id,
+    baseUrl: url(env, provider.baseUrlVariable, provider.defaultBaseUrl),
+    apiKey: provider.key === undefined ? undefined : text(env, provider.key.variable),
+  }));
 
   // A model routed to a provider that cannot be reached is a start-up error, not a first-request surprise.
   for (const [tierName, ref] of Object.entries(models)) {
     const variable = tierName === 'default' ? 'MODEL' : `MODEL_${tierName.toUpperCase()}`;
-    if (ref.provider === 'openai' && providers.openai.baseUrl === '') {
-      throw new ConfigError('OPENAI_BASE_URL', `is required because ${variable} uses the openai provider`);
-    }
-    if (ref.provider === 'openai' && ref.model === '') {
-      throw new ConfigError(variable, 'must name a model for the openai provider (e.g. MODEL=llama3.1)');
-    }
-    if (ref.provider === 'anthropic' && providers.anthropic.baseUrl === '') {
+    const provider = PROVIDERS[ref.provider];
+    if (providers[ref.provider].baseUrl === '') {
       throw new ConfigError(
-        'ANTHROPIC_UPSTREAM_URL',
-        `is required because ${variable} uses the anthropic provider`,
+        provider.baseUrlVariable,
+        `is required because ${variable} uses the ${provider.id} provider`,
+      );
+    }
+    if (ref.model === '' && !provider.keepsRequestedModel) {
+      throw new ConfigError(
+        variable,
+        `must name a model for the ${provider.id} provider (e.g. MODEL=llama3.1)`,
       );
     }
   }
@@ -304,6 +271,21 @@ function loadProxy(env: Env): ProxyConfig {
     },
     maxBodyBytes: integer(env, 'PROXY_MAX_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
+}
+
+/** A provider that needs a key and has none would fail every request: said at start, not at the first task. */
+export function missingKeyWarnings(proxy: ProxyConfig): string[] {
+  const used = new Set(Object.values(proxy.models).map((ref) => ref.provider));
+  const warnings: string[] = [];
+  for (const id of used) {
+    const key = PROVIDERS[id].key;
+    if (key?.required && proxy.providers[id].apiKey === undefined) {
+      warnings.push(
+        `${key.variable} is not set: requests routed to ${id} will fail until it is (see .env.example)`,
+      );
+    }
+  }
+  return warnings;
 }
 
 function loadMessaging<P>(env: Env, sources: readonly PlatformSource<P>[]): MessagingConfig<P> {

@@ -7,9 +7,10 @@ import {
   platformSecrets,
 } from '../platforms/index.js';
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
 import { createLogger, type Logger } from './log.js';
+import { PROVIDER_LIST } from './providers.js';
 import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
 import { createTranscriber } from './voice/index.js';
 
@@ -18,7 +19,7 @@ import { createTranscriber } from './voice/index.js';
 function secretsOf(config: Config<ConfiguredPlatform>): Array<string | undefined> {
   return [
     config.proxy.authToken,
-    ...Object.values(config.proxy.providers).map((provider) => provider.apiKey),
+    ...PROVIDER_LIST.map((provider) => config.proxy.providers[provider.id].apiKey),
     ...platformSecrets(config.messaging),
   ];
 }
@@ -84,22 +85,8 @@ async function run(): Promise<void> {
   }
 }
 
-const KEY_VARIABLES: Partial<Record<string, string>> = {
-  nvidia_nim: 'NVIDIA_NIM_API_KEY',
-  open_router: 'OPENROUTER_API_KEY',
-};
-
-/** A provider that needs a key and has none would fail every request: say so at start, not at the first task. */
 function warnAboutMissingKeys(config: Config, logger: Logger): void {
-  const used = new Set(Object.values(config.proxy.models).map((ref) => ref.provider));
-  for (const provider of used) {
-    const variable = KEY_VARIABLES[provider];
-    if (variable && config.proxy.providers[provider].apiKey === undefined) {
-      logger.warn(
-        `${variable} is not set: requests routed to ${provider} will fail until it is (see .env.example)`,
-      );
-    }
-  }
+  for (const warning of missingKeyWarnings(config.proxy)) logger.warn(warning);
 }
 
 function printProxyOnlyHelp(url: string, config: Config): void {

@@ -1,5 +1,5 @@
+import type { ProviderDescriptor } from '../providers.js';
 import { isRecord, type Json, num, records, str } from './anthropic-types.js';
-import type { ProviderDescriptor } from './providers.js';
 import { stripSchemaKeywords } from './tool-schema.js';
 
 // Anthropic Messages request → OpenAI chat-completions request. Pure. Unknown block types never fail the

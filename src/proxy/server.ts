@@ -5,8 +5,9 @@ import type { Logger } from '../log.js';
 import { isRecord, type Json } from './anthropic-types.js';
 import { errorJson, ProxyError } from './errors.js';
 import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
-import { handleMessages, type MessagesDeps, sendError } from './messages.js';
+import { createMessagesHandler, type MessagesDeps } from './messages.js';
 import { relayNodeOf } from './provider-waits.js';
+import { sendError } from './responses.js';
 import { createTokenCounter } from './tokens.js';
 
 // The HTTP edge: routing, auth, body limits and the single place where errors become responses.
@@ -89,6 +90,7 @@ function parseJson(body: Buffer, parse: (raw: Buffer) => unknown): Json {
 
 export function createProxyServer(config: ProxyConfig, logger: Logger, deps: MessagesDeps): Server {
   const counter = createTokenCounter();
+  const handleMessages = createMessagesHandler(deps);
   const status = () => ({
     status: 'ok',
     provider: config.models.default.provider,
@@ -129,7 +131,7 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
     }
     if (method === 'POST' && path === '/v1/messages') {
       const body = await readBody(req, config.maxBodyBytes);
-      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, deps, relayNodeOf(req));
+      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, relayNodeOf(req));
       return;
     }
     if (method === 'POST' && path === '/v1/messages/count_tokens') {

@@ -62,12 +62,57 @@ function foregroundInput(json: string): string {
   return JSON.stringify({ ...input, run_in_background: false });
 }
 
-export function createAnthropicLedger(options: LedgerOptions): Ledger {
-  const signature = options.signature ?? 'relay-proxy-no-signature';
+type LedgerState = Ledger['state'];
+
+/** Between message_start and the terminal event: the only time content may be added. */
+function isLive(state: LedgerState): boolean {
+  return state.started && !state.ended;
+}
+
+function messageStart(options: LedgerOptions): AnthropicEvent {
+  return {
+    type: 'message_start',
+    message: {
+      id: options.messageId,
+      type: 'message',
+      role: 'assistant',
+      content: [],
+      model: options.model,
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: options.inputTokens, output_tokens: 1 },
+    },
+  };
+}
+
+/** The stop reason and final usage; an answer that called tools stops with `tool_use` whatever upstream said. */
+function messageDelta(
+  stopReason: StopReason,
+  usage: Partial<Usage>,
+  state: LedgerState,
+  inputTokens: number,
+): AnthropicEvent {
+  return {
+    type: 'message_delta',
+    delta: {
+      stop_reason: stopReason === 'end_turn' && state.toolCalls > 0 ? 'tool_use' : stopReason,
+      stop_sequence: null,
+    },
+    usage: {
+      input_tokens: usage.input_tokens ?? inputTokens,
+      output_tokens: usage.output_tokens ?? Math.max(1, Math.ceil(state.outputChars / 4)),
+    },
+  };
+}
+
+/**
+ * The content blocks of one message: which one is open, the next index, and each tool call by its upstream
+ * key. Opening a block closes the open one first, so one is open at a time and each closes exactly once.
+ */
+function createBlocks(state: LedgerState, signature: string) {
   const tools = new Map<string, ToolState>();
   let open: OpenBlock | undefined;
   let nextIndex = 0;
-  const state = { started: false, ended: false, toolCalls: 0, outputChars: 0, droppedFragments: 0 };
 
   function close(out: AnthropicEvent[]): void {
     if (!open) return;
@@ -105,48 +150,27 @@ export function createAnthropicLedger(options: LedgerOptions): Ledger {
     return index;
   }
 
-  function guard(): boolean {
-    return state.started && !state.ended;
-  }
-
-  function append(kind: 'text' | 'thinking', text: string): AnthropicEvent[] {
-    if (!guard() || text === '') return [];
-    const out: AnthropicEvent[] = [];
-    const index = ensure(kind, out);
-    state.outputChars += text.length;
-    out.push({
-      type: 'content_block_delta',
-      index,
-      delta: kind === 'text' ? { type: 'text_delta', text } : { type: 'thinking_delta', thinking: text },
-    });
-    return out;
-  }
-
-  const ledger: Ledger = {
-    state,
-    start() {
-      if (state.started) return [];
-      state.started = true;
-      return [
-        {
-          type: 'message_start',
-          message: {
-            id: options.messageId,
-            type: 'message',
-            role: 'assistant',
-            content: [],
-            model: options.model,
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { input_tokens: options.inputTokens, output_tokens: 1 },
-          },
-        },
-      ];
+  return {
+    close,
+    /** Closes the last block; an empty answer still gets one (empty) text block. */
+    end(out: AnthropicEvent[]): void {
+      if (nextIndex === 0) ensure('text', out);
+      close(out);
     },
-    text: (text) => append('text', text),
-    thinking: (text) => append('thinking', text),
-    toolStart(key, id, name) {
-      if (!guard() || tools.has(key)) return [];
+    append(kind: 'text' | 'thinking', text: string): AnthropicEvent[] {
+      if (!isLive(state) || text === '') return [];
+      const out: AnthropicEvent[] = [];
+      const index = ensure(kind, out);
+      state.outputChars += text.length;
+      out.push({
+        type: 'content_block_delta',
+        index,
+        delta: kind === 'text' ? { type: 'text_delta', text } : { type: 'thinking_delta', thinking: text },
+      });
+      return out;
+    },
+    toolStart(key: string, id: string, name: string): AnthropicEvent[] {
+      if (!isLive(state) || tools.has(key)) return [];
       const out: AnthropicEvent[] = [];
       close(out);
       const index = nextIndex++;
@@ -160,9 +184,9 @@ export function createAnthropicLedger(options: LedgerOptions): Ledger {
       });
       return out;
     },
-    toolArgs(key, fragment) {
+    toolArgs(key: string, fragment: string): AnthropicEvent[] {
       const tool = tools.get(key);
-      if (!guard() || !tool || fragment === '') return [];
+      if (!isLive(state) || !tool || fragment === '') return [];
       if (tool.closed) {
         state.droppedFragments++;
         return [];
@@ -180,33 +204,41 @@ export function createAnthropicLedger(options: LedgerOptions): Ledger {
         },
       ];
     },
+  };
+}
+
+export function createAnthropicLedger(options: LedgerOptions): Ledger {
+  const state = { started: false, ended: false, toolCalls: 0, outputChars: 0, droppedFragments: 0 };
+  const blocks = createBlocks(state, options.signature ?? 'relay-proxy-no-signature');
+  const { append, toolStart, toolArgs } = blocks;
+  const ledger: Ledger = {
+    state,
+    start() {
+      if (state.started) return [];
+      state.started = true;
+      return [messageStart(options)];
+    },
+    text: (text) => append('text', text),
+    thinking: (text) => append('thinking', text),
+    toolStart,
+    toolArgs,
     toolWhole(id, name, input) {
-      if (!guard()) return [];
+      if (!isLive(state)) return [];
       const key = `text:${id}`;
-      const out = ledger.toolStart(key, id, name);
-      out.push(...ledger.toolArgs(key, JSON.stringify(input)));
-      close(out);
+      const out = toolStart(key, id, name);
+      out.push(...toolArgs(key, JSON.stringify(input)));
+      blocks.close(out);
       return out;
     },
     ping() {
-      return guard() ? [{ type: 'ping' }] : [];
+      return isLive(state) ? [{ type: 'ping' }] : [];
     },
     finish(stopReason, usage) {
-      if (!guard()) return [];
+      if (!isLive(state)) return [];
       const out: AnthropicEvent[] = [];
-      if (nextIndex === 0) ensure('text', out); // an empty answer still has one (empty) block
-      close(out);
+      blocks.end(out);
       state.ended = true;
-      const reason: StopReason = stopReason === 'end_turn' && state.toolCalls > 0 ? 'tool_use' : stopReason;
-      out.push({
-        type: 'message_delta',
-        delta: { stop_reason: reason, stop_sequence: null },
-        usage: {
-          input_tokens: usage.input_tokens ?? options.inputTokens,
-          output_tokens: usage.output_tokens ?? Math.max(1, Math.ceil(state.outputChars / 4)),
-        },
-      });
-      out.push({ type: 'message_stop' });
+      out.push(messageDelta(stopReason, usage, state, options.inputTokens), { type: 'message_stop' });
       return out;
     },
     fail(type, message) {

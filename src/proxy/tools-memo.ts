@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { ProviderDescriptor } from '../providers.js';
 import { isRecord } from './anthropic-types.js';
 import { MAX_JSON_DEPTH, withinDepth } from './json-depth.js';
 import { findTopLevelValue } from './json-scan.js';
-import type { ProviderDescriptor } from './providers.js';
 import { type OpenAiTool, toOpenAiTools } from './request-to-openai.js';
 
 // The CLI sends the same tools array (30–65 KB, most of every request body) on every turn. Decoding, parsing,

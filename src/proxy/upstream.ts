@@ -2,9 +2,8 @@ import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { Clock } from '../common/index.js';
 import type { ProviderSettings, ProxyConfig } from '../config.js';
+import type { ProviderDescriptor } from '../providers.js';
 import { fromUpstreamStatus, ProxyError } from './errors.js';
-import type { ProviderDescriptor } from './providers.js';
-import { upstreamHeaders, upstreamUrl } from './providers.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { errorJsonMessage } from './upstream-errors.js';
 
@@ -107,6 +106,24 @@ export function createUpstreamAgent(timeouts: ProxyConfig['timeouts']): Agent {
     keepAliveTimeout: 30_000,
     connections: 256,
   });
+}
+
+/** Headers for a provider call; the key is never logged (the logger scrubs it as well). */
+function upstreamHeaders(provider: ProviderDescriptor, settings: ProviderSettings): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+  if (provider.protocol === 'anthropic-messages') {
+    headers['anthropic-version'] = '2023-06-01';
+    if (settings.apiKey) headers['x-api-key'] = settings.apiKey;
+  } else if (settings.apiKey) {
+    headers.authorization = `Bearer ${settings.apiKey}`;
+  }
+  return Object.assign(headers, provider.headers);
+}
+
+/** The chat-completions (or messages) endpoint under a base URL such as `https://host/v1`. */
+function upstreamUrl(provider: ProviderDescriptor, settings: ProviderSettings): string {
+  const base = settings.baseUrl.replace(/\/+$/, '');
+  return provider.protocol === 'anthropic-messages' ? `${base}/v1/messages` : `${base}/chat/completions`;
 }
 
 function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {

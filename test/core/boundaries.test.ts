@@ -28,10 +28,14 @@ const platformFolder = {
 const allowed: Record<string, { may: string[]; reason: string }> = {
   'src/main': { may: ['*'], reason: 'the composition root wires every part together' },
   'src/common': { may: [], reason: 'the shared helpers every module may use: a leaf' },
-  'src/config': { may: [], reason: 'reads the environment, depends on nothing' },
+  'src/config': { may: ['src/providers'], reason: 'reads the environment, per provider from the table' },
   'src/env-file': { may: [], reason: 'reads .env only' },
   'src/log': { may: [], reason: 'logging is a leaf' },
-  'src/proxy': { may: ['src/config', 'src/log'], reason: 'the proxy knows nothing of chats or sessions' },
+  'src/providers': { may: [], reason: 'the table of providers: a leaf' },
+  'src/proxy': {
+    may: ['src/config', 'src/log', 'src/providers'],
+    reason: 'the proxy knows nothing of chats or sessions',
+  },
   'src/voice': {
     may: ['src/config', 'src/log'],
     reason: 'voice is an edge adapter behind the Transcriber port',
@@ -82,6 +86,7 @@ const publicEntries = new Set([
   'src/config.ts',
   'src/env-file.ts',
   'src/log.ts',
+  'src/providers.ts',
 ]);
 
 function sourceFiles(dir: string): string[] {

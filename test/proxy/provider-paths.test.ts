@@ -2,13 +2,13 @@ import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { OUTPUT_LIMITS, PROVIDERS } from '../../src/providers.js';
 import {
   assertAnthropicStream,
   parseAnthropicSse,
   type RunningProxy,
   startProxy,
 } from '../../src/proxy/index.js';
-import { OUTPUT_LIMITS, PROVIDERS } from '../../src/proxy/providers.js';
 import { toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 import { stripSchemaKeywords } from '../../src/proxy/tool-schema.js';
 import { textReply } from '../fakes/openai-upstream.js';

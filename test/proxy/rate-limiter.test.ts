@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/common/index.js';
+import { PROVIDERS } from '../../src/providers.js';
 import { ProxyError } from '../../src/proxy/errors.js';
-import { PROVIDERS } from '../../src/proxy/providers.js';
 import { createRateLimiter } from '../../src/proxy/rate-limiter.js';
 import { callUpstream, createUpstreamAgent } from '../../src/proxy/upstream.js';
 import { type FakeUpstream, startFakeUpstream, textReply } from '../fakes/openai-upstream.js';

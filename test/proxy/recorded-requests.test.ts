@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../src/providers.js';
 import { isRecord, type Json } from '../../src/proxy/anthropic-types.js';
-import { PROVIDERS } from '../../src/proxy/providers.js';
 import { type OpenAiMessage, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 import { detectShortcut } from '../../src/proxy/shortcuts.js';
 import { REFERENCE_DIR } from '../shared-dir.js';

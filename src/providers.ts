@@ -1,0 +1,177 @@
+// Every provider the relay can reach, in one table: config reads each one's variables and defaults from it, the
+// start-up warning its key, the proxy its dialect. Adding a provider is one entry here; `ProviderId` follows
+// from the keys, so every per-provider record elsewhere asks for the new one at compile time. A leaf: no imports.
+
+/** `openai-chat`: chat completions, translated both ways; `anthropic-messages`: the Messages API, passed through. */
+export type ProviderProtocol = 'openai-chat' | 'anthropic-messages';
+
+interface ProviderEntry {
+  readonly id: string;
+  /** How a chat names it ("OpenRouter rate limited …"); the generic `openai` entry is just "the provider". */
+  readonly label: string;
+  readonly protocol: ProviderProtocol;
+  /** Its API key: the variable holding it, and whether every request fails without it. Absent: it takes none. */
+  readonly key: { readonly variable: string; readonly required: boolean } | undefined;
+  readonly baseUrlVariable: string;
+  /** '' when no default makes sense: a model routed here then makes `baseUrlVariable` required. */
+  readonly defaultBaseUrl: string;
+  /** What `MODEL` means when unset and this is PROVIDER_TYPE: a free model that handles tools well, or ''. */
+  readonly defaultModel: string;
+  /** An empty model keeps the model the client asked for (the pass-through) instead of being a config error. */
+  readonly keepsRequestedModel: boolean;
+  /** Sent on every call besides content type, accept and the key. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The largest `max_tokens` sent. Providers refuse a `max_tokens` above what the model can produce (HTTP 400),
+   * and the CLI asks for 32000–128000, so the value is clamped. These are conservative defaults, not a
+   * per-model table and not checked against live providers (this project never calls them in tests): a model
+   * that allows more only gets a shorter longest answer; a model that allows less still gets a 400, which the
+   * proxy passes on with the provider's message. Each entry says what its ceiling rests on.
+   */
+  readonly maxOutputTokens: number;
+  /** Past thinking goes back as `reasoning_content` (else as `<think>` text in the content). */
+  readonly replaysReasoningField: boolean;
+  /** JSON Schema keywords this provider rejects in tool parameters (removed recursively). */
+  readonly schemaKeywordsToStrip: readonly string[];
+  /** Extra top-level body fields when the client asked for thinking. */
+  thinkingFields(enabled: boolean): Record<string, unknown>;
+}
+
+// Keywords strict back ends (Gemini behind OpenRouter, some NIM models, vLLM guided decoding) reject.
+const STRICT_SCHEMA = [
+  '$schema',
+  '$id',
+  '$comment',
+  'propertyNames',
+  'patternProperties',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'const',
+  'format',
+  'examples',
+  'default',
+];
+
+const NO_THINKING_FIELDS = () => ({});
+
+/** Checks each entry's `id` against its key, so a copied entry cannot keep the id it was copied from. */
+function table<const T extends { readonly [K in keyof T]: ProviderEntry & { readonly id: K } }>(
+  entries: T,
+): T {
+  return entries;
+}
+
+const TABLE = table({
+  nvidia_nim: {
+    id: 'nvidia_nim',
+    label: 'NVIDIA NIM',
+    protocol: 'openai-chat',
+    key: { variable: 'NVIDIA_NIM_API_KEY', required: true },
+    baseUrlVariable: 'NVIDIA_NIM_BASE_URL',
+    defaultBaseUrl: 'https://integrate.api.nvidia.com/v1',
+    defaultModel: 'moonshotai/kimi-k2-instruct',
+    keepsRequestedModel: false,
+    headers: {},
+    maxOutputTokens: 16_384, // the lowest common ceiling seen for NIM-hosted chat models
+    replaysReasoningField: true,
+    schemaKeywordsToStrip: STRICT_SCHEMA,
+    thinkingFields: (enabled) => ({ chat_template_kwargs: { thinking: enabled, enable_thinking: enabled } }),
+  },
+  open_router: {
+    id: 'open_router',
+    label: 'OpenRouter',
+    protocol: 'openai-chat',
+    key: { variable: 'OPENROUTER_API_KEY', required: true },
+    baseUrlVariable: 'OPENROUTER_BASE_URL',
+    defaultBaseUrl: 'https://openrouter.ai/api/v1',
+    defaultModel: 'qwen/qwen3-coder:free',
+    keepsRequestedModel: false,
+    headers: { 'x-title': 'claude-relay' }, // the app name on OpenRouter's activity page
+    maxOutputTokens: 32_000, // what most routed models accept; OpenRouter clamps further per model itself
+    replaysReasoningField: true,
+    schemaKeywordsToStrip: STRICT_SCHEMA,
+    thinkingFields: (enabled) => ({ reasoning: { enabled } }),
+  },
+  lmstudio: {
+    id: 'lmstudio',
+    label: 'LM Studio',
+    protocol: 'openai-chat',
+    key: undefined,
+    baseUrlVariable: 'LM_STUDIO_BASE_URL',
+    defaultBaseUrl: 'http://localhost:1234/v1',
+    defaultModel: 'local-model',
+    keepsRequestedModel: false,
+    headers: {},
+    maxOutputTokens: 32_000, // the loaded context is the real limit and LM Studio stops there anyway
+    replaysReasoningField: false,
+    schemaKeywordsToStrip: ['$schema'],
+    thinkingFields: NO_THINKING_FIELDS,
+  },
+  openai: {
+    id: 'openai',
+    label: 'the provider',
+    protocol: 'openai-chat',
+    key: { variable: 'OPENAI_API_KEY', required: false }, // local servers take none
+    baseUrlVariable: 'OPENAI_BASE_URL',
+    defaultBaseUrl: '',
+    defaultModel: '',
+    keepsRequestedModel: false,
+    headers: {},
+    maxOutputTokens: 32_000, // generic OpenAI-compatible servers (vLLM, llama.cpp, Ollama, Groq, DeepSeek)
+    replaysReasoningField: true,
+    schemaKeywordsToStrip: ['$schema'],
+    thinkingFields: NO_THINKING_FIELDS,
+  },
+  anthropic: {
+    id: 'anthropic',
+    label: 'Anthropic',
+    protocol: 'anthropic-messages',
+    key: { variable: 'ANTHROPIC_UPSTREAM_KEY', required: false }, // the server may not ask for one
+    baseUrlVariable: 'ANTHROPIC_UPSTREAM_URL',
+    defaultBaseUrl: '',
+    defaultModel: '',
+    keepsRequestedModel: true,
+    headers: {},
+    maxOutputTokens: 128_000, // pass-through: the request is forwarded as the CLI sent it, not clamped
+    replaysReasoningField: false,
+    schemaKeywordsToStrip: [],
+    thinkingFields: NO_THINKING_FIELDS,
+  },
+});
+
+export type ProviderId = keyof typeof TABLE;
+
+export interface ProviderDescriptor extends ProviderEntry {
+  readonly id: ProviderId;
+}
+
+export const PROVIDERS: Readonly<Record<ProviderId, ProviderDescriptor>> = TABLE;
+
+/** The table's entries in its order (which is the order error messages list them in). */
+export const PROVIDER_LIST: readonly ProviderDescriptor[] = Object.values(PROVIDERS);
+
+export const PROVIDER_IDS: readonly ProviderId[] = PROVIDER_LIST.map((provider) => provider.id);
+
+/** PROVIDER_TYPE when unset. */
+export const DEFAULT_PROVIDER: ProviderId = 'nvidia_nim';
+
+export function findProviderId(name: string): ProviderId | undefined {
+  return PROVIDER_IDS.find((id) => id === name);
+}
+
+function coversEveryProvider<T>(values: Partial<Record<ProviderId, T>>): values is Record<ProviderId, T> {
+  return PROVIDER_IDS.every((id) => id in values);
+}
+
+/** One value for each provider, as the per-provider records of config and tests need them. */
+export function perProvider<T>(pick: (provider: ProviderDescriptor) => T): Record<ProviderId, T> {
+  const values: Partial<Record<ProviderId, T>> = {};
+  for (const provider of PROVIDER_LIST) values[provider.id] = pick(provider);
+  if (!coversEveryProvider(values)) throw new Error('unreachable: the loop gave every provider a value');
+  return values;
+}
+
+/** Each provider's `maxOutputTokens`, by id. */
+export const OUTPUT_LIMITS: Readonly<Record<ProviderId, number>> = perProvider(
+  (provider) => provider.maxOutputTokens,
+);

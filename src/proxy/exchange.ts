@@ -1,0 +1,18 @@
+import type { ProviderDescriptor } from '../providers.js';
+import type { ProviderCounters } from './stats.js';
+import type { UpstreamCall, UpstreamResponse } from './upstream.js';
+
+// What the route step (messages.ts) hands the path a request takes (openai-path.ts, pass-through.ts): where it
+// goes and a way to post there; the paths decide only what to send and how to answer the client.
+
+export interface ProviderExchange {
+  provider: ProviderDescriptor;
+  /** The model the provider is asked for: the routed one, or the requested one when the route names none. */
+  model: string;
+  /** This provider's counters (stats.ts). */
+  stats: ProviderCounters;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Posts a body to the provider: rate-limited and retried (upstream.ts); a failed call is counted, then thrown. */
+  send(body: UpstreamCall['body']): Promise<UpstreamResponse>;
+}

@@ -1,0 +1,117 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import type { AnthropicEvent, Json } from './anthropic-types.js';
+import { pumpChunks } from './chunk-pump.js';
+import { ProxyError } from './errors.js';
+import type { ProviderExchange } from './exchange.js';
+import { toOpenAiRequest } from './request-to-openai.js';
+import { SSE_HEADERS, sendJson } from './responses.js';
+import { createCoalescingWriter } from './sse-writer.js';
+import type { ProviderCounters } from './stats.js';
+import { reduceMessage } from './stream-contract.js';
+import { createStreamTranslator, type StreamTranslator } from './stream-translator.js';
+import { roughTokens } from './tokens.js';
+import type { ToolsMemo } from './tools-memo.js';
+import type { UpstreamResponse } from './upstream.js';
+
+// A provider speaking OpenAI chat completions: convert the request, call it, translate the answer back, as SSE
+// when the client streams, as one JSON message otherwise (folded from the very same events).
+
+export interface OpenAiPathDeps {
+  logger: Logger;
+  /** Converts and encodes the CLI's repeated tools array once (see tools-memo.ts). */
+  tools: ToolsMemo;
+  newId(prefix: string): string;
+  /** How long the client may hear nothing before a ping goes out. */
+  pingIntervalMs: number;
+}
+
+export async function viaOpenAiChat(
+  request: Json,
+  rawBytes: number,
+  exchange: ProviderExchange,
+  res: ServerResponse,
+  deps: OpenAiPathDeps,
+): Promise<void> {
+  const { provider, model, stats } = exchange;
+  const stream = request.stream === true;
+  const conversion = toOpenAiRequest(request, {
+    provider,
+    model,
+    stream,
+    convertTools: deps.tools.convertTools,
+  });
+  if (conversion.repairs > 0)
+    deps.logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
+  const upstream = await exchange.send(deps.tools.serialize(conversion.body));
+  const translator = createStreamTranslator({
+    messageId: deps.newId('msg'),
+    model,
+    inputTokens: roughTokens(rawBytes),
+    newToolId: () => deps.newId('toolu'),
+  });
+  if (stream) await streamOut(upstream, translator, res, exchange, deps);
+  else {
+    const events = await collect(upstream, translator, stats);
+    const failure = events.find((e) => e.type === 'error');
+    if (failure?.type === 'error') {
+      stats.errors++; // counted like a broken stream, so /stats agrees whichever mode the CLI asked for
+      throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
+    }
+    sendJson(res, 200, JSON.stringify(reduceMessage(events)));
+  }
+  if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
+  else stats.inputTokens += roughTokens(rawBytes);
+  stats.outputTokens += translator.usage.output ?? 0;
+}
+
+async function collect(
+  upstream: UpstreamResponse,
+  translator: StreamTranslator,
+  stats: ProviderCounters,
+): Promise<AnthropicEvent[]> {
+  const events: AnthropicEvent[] = [];
+  const outcome = await pumpChunks(upstream, translator, (batch) => events.push(...batch));
+  stats.malformedChunks += outcome.malformedChunks;
+  if (outcome.failure !== undefined) {
+    events.push(...translator.fail('overloaded_error', `provider stream failed: ${outcome.failure.message}`));
+  }
+  return events;
+}
+
+async function streamOut(
+  upstream: UpstreamResponse,
+  translator: StreamTranslator,
+  res: ServerResponse,
+  { stats, signal }: ProviderExchange,
+  deps: OpenAiPathDeps,
+): Promise<void> {
+  res.writeHead(200, SSE_HEADERS);
+  const out = createCoalescingWriter(res, setImmediate);
+  /** Whether anything went out since the last tick: a store per write, where reading a clock would cost more. */
+  let spoke = false;
+  const write = (events: AnthropicEvent[]) => {
+    if (events.length === 0 || res.destroyed) return;
+    out.write(events);
+    spoke = true;
+  };
+  // Pings keep the CLI's idle watchdog and any intermediary satisfied while the provider thinks silently: one
+  // goes out at every tick that ends a whole interval in which nothing else did.
+  const ping = setInterval(() => {
+    if (!spoke) write(translator.ping());
+    spoke = false;
+  }, deps.pingIntervalMs);
+  try {
+    const outcome = await pumpChunks(upstream, translator, write);
+    stats.malformedChunks += outcome.malformedChunks;
+    if (outcome.failure !== undefined && !signal.aborted) {
+      deps.logger.warn({ err: outcome.failure }, 'upstream stream broke');
+      stats.errors++;
+      // An error event makes the CLI retry the request (non-streaming); a silent end would lose the answer.
+      write(translator.fail('overloaded_error', `provider stream broke: ${outcome.failure.message}`));
+    }
+  } finally {
+    clearInterval(ping);
+    out.end();
+  }
+}
