@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
-import { plural } from '../src/common/index.js';
+import type { MessageRef, NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import { createAttachmentFlow } from './attachments.js';
 import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
-import { commandUsage, formatStats, helpText, parseTextCommand } from './commands.js';
+import {
+  type CommandContext,
+  type CommandName,
+  commandUsage,
+  parseTextCommand,
+  runCommand,
+} from './commands/index.js';
 import { type Clock, createOutbox, type OutboxStats, sumOutboxStats, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
-import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
+import type { Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
 import { renderMarkdown } from './render/index.js';
 import { createTaskTracker, type TaskStart } from './task-tracker.js';
@@ -143,81 +148,34 @@ export function createController(options: ControllerOptions): Controller {
   const chatStatsOf = (): ChatStats[] =>
     [...chats.values()].map((chat) => ({ chat: chat.key, ...chat.outbox.stats() }));
 
-  const deleteBotMessages = (removed: readonly NodeSnapshot[]): number => {
-    let count = 0;
+  const deleteBotMessages = (removed: readonly NodeSnapshot[]): void => {
     for (const node of removed) {
       for (const message of node.messages) {
         if (message.role === 'prompt') continue;
         const chat = chatOfRef(message.ref);
         if (!chat) continue;
-        count += 1;
         background.run('delete cleared message', chat.outbox.delete(chat.chatId, message.ref.messageId));
       }
     }
-    return count;
   };
 
-  const runCommand = async (chat: ChatState, incoming: Incoming, command: CommandName): Promise<void> => {
-    const replyTo = incoming.replyToMessageId;
-    const target: Target =
-      replyTo === null ? { kind: 'all' } : { kind: 'message', ref: refOf(chat, replyTo) };
-    switch (command) {
-      case 'help':
-        return answer(chat, incoming, helpText(attachments?.maxBytes ?? null));
-      case 'allow':
-      case 'always':
-      case 'deny':
-        if (replyTo === null) return answer(chat, incoming, commandUsage(command));
-        return answer(chat, incoming, await prompts.answerByReply(chat, replyTo, command));
-      case 'stats':
-        return answer(
-          chat,
-          incoming,
-          formatStats(engine.stats(), options.proxyStats(), sumOutboxStats(chatStatsOf())),
-        );
-      case 'stop': {
-        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: false });
-        if (replyTo !== null && voices > 0) return answer(chat, incoming, '⏹ Stopped the transcription.');
-        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
-          return answer(
-            chat,
-            incoming,
-            'That message is not part of a task I know, so there is nothing to stop.',
-          );
-        }
-        const { stopped } = await engine.stop(target);
-        const what =
-          stopped.length === 0 ? 'Nothing was running' : `⏹ Stopped ${plural(stopped.length, 'task')}`;
-        const extra = voices > 0 ? ` and ${plural(voices, 'transcription')}` : '';
-        return answer(chat, incoming, `${what}${extra}.`);
-      }
-      case 'clear': {
-        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: true });
-        if (replyTo !== null && voices > 0) return answer(chat, incoming, '🧹 Cancelled that transcription.');
-        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
-          return answer(
-            chat,
-            incoming,
-            'That message is not part of a conversation I know, so nothing was cleared.',
-          );
-        }
-        const { removed } = await engine.clear(target);
-        tracker.forget(removed.map((node) => node.id));
-        const trees = new Set(removed.map((node) => node.treeId)).size;
-        const scope =
-          replyTo === null
-            ? `🧹 Cleared everything: ${plural(removed.length, 'task')} in ${plural(trees, 'conversation')}`
-            : `🧹 Cleared that branch: ${plural(removed.length, 'task')}`;
-        const deletable = removed.reduce(
-          (sum, node) => sum + node.messages.filter((m) => m.role !== 'prompt').length,
-          0,
-        );
-        await answer(chat, incoming, `${scope}; deleting ${plural(deletable, 'message')} of mine.`);
-        deleteBotMessages(removed);
-        return;
-      }
-    }
-  };
+  /** What a command from the table may do, bound to the chat it came from. */
+  const commandContext = (chat: ChatState, incoming: Incoming): CommandContext => ({
+    engine,
+    ref: (messageId) => refOf(chat, messageId),
+    answer: (markdown) => answer(chat, incoming, markdown),
+    // Alone, a command acts on every chat's transcriptions, as it does on every task.
+    cancelTranscriptions: (replyTo, cancel) => voice.cancel(replyTo === null ? null : chat, replyTo, cancel),
+    answerPermission: (replyTo, decision) => prompts.answerByReply(chat, replyTo, decision),
+    forgetTasks: (nodeIds) => tracker.forget(nodeIds),
+    deleteBotMessages,
+    proxyStats: options.proxyStats,
+    chatStats: () => sumOutboxStats(chatStatsOf()),
+    attachmentMaxBytes: attachments?.maxBytes ?? null,
+  });
+
+  const runChatCommand = (chat: ChatState, incoming: Incoming, command: CommandName): Promise<void> =>
+    runCommand(command, commandContext(chat, incoming), incoming.replyToMessageId);
 
   return {
     attach(platform) {
@@ -233,7 +191,7 @@ export function createController(options: ControllerOptions): Controller {
       switch (incoming.kind) {
         case 'command':
           enqueue(chat, incoming.messageId, `/${incoming.command}`, () =>
-            runCommand(chat, incoming, incoming.command),
+            runChatCommand(chat, incoming, incoming.command),
           );
           return;
         case 'text': {
@@ -250,7 +208,7 @@ export function createController(options: ControllerOptions): Controller {
           }
           if (parsed) {
             const { command } = parsed;
-            enqueue(chat, incoming.messageId, `/${command}`, () => runCommand(chat, incoming, command));
+            enqueue(chat, incoming.messageId, `/${command}`, () => runChatCommand(chat, incoming, command));
             return;
           }
           void startTask(chat, {

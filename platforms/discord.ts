@@ -16,6 +16,7 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import type { DiscordConfig } from '../src/config.js';
+import { discordSlashCommands } from './commands/index.js';
 import { toDiscordChatApiError } from './discord-errors.js';
 import type {
   CommandName,
@@ -40,11 +41,7 @@ import {
 
 export const DISCORD_MAX_LENGTH = 2000;
 
-export const DISCORD_COMMANDS: Array<{ name: CommandName; description: string }> = [
-  { name: 'stop', description: 'Stop every running and queued task' },
-  { name: 'clear', description: 'Stop everything and forget every conversation' },
-  { name: 'stats', description: 'Sessions, conversations, provider usage' },
-];
+export const DISCORD_COMMANDS: Array<{ name: CommandName; description: string }> = discordSlashCommands();
 
 const AUDIO_EXTENSIONS = /\.(ogg|oga|opus|mp3|m4a|mp4|wav|webm|flac)$/i;
 

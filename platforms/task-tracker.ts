@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, NodeState, ProgressEvent, SessionEngine } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf, sentence } from './chat-context.js';
-import { interruptedNotice } from './commands.js';
+import { interruptedNotice } from './notices.js';
 import { ChatApiError } from './outbox/index.js';
 import {
   createTaskView,

@@ -3,6 +3,7 @@ import { Bot, GrammyError, HttpError } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { TelegramConfig } from '../src/config.js';
+import { telegramMenu } from './commands/index.js';
 import type { Incoming, IncomingBase, IncomingFile, IncomingHandler, MessagingPlatform } from './platform.js';
 import type { ChatButton } from './render/index.js';
 import {
@@ -20,12 +21,7 @@ import { toTelegramChatApiError } from './telegram-errors.js';
 
 export const TELEGRAM_MAX_LENGTH = 4096;
 
-export const TELEGRAM_COMMANDS = [
-  { command: 'stop', description: 'Stop all tasks, or the one you reply to' },
-  { command: 'clear', description: 'Forget all conversations, or the branch you reply to' },
-  { command: 'stats', description: 'Sessions, conversations, provider usage' },
-  { command: 'help', description: 'How to use this bot' },
-];
+export const TELEGRAM_COMMANDS = telegramMenu();
 
 export interface TelegramPlatformOptions {
   config: TelegramConfig;

@@ -34,8 +34,21 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
     reason: 'sessions talk to the proxy by URL only, never by import',
   },
   platforms: {
-    may: ['sessions', 'src/config', 'src/log', 'platforms/render', 'platforms/outbox', 'platforms/ports'],
+    may: [
+      'sessions',
+      'src/config',
+      'src/log',
+      'platforms/render',
+      'platforms/outbox',
+      'platforms/ports',
+      'platforms/commands',
+    ],
     reason: 'platforms drive the session engine; voice and proxy arrive through ports',
+  },
+  'platforms/commands': {
+    may: ['sessions', 'platforms', 'platforms/outbox'],
+    reason:
+      'the command table: handlers reach the chat through the CommandContext port, stats types from ports.ts',
   },
   'platforms/render': { may: ['sessions'], reason: 'renders the engine progress model; pure' },
   'platforms/outbox': { may: ['src/log', 'platforms/render'], reason: 'delivers formatted text' },
@@ -53,6 +66,7 @@ const publicEntries = new Set([
   'platforms/ports.ts',
   'platforms/render/index.ts',
   'platforms/outbox/index.ts',
+  'platforms/commands/index.ts',
   'src/common/index.ts',
   'src/proxy/index.ts',
   'src/voice/index.ts',

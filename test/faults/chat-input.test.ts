@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  commandUsage,
-  interruptedNotice,
-  parseTextCommand,
-  promptExcerpt,
-} from '../../platforms/commands.js';
+import { commandUsage, parseTextCommand } from '../../platforms/commands/index.js';
+import { interruptedNotice, promptExcerpt } from '../../platforms/notices.js';
 import {
   createTaskView,
   type Dialect,
