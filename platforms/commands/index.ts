@@ -8,6 +8,5 @@ export {
   telegramMenu,
 } from './menus.js';
 export { parseTextCommand, type TextCommand } from './parse.js';
-export type { CommandContext, CommandSpec, CommandTable, ReplyRule, SlashCommandOptions } from './spec.js';
-export { formatStats } from './stats-text.js';
-export { COMMANDS, type CommandName, commandList, helpText, type NamedCommand } from './table.js';
+export type { CommandContext, CommandSpec, CommandTable } from './spec.js';
+export { COMMANDS, type CommandName, commandList, helpText } from './table.js';

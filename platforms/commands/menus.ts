@@ -1,3 +1,4 @@
+import type { SlashCommandOptions } from './spec.js';
 import { type CommandName, commandList } from './table.js';
 
 // The command lists each platform registers, read from the table.
@@ -14,10 +15,7 @@ export function telegramMenu(): TelegramMenuEntry[] {
   );
 }
 
-export interface SlashCommandDefinition {
-  name: CommandName;
-  description: string;
-}
+export type SlashCommandDefinition = { name: CommandName } & SlashCommandOptions;
 
 /** Discord's slash commands (application commands of type 1 once sent), in the table's order. */
 export function discordSlashCommands(): SlashCommandDefinition[] {

@@ -69,7 +69,5 @@ type Handled =
 
 export type CommandSpec = CommandTexts & Handled;
 
-export type ReplyRule = CommandSpec['reply'];
-
 /** Every command by name; the names are the words typed after `/`. */
 export type CommandTable = Readonly<Record<string, CommandSpec>>;
