@@ -1,21 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MessageRef, NodeSnapshot, SessionEngine, Target } from '../sessions/index.js';
-import { plural } from '../src/common/index.js';
+import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import { createAttachmentFlow } from './attachments.js';
-import { type Background, type ChatContext, createBackground, refOf, sentence } from './chat-context.js';
-import { commandUsage, formatStats, helpText, parseTextCommand } from './commands.js';
-import { type Clock, createOutbox, type OutboxStats, sumOutboxStats, systemClock } from './outbox/index.js';
+import { createChatCommands } from './chat-commands.js';
+import { type ChatContext, createBackground } from './chat-context.js';
+import { type ChatStats, createChatRegistry } from './chat-registry.js';
+import { createIncomingRouter } from './incoming-router.js';
+import { type Clock, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
-import type { CommandName, Incoming, MessagingPlatform } from './platform.js';
+import type { Incoming, MessagingPlatform } from './platform.js';
 import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
-import { renderMarkdown } from './render/index.js';
 import { createTaskTracker, type TaskStart } from './task-tracker.js';
 import { createVoiceFlow } from './voice-flow.js';
 
 // One per process, shared by every platform: turns incoming chat into engine work and engine progress into
-// chat. Each chat has its own outbox and its own ordered queue, so two messages from one chat are submitted in
-// the order they were sent while other chats go on independently.
+// chat. This file only wires the parts together: the chats (chat-registry), where a message goes
+// (incoming-router), the commands (chat-commands over commands/), tasks (task-tracker), voice notes,
+// attachments and permission prompts.
+
+export type { ChatStats } from './chat-registry.js';
 
 export interface ControllerOptions {
   engine: SessionEngine;
@@ -45,69 +47,23 @@ export interface Controller {
   close(): Promise<void>;
 }
 
-export interface ChatStats extends OutboxStats {
-  chat: string;
-}
-
-interface ChatState extends ChatContext {
-  queue: Promise<void>;
-}
-
 export function createController(options: ControllerOptions): Controller {
   const { engine, logger } = options;
-  const platforms = new Map<string, MessagingPlatform>();
-  const chats = new Map<string, ChatState>();
-  const background: Background = createBackground(logger);
-
-  const chatFor = (platformName: string, chatId: string): ChatState | undefined => {
-    const key = `${platformName}:${chatId}`;
-    const existing = chats.get(key);
-    if (existing) return existing;
-    const platform = platforms.get(platformName);
-    if (!platform) return undefined;
-    const outbox = createOutbox({
-      transport: platform,
-      clock: options.clock ?? systemClock,
-      rate: options.rate,
-      logger: logger.child({ chat: key }),
-    });
-    const chat: ChatState = { key, platform, chatId, outbox, queue: Promise.resolve() };
-    chats.set(key, chat);
-    return chat;
-  };
-  const chatOfRef = (ref: MessageRef): ChatState | undefined => chatFor(ref.platform, ref.chatId);
-
-  /** Runs work in the chat's order; a failure is told to the user in one sentence with a reference. */
-  const enqueue = (chat: ChatState, replyTo: string, label: string, work: () => Promise<void>): void => {
-    chat.queue = chat.queue.then(work).catch(async (error: unknown) => {
-      const reference = randomUUID().slice(0, 8);
-      logger.error({ err: error, chat: chat.key, reference, work: label }, 'chat request failed');
-      try {
-        await chat.outbox.send(
-          chat.chatId,
-          sentence(
-            chat,
-            `⚠️ Something went wrong (${label}); nothing was lost on my side. Reference: ${reference}`,
-          ),
-          { replyToMessageId: replyTo },
-        );
-      } catch (sendError) {
-        logger.error({ err: sendError, chat: chat.key }, 'could not tell the user about a failure');
-      }
-    });
-  };
-
-  const tracker = createTaskTracker({ engine, chatFor: chatOfRef, background, logger, ...typingOption() });
-  function typingOption(): { typingIntervalMs?: number } {
-    return options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs };
-  }
-
-  const prompts = createPermissionPrompts({ engine, chatFor: chatOfRef, background, logger });
+  const background = createBackground(logger);
+  const chats = createChatRegistry({ clock: options.clock ?? systemClock, rate: options.rate, logger });
+  const tracker = createTaskTracker({
+    engine,
+    chatFor: chats.chatOfRef,
+    background,
+    logger,
+    ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),
+  });
+  const prompts = createPermissionPrompts({ engine, chatFor: chats.chatOfRef, background, logger });
 
   const startTask = (chat: ChatContext, start: TaskStart): Promise<void> => {
-    const state = chats.get(chat.key);
-    if (!state) return Promise.resolve();
-    enqueue(state, start.messageId, 'starting the task', () => tracker.startTask(chat, start));
+    chats
+      .known(chat.key)
+      ?.queue.add(start.messageId, 'starting the task', () => tracker.startTask(chat, start));
     return Promise.resolve();
   };
 
@@ -118,7 +74,6 @@ export function createController(options: ControllerOptions): Controller {
     logger,
     submit: startTask,
   });
-
   const attachments =
     options.workspace === undefined
       ? null
@@ -127,206 +82,46 @@ export function createController(options: ControllerOptions): Controller {
           logger,
           ...(options.attachmentMaxBytes === undefined ? {} : { maxBytes: options.attachmentMaxBytes }),
         });
-
-  /** Answers in Markdown: a slash command in place, anything else as a reply through the outbox. */
-  const answer = async (chat: ChatState, incoming: Incoming, markdown: string): Promise<void> => {
-    const parts = renderMarkdown(markdown, chat.platform.limits);
-    if (incoming.kind === 'command') {
-      await incoming.respond(parts.map((part) => part.formatted).join('\n') || markdown);
-      return;
-    }
-    for (const part of parts) {
-      await chat.outbox.send(chat.chatId, part, { replyToMessageId: incoming.messageId });
-    }
-  };
-
-  const chatStatsOf = (): ChatStats[] =>
-    [...chats.values()].map((chat) => ({ chat: chat.key, ...chat.outbox.stats() }));
-
-  const deleteBotMessages = (removed: readonly NodeSnapshot[]): number => {
-    let count = 0;
-    for (const node of removed) {
-      for (const message of node.messages) {
-        if (message.role === 'prompt') continue;
-        const chat = chatOfRef(message.ref);
-        if (!chat) continue;
-        count += 1;
-        background.run('delete cleared message', chat.outbox.delete(chat.chatId, message.ref.messageId));
-      }
-    }
-    return count;
-  };
-
-  const runCommand = async (chat: ChatState, incoming: Incoming, command: CommandName): Promise<void> => {
-    const replyTo = incoming.replyToMessageId;
-    const target: Target =
-      replyTo === null ? { kind: 'all' } : { kind: 'message', ref: refOf(chat, replyTo) };
-    switch (command) {
-      case 'help':
-        return answer(chat, incoming, helpText(attachments?.maxBytes ?? null));
-      case 'allow':
-      case 'always':
-      case 'deny':
-        if (replyTo === null) return answer(chat, incoming, commandUsage(command));
-        return answer(chat, incoming, await prompts.answerByReply(chat, replyTo, command));
-      case 'stats':
-        return answer(
-          chat,
-          incoming,
-          formatStats(engine.stats(), options.proxyStats(), sumOutboxStats(chatStatsOf())),
-        );
-      case 'stop': {
-        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: false });
-        if (replyTo !== null && voices > 0) return answer(chat, incoming, '⏹ Stopped the transcription.');
-        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
-          return answer(
-            chat,
-            incoming,
-            'That message is not part of a task I know, so there is nothing to stop.',
-          );
-        }
-        const { stopped } = await engine.stop(target);
-        const what =
-          stopped.length === 0 ? 'Nothing was running' : `⏹ Stopped ${plural(stopped.length, 'task')}`;
-        const extra = voices > 0 ? ` and ${plural(voices, 'transcription')}` : '';
-        return answer(chat, incoming, `${what}${extra}.`);
-      }
-      case 'clear': {
-        const voices = voice.cancel(replyTo === null ? null : chat, replyTo, { discard: true });
-        if (replyTo !== null && voices > 0) return answer(chat, incoming, '🧹 Cancelled that transcription.');
-        if (replyTo !== null && !engine.findNodeByMessage(refOf(chat, replyTo))) {
-          return answer(
-            chat,
-            incoming,
-            'That message is not part of a conversation I know, so nothing was cleared.',
-          );
-        }
-        const { removed } = await engine.clear(target);
-        tracker.forget(removed.map((node) => node.id));
-        const trees = new Set(removed.map((node) => node.treeId)).size;
-        const scope =
-          replyTo === null
-            ? `🧹 Cleared everything: ${plural(removed.length, 'task')} in ${plural(trees, 'conversation')}`
-            : `🧹 Cleared that branch: ${plural(removed.length, 'task')}`;
-        const deletable = removed.reduce(
-          (sum, node) => sum + node.messages.filter((m) => m.role !== 'prompt').length,
-          0,
-        );
-        await answer(chat, incoming, `${scope}; deleting ${plural(deletable, 'message')} of mine.`);
-        deleteBotMessages(removed);
-        return;
-      }
-    }
-  };
+  const commands = createChatCommands({
+    engine,
+    chats,
+    voice,
+    prompts,
+    tracker,
+    background,
+    proxyStats: options.proxyStats,
+    attachmentMaxBytes: attachments?.maxBytes ?? null,
+  });
+  const handle = createIncomingRouter({
+    chats,
+    commands,
+    tracker,
+    voice,
+    prompts,
+    attachments,
+    background,
+    logger,
+    startTask,
+  });
 
   return {
-    attach(platform) {
-      platforms.set(platform.name, platform);
-    },
-
-    handle(incoming) {
-      const chat = chatFor(incoming.platform, incoming.chatId);
-      if (!chat) {
-        logger.error({ platform: incoming.platform }, 'message from a platform that is not attached');
-        return;
-      }
-      switch (incoming.kind) {
-        case 'command':
-          enqueue(chat, incoming.messageId, `/${incoming.command}`, () =>
-            runCommand(chat, incoming, incoming.command),
-          );
-          return;
-        case 'text': {
-          const parsed = parseTextCommand(incoming.text, chat.platform.botName());
-          if (parsed?.kind === 'other_bot') {
-            logger.info({ chat: chat.key, mention: parsed.mention }, 'command for another bot: ignored');
-            return;
-          }
-          if (parsed?.kind === 'with_arguments') {
-            enqueue(chat, incoming.messageId, `/${parsed.command}`, () =>
-              answer(chat, incoming, commandUsage(parsed.command)),
-            );
-            return;
-          }
-          if (parsed) {
-            const { command } = parsed;
-            enqueue(chat, incoming.messageId, `/${command}`, () => runCommand(chat, incoming, command));
-            return;
-          }
-          void startTask(chat, {
-            prompt: incoming.text,
-            messageId: incoming.messageId,
-            replyToMessageId: incoming.replyToMessageId,
-          });
-          return;
-        }
-        case 'files': {
-          if (attachments === null) {
-            // Attachments off: the caption alone is the task, as it was before they were supported.
-            if (incoming.text.trim() !== '') {
-              void startTask(chat, {
-                prompt: incoming.text,
-                messageId: incoming.messageId,
-                replyToMessageId: incoming.replyToMessageId,
-                ...(incoming.albumMessageIds?.length ? { alsoPrompts: incoming.albumMessageIds } : {}),
-              });
-              return;
-            }
-            const names = incoming.files.map((file) => file.fileName).join(', ');
-            enqueue(chat, incoming.messageId, 'the attachment', () =>
-              answer(chat, incoming, unsupportedText(`a file (${names})`)),
-            );
-            return;
-          }
-          // Downloaded and started inside the chat's queue: a text sent right after the photo runs after it.
-          enqueue(chat, incoming.messageId, 'the attachment', async () => {
-            const start = await attachments.prepare(chat, incoming);
-            if (start) await tracker.startTask(chat, start);
-          });
-          return;
-        }
-        case 'audio':
-          enqueue(chat, incoming.messageId, 'the voice note', () => voice.begin(chat, incoming));
-          return;
-        case 'button':
-          // Not queued behind the chat's other work: a person is waiting for the tap to take effect.
-          background.run(
-            'button press',
-            (async () => {
-              const note = (await prompts.press(incoming.data)) ?? 'This button does nothing any more.';
-              await incoming.acknowledge(note);
-            })(),
-          );
-          return;
-        case 'unsupported':
-          enqueue(chat, incoming.messageId, 'the attachment', () =>
-            answer(chat, incoming, unsupportedText(incoming.description)),
-          );
-          return;
-      }
-    },
-
+    attach: (platform) => chats.attach(platform),
+    handle,
     announceInterrupted: (nodes) => tracker.announceInterrupted(nodes),
-
-    chatStats: chatStatsOf,
-
+    chatStats: () => chats.stats(),
     async close() {
       voice.close();
       attachments?.close();
       prompts.close();
-      await Promise.all([...chats.values()].map((chat) => chat.queue));
+      await Promise.all(chats.all().map((chat) => chat.queue.idle()));
       tracker.close();
       await background.drain();
       await Promise.all(
-        [...chats.values()].map(async (chat) => {
+        chats.all().map(async (chat) => {
           await chat.outbox.flush();
           await chat.outbox.close();
         }),
       );
     },
   };
-}
-
-function unsupportedText(description: string): string {
-  return `I can work with text messages and voice notes, but this was ${description}. Please describe the task in words.`;
 }

@@ -1,10 +1,12 @@
+import type { CommandName } from './commands/index.js';
 import type { ChatTransport } from './outbox/index.js';
 import type { RenderLimits } from './render/index.js';
 
 // What the controller needs from a chat service. A new service (Slack, Matrix …) is one folder implementing
 // this; nothing else changes. Adapters filter strangers themselves (`isAllowed`) and never emit their messages.
 
-export type CommandName = 'stop' | 'clear' | 'stats' | 'help' | 'allow' | 'always' | 'deny';
+/** The commands of the table in commands/, the one place a command is added. */
+export type { CommandName };
 
 export interface IncomingBase {
   platform: string;

@@ -2,12 +2,6 @@
 
 export { type Clock, systemClock } from '../../src/common/index.js';
 export { ChatApiError, type ChatApiErrorKind } from './errors.js';
-export {
-  type ChatTransport,
-  createOutbox,
-  emptyOutboxStats,
-  type Outbox,
-  type OutboxOptions,
-  type OutboxStats,
-  sumOutboxStats,
-} from './outbox.js';
+export { createOutbox, type Outbox, type OutboxOptions } from './outbox.js';
+export { emptyOutboxStats, type OutboxStats, sumOutboxStats } from './stats.js';
+export type { ChatTransport } from './transport.js';

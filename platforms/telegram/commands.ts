@@ -1,15 +1,11 @@
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
+import { telegramMenu } from '../commands/index.js';
 
 // Telegram's command menu: what it offers, and setting it only when it changed (setting it on every start is
 // what gets bots throttled).
 
-export const TELEGRAM_COMMANDS = [
-  { command: 'stop', description: 'Stop all tasks, or the one you reply to' },
-  { command: 'clear', description: 'Forget all conversations, or the branch you reply to' },
-  { command: 'stats', description: 'Sessions, conversations, provider usage' },
-  { command: 'help', description: 'How to use this bot' },
-];
+export const TELEGRAM_COMMANDS = telegramMenu();
 
 export async function syncTelegramCommands(api: Api, logger: Logger): Promise<void> {
   const current = await api.getMyCommands();

@@ -19,7 +19,7 @@ function moduleOf(file: string): string {
 
 /** A chat platform's folder (platforms/<name>/): the platforms' contract, render and outbox; never another platform. */
 const platformFolder = {
-  may: ['platforms', 'platforms/render', 'platforms/outbox', 'src/config'],
+  may: ['platforms', 'platforms/render', 'platforms/outbox', 'platforms/commands', 'src/config'],
   reason:
     'one chat platform plugs in through the contract files; the registry in platforms/index.ts lists it',
 };
@@ -54,11 +54,17 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
       'platforms/ports',
       'platforms/discord',
       'platforms/telegram',
+      'platforms/commands',
     ],
     reason: 'platforms drive the session engine; voice and proxy arrive through ports',
   },
   'platforms/discord': platformFolder,
   'platforms/telegram': platformFolder,
+  'platforms/commands': {
+    may: ['sessions', 'platforms', 'platforms/outbox'],
+    reason:
+      'the command table: handlers reach the chat through the CommandContext port, stats types from ports.ts',
+  },
   'platforms/render': { may: ['sessions'], reason: 'renders the engine progress model; pure' },
   'platforms/outbox': { may: ['src/log', 'platforms/render'], reason: 'delivers formatted text' },
   'platforms/ports': { may: [], reason: 'port types only' },
@@ -80,6 +86,7 @@ const publicEntries = new Set([
   'platforms/telegram/index.ts',
   'platforms/render/index.ts',
   'platforms/outbox/index.ts',
+  'platforms/commands/index.ts',
   'src/common/index.ts',
   'src/proxy/index.ts',
   'src/voice/index.ts',

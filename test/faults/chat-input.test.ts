@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  commandUsage,
-  interruptedNotice,
-  parseTextCommand,
-  promptExcerpt,
-} from '../../platforms/commands.js';
+import { commandUsage, parseTextCommand } from '../../platforms/commands/index.js';
 import { discordMarkdown } from '../../platforms/discord/index.js';
+import { interruptedNotice, promptExcerpt } from '../../platforms/notices.js';
 import {
   createTaskView,
   type Dialect,

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toSafeFileName } from '../../platforms/attachment-names.js';
 import { ATTACHMENT_MAX_BYTES, attachmentPrompt, saveAttachments } from '../../platforms/attachments.js';
-import { helpText } from '../../platforms/commands.js';
+import { helpText } from '../../platforms/commands/index.js';
 import type { IncomingFile } from '../../platforms/platform.js';
 import { formatBytes as describeSize } from '../../src/common/index.js';
 import { createLogger } from '../../src/log.js';

@@ -1,0 +1,62 @@
+import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
+import { answerIncoming } from './chat-answer.js';
+import { type Background, refOf } from './chat-context.js';
+import type { Chat, ChatRegistry } from './chat-registry.js';
+import { type CommandContext, type CommandName, runCommand } from './commands/index.js';
+import { sumOutboxStats } from './outbox/index.js';
+import type { PermissionPrompts } from './permission-prompts.js';
+import type { Incoming } from './platform.js';
+import type { ProxyStatsSnapshot } from './ports.js';
+import type { TaskTracker } from './task-tracker.js';
+import type { VoiceFlow } from './voice-flow.js';
+
+// The controller's side of the command table: what a command may do, bound to the chat it came from.
+
+export interface ChatCommandsOptions {
+  engine: SessionEngine;
+  chats: ChatRegistry;
+  voice: VoiceFlow;
+  prompts: PermissionPrompts;
+  tracker: TaskTracker;
+  background: Background;
+  proxyStats: () => ProxyStatsSnapshot;
+  /** Per file when photos and files are taken, null when they are not. */
+  attachmentMaxBytes: number | null;
+}
+
+export interface ChatCommands {
+  run(chat: Chat, incoming: Incoming, name: CommandName): Promise<void>;
+}
+
+export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
+  const { engine, chats, voice, prompts, tracker, background } = options;
+
+  const deleteBotMessages = (removed: readonly NodeSnapshot[]): void => {
+    for (const node of removed) {
+      for (const message of node.messages) {
+        if (message.role === 'prompt') continue;
+        const chat = chats.chatOfRef(message.ref);
+        if (!chat) continue;
+        background.run('delete cleared message', chat.outbox.delete(chat.chatId, message.ref.messageId));
+      }
+    }
+  };
+
+  const contextFor = (chat: Chat, incoming: Incoming): CommandContext => ({
+    engine,
+    ref: (messageId) => refOf(chat, messageId),
+    answer: (markdown) => answerIncoming(chat, incoming, markdown),
+    // Alone, a command acts on every chat's transcriptions, as it does on every task.
+    cancelTranscriptions: (replyTo, cancel) => voice.cancel(replyTo === null ? null : chat, replyTo, cancel),
+    answerPermission: (replyTo, decision) => prompts.answerByReply(chat, replyTo, decision),
+    forgetTasks: (nodeIds) => tracker.forget(nodeIds),
+    deleteBotMessages,
+    proxyStats: options.proxyStats,
+    chatStats: () => sumOutboxStats(chats.stats()),
+    attachmentMaxBytes: options.attachmentMaxBytes,
+  });
+
+  return {
+    run: (chat, incoming, name) => runCommand(name, contextFor(chat, incoming), incoming.replyToMessageId),
+  };
+}

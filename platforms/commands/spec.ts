@@ -1,0 +1,73 @@
+import type { MessageRef, NodeSnapshot, PermissionDecision, SessionEngine } from '../../sessions/index.js';
+import type { OutboxStats } from '../outbox/index.js';
+import type { ProxyStatsSnapshot } from '../ports.js';
+
+// The shape of one chat command: everything the help text, the platforms' command menus, the text parser and
+// the dispatch need to know about it, handler included. The table in table.ts holds one of these per command.
+
+/** What a command may do, bound by the controller to the chat it came from. */
+export interface CommandContext {
+  readonly engine: Pick<SessionEngine, 'stats' | 'findNodeByMessage' | 'stop' | 'clear'>;
+  /** A message of this chat, as the engine refers to it. */
+  ref(messageId: string): MessageRef;
+  /** Answers in Markdown: in place for a slash command, as a reply to the command otherwise. */
+  answer(markdown: string): Promise<void>;
+  /** Cancels the transcription of the message replied to, or every one when `replyTo` is null; how many. */
+  cancelTranscriptions(replyTo: string | null, options: { discard: boolean }): number;
+  /** Answers the 🔐 question of the task replied to; the sentence to tell the user. */
+  answerPermission(replyTo: string, decision: PermissionDecision): Promise<string>;
+  /** Stops following cleared tasks, so nothing edits messages that are about to be deleted. */
+  forgetTasks(nodeIds: readonly string[]): void;
+  /** Deletes the relay's own messages of cleared tasks, in the background. */
+  deleteBotMessages(removed: readonly NodeSnapshot[]): void;
+  proxyStats(): ProxyStatsSnapshot;
+  /** Every chat's outbox counters, summed. */
+  chatStats(): OutboxStats;
+  /** Per file when photos and files are taken, null when they are not. */
+  readonly attachmentMaxBytes: number | null;
+}
+
+/** A Discord slash command's definition, less its name (the table's key). */
+export interface SlashCommandOptions {
+  description: string;
+}
+
+interface CommandTexts {
+  /** Other words that run it (`/start` is how Telegram opens a bot). */
+  aliases?: readonly string[];
+  /** Its line in the help text, or null when it has none. */
+  help: string | null;
+  /** How it is sent, told when words follow it: "send `/stop` …". */
+  usage: string;
+  /** Words after it are ignored rather than refused (a Telegram deep link sends `/start <payload>`). */
+  ignoresWords?: true;
+  /** Its description in Telegram's command menu (setMyCommands), or null to leave it out. */
+  menu: string | null;
+}
+
+/**
+ * What a reply means to the command, and so what its handler is given: `required` handlers always get the
+ * message replied to (without one the user is told the usage), `ignored` ones never look.
+ */
+type Handled =
+  | {
+      reply: 'ignored';
+      slash: SlashCommandOptions | null;
+      run: (context: CommandContext) => Promise<void>;
+    }
+  | {
+      reply: 'optional';
+      slash: SlashCommandOptions | null;
+      run: (context: CommandContext, replyTo: string | null) => Promise<void>;
+    }
+  | {
+      reply: 'required';
+      /** A slash command is never a reply, so it could only ever be told its usage. */
+      slash: null;
+      run: (context: CommandContext, replyTo: string) => Promise<void>;
+    };
+
+export type CommandSpec = CommandTexts & Handled;
+
+/** Every command by name; the names are the words typed after `/`. */
+export type CommandTable = Readonly<Record<string, CommandSpec>>;

@@ -1,0 +1,99 @@
+import type { PermissionDecision } from '../../sessions/index.js';
+import { renderHelp } from './help-text.js';
+import type { CommandContext, CommandSpec, CommandTable } from './spec.js';
+import { formatStats } from './stats-text.js';
+import { clearTasks, stopTasks } from './task-commands.js';
+
+// Every chat command, once. The help text, Telegram's command menu, Discord's slash commands, the text
+// parser and the dispatch are all read from here: a new command is one entry, and an entry without a
+// handler does not compile. The order is the order of the help lines and menus.
+
+const ALONE_OR_REPLY_TO_TASK = 'alone for everything, or as a reply to the task it is about';
+const REPLY_TO_QUESTION = 'as a reply to the 🔐 question it answers';
+
+export const COMMANDS = {
+  stop: {
+    help: 'stop everything, or only the task you reply to.',
+    usage: ALONE_OR_REPLY_TO_TASK,
+    menu: 'Stop all tasks, or the one you reply to',
+    slash: { description: 'Stop every running and queued task' },
+    reply: 'optional',
+    run: stopTasks,
+  },
+  clear: {
+    help: 'forget every conversation, or only the branch you reply to.',
+    usage: ALONE_OR_REPLY_TO_TASK,
+    menu: 'Forget all conversations, or the branch you reply to',
+    slash: { description: 'Stop everything and forget every conversation' },
+    reply: 'optional',
+    run: clearTasks,
+  },
+  stats: {
+    help: 'sessions, conversations and provider usage.',
+    usage: 'alone',
+    menu: 'Sessions, conversations, provider usage',
+    slash: { description: 'Sessions, conversations, provider usage' },
+    reply: 'ignored',
+    run: (context) =>
+      context.answer(formatStats(context.engine.stats(), context.proxyStats(), context.chatStats())),
+  },
+  help: {
+    aliases: ['start'],
+    help: null,
+    usage: 'alone',
+    ignoresWords: true,
+    menu: 'How to use this bot',
+    slash: null,
+    reply: 'ignored',
+    run: (context) => context.answer(helpText(context.attachmentMaxBytes)),
+  },
+  // Answers to a 🔐 question; the help text explains them with its buttons.
+  allow: {
+    help: null,
+    usage: REPLY_TO_QUESTION,
+    menu: null,
+    slash: null,
+    reply: 'required',
+    run: answerPermission('allow'),
+  },
+  always: {
+    help: null,
+    usage: REPLY_TO_QUESTION,
+    menu: null,
+    slash: null,
+    reply: 'required',
+    run: answerPermission('always'),
+  },
+  deny: {
+    help: null,
+    usage: REPLY_TO_QUESTION,
+    menu: null,
+    slash: null,
+    reply: 'required',
+    run: answerPermission('deny'),
+  },
+} satisfies CommandTable;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export type NamedCommand = CommandSpec & { readonly name: CommandName };
+
+/** The table's entries in its order, each with its name. */
+export function commandList(): NamedCommand[] {
+  // Object.keys types its result as string[]; these are exactly the table's keys.
+  return (Object.keys(COMMANDS) as CommandName[]).map((name) => ({ name, ...COMMANDS[name] }));
+}
+
+/**
+ * What /help answers. It lives beside the table because the help entry shows it.
+ * `attachmentMaxBytes`: the per-file limit when photos and files are taken, null when they are not.
+ */
+export function helpText(attachmentMaxBytes: number | null = null): string {
+  const lines = commandList().flatMap(({ name, help }) => (help === null ? [] : [`- \`/${name}\`: ${help}`]));
+  return renderHelp(lines, attachmentMaxBytes);
+}
+
+function answerPermission(decision: PermissionDecision) {
+  return async (context: CommandContext, replyTo: string): Promise<void> =>
+    context.answer(await context.answerPermission(replyTo, decision));
+}

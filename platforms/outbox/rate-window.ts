@@ -1,0 +1,44 @@
+import type { Clock } from '../../src/common/index.js';
+
+// One chat's pace: at most `count` API calls in any rolling `windowMs`, and none while the platform asked us
+// to wait (a 429's retry-after).
+
+export interface Rate {
+  count: number;
+  windowMs: number;
+}
+
+export interface RateWindow {
+  /** Waits until another call may start, and counts it as started. */
+  waitForSlot(): Promise<void>;
+  /** No call starts before `waitMs` from now (a longer pause already in force stays). */
+  pause(waitMs: number): void;
+}
+
+export function assertRate({ count, windowMs }: Rate): void {
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`rate.count must be a positive integer, got ${count}`);
+  if (!(windowMs > 0)) throw new RangeError(`rate.windowMs must be positive, got ${windowMs}`);
+}
+
+export function createRateWindow({ count, windowMs }: Rate, clock: Clock): RateWindow {
+  /** Start times of the last `count` calls. */
+  const starts: number[] = [];
+  let pausedUntil = 0;
+  return {
+    async waitForSlot() {
+      for (;;) {
+        const now = clock.now();
+        const windowFree = starts.length < count ? now : (starts[starts.length - count] ?? 0) + windowMs;
+        const at = Math.max(now, windowFree, pausedUntil);
+        if (at <= now) break;
+        await clock.sleep(at - now);
+      }
+      starts.push(clock.now());
+      if (starts.length > count) starts.splice(0, starts.length - count);
+    },
+    pause(waitMs) {
+      pausedUntil = Math.max(pausedUntil, clock.now() + waitMs);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { MessageRef, NodeSnapshot, SessionEngine } from '../sessions/index.js';
+import { type ChatContext, refOf, sentence } from './chat-context.js';
+import { interruptedNotice } from './notices.js';
+import { ChatApiError } from './outbox/index.js';
+import { type Formatted, renderFinal, renderStatus } from './render/index.js';
+import type { TrackedTask } from './tracked-task.js';
+
+// The chat messages of a task: its status message and the edits to it, the final answer (continued in
+// further messages, each linked to the node so a reply to any of them forks it), and the restart notice.
+
+export interface TaskMessagesOptions {
+  engine: SessionEngine;
+  chatFor(ref: MessageRef): ChatContext | undefined;
+  logger: Logger;
+}
+
+export interface TaskMessages {
+  /** Sends the task's status message as a reply to the user's and links it to the node; its id and text. */
+  sendStatus(task: TrackedTask): Promise<{ statusId: string; rendered: string }>;
+  /** A progress edit; a status message the user deleted is not edited again. */
+  editStatus(task: TrackedTask, statusId: string, content: Formatted): Promise<void>;
+  deliverFinal(task: TrackedTask, statusId: string): Promise<void>;
+  /** Tells each chat which of its tasks a restart interrupted, replying to the task's status or prompt. */
+  announceInterrupted(nodes: readonly NodeSnapshot[]): Promise<void>;
+}
+
+const isNotFound = (error: unknown): boolean => error instanceof ChatApiError && error.kind === 'not_found';
+
+export function createTaskMessages(options: TaskMessagesOptions): TaskMessages {
+  const { engine, logger } = options;
+
+  /** The answer's first part replaces the status message; if that message is gone it becomes a new one. */
+  const placeFirstPart = async (task: TrackedTask, statusId: string, first: Formatted): Promise<string> => {
+    const { chat } = task;
+    if (!task.statusGone) {
+      try {
+        await chat.outbox.edit(chat.chatId, statusId, first);
+        return statusId;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    logger.info({ nodeId: task.nodeId, chat: chat.key }, 'status message is gone; sending the answer anew');
+    const sent = await chat.outbox.send(chat.chatId, first, { replyToMessageId: task.userMessageId });
+    await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'continuation');
+    return sent.messageId;
+  };
+
+  return {
+    async sendStatus(task) {
+      const { chat } = task;
+      const content = renderStatus(task.view, chat.platform.limits);
+      const sent = await chat.outbox.send(chat.chatId, content, { replyToMessageId: task.userMessageId });
+      await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'status');
+      return { statusId: sent.messageId, rendered: content.formatted };
+    },
+
+    async editStatus(task, statusId, content) {
+      try {
+        await task.chat.outbox.edit(task.chat.chatId, statusId, content);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        task.statusGone = true;
+      }
+    },
+
+    async deliverFinal(task, statusId) {
+      const { chat } = task;
+      const [first, ...rest] = renderFinal(task.view, chat.platform.limits, { footer: true });
+      const anchor = first ? await placeFirstPart(task, statusId, first) : statusId;
+      for (const part of rest) {
+        const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: anchor });
+        await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'continuation');
+      }
+    },
+
+    async announceInterrupted(nodes) {
+      for (const node of nodes) {
+        const anchor =
+          node.messages.find((m) => m.role === 'status') ?? node.messages.find((m) => m.role === 'prompt');
+        const chat = anchor ? options.chatFor(anchor.ref) : undefined;
+        if (!anchor || !chat) continue;
+        try {
+          const sent = await chat.outbox.send(chat.chatId, sentence(chat, interruptedNotice(node.prompt)), {
+            replyToMessageId: anchor.ref.messageId,
+          });
+          await engine.linkMessage(node.id, refOf(chat, sent.messageId), 'continuation');
+        } catch (error) {
+          logger.warn({ err: error, nodeId: node.id }, 'could not announce an interrupted task');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  COMMANDS,
+  type CommandContext,
+  type CommandTable,
+  commandList,
+  commandUsage,
+  discordSlashCommands,
+  helpText,
+  parseTextCommand,
+  runCommand,
+  telegramMenu,
+} from '../../platforms/commands/index.js';
+import { DISCORD_COMMANDS, TELEGRAM_COMMANDS } from '../../platforms/index.js';
+
+// The command table is the one source: the help text, Telegram's menu, Discord's slash commands and the text
+// parser are read from it, and a command without a handler does not compile (checked by `tsc -p .`).
+
+const names = (list: readonly { name: string }[]): string[] => list.map((command) => command.name);
+
+/** The commands the help text has a line for, in order. */
+function helpLines(text: string): Array<{ name: string; help: string }> {
+  return [...text.matchAll(/^- `\/(\w+)`: (.*)$/gm)].map((match) => ({ name: match[1]!, help: match[2]! }));
+}
+
+describe('one command table', () => {
+  it('the help text has a line for exactly the commands with a help line, in table order', () => {
+    const expected = commandList().flatMap(({ name, help }) => (help === null ? [] : [{ name, help }]));
+    expect(helpLines(helpText(null))).toEqual(expected);
+    expect(helpLines(helpText(20 * 1024 * 1024))).toEqual(expected);
+    expect(names(expected)).toEqual(['stop', 'clear', 'stats']);
+  });
+
+  it("Telegram's menu lists exactly the commands with a menu description", () => {
+    const expected = commandList().flatMap(({ name, menu }) =>
+      menu === null ? [] : [{ command: name, description: menu }],
+    );
+    expect(telegramMenu()).toEqual(expected);
+    expect(TELEGRAM_COMMANDS).toEqual(expected);
+  });
+
+  it("Discord's slash commands are exactly the commands with slash options", () => {
+    const expected = commandList().flatMap(({ name, slash }) => (slash === null ? [] : [{ name, ...slash }]));
+    expect(discordSlashCommands()).toEqual(expected);
+    expect(DISCORD_COMMANDS).toEqual(expected);
+  });
+
+  it('no list names a command the table does not have, and the parser reads every name and alias', () => {
+    const table = Object.keys(COMMANDS);
+    const listed = [
+      ...names(helpLines(helpText(null))),
+      ...telegramMenu().map((entry) => entry.command),
+      ...names(discordSlashCommands()),
+    ];
+    expect(listed.filter((name) => !table.includes(name))).toEqual([]);
+    for (const { name, aliases = [] } of commandList()) {
+      for (const word of [name, ...aliases]) {
+        expect(parseTextCommand(`/${word}`)).toEqual({ kind: 'command', command: name });
+      }
+    }
+  });
+
+  it('takes no inherited object keys for commands', () => {
+    expect(parseTextCommand('/constructor')).toBeNull();
+    expect(parseTextCommand('/toString')).toBeNull();
+  });
+
+  it('has a handler for every command', () => {
+    for (const command of commandList()) expect(typeof command.run).toBe('function');
+  });
+
+  it('does not compile an entry without a handler, a reply-only slash command, or an unknown command', () => {
+    const withoutHandler = {
+      ping: {
+        help: 'answers pong.',
+        usage: 'alone',
+        menu: null,
+        slash: null,
+        reply: 'ignored',
+        run: async () => {},
+      },
+      // @ts-expect-error: an entry needs `run`, its handler
+      pong: { help: null, usage: 'alone', menu: null, slash: null, reply: 'ignored' },
+    } satisfies CommandTable;
+    const replyOnlySlash = {
+      // @ts-expect-error: a slash command is never a reply, so a command that needs one cannot be one
+      answer: {
+        help: null,
+        usage: 'as a reply',
+        menu: null,
+        slash: { description: 'Answer' },
+        reply: 'required',
+        run: async (_context: CommandContext, _replyTo: string) => {},
+      },
+    } satisfies CommandTable;
+    // @ts-expect-error: only the table's commands can be dispatched
+    const unknown = () => runCommand('ping', recordingContext().context, null);
+    expect([withoutHandler, replyOnlySlash, unknown]).toHaveLength(3);
+  });
+});
+
+/** A context that records what a command did; the engine is not reached by the commands under test. */
+function recordingContext() {
+  const answers: string[] = [];
+  const permissions: Array<{ replyTo: string; decision: string }> = [];
+  const unused = (): never => {
+    throw new Error('not used in this test');
+  };
+  const context: CommandContext = {
+    engine: { stats: unused, findNodeByMessage: unused, stop: unused, clear: unused },
+    ref: (messageId) => ({ platform: 'test', chatId: 'c', messageId }),
+    answer: async (markdown) => {
+      answers.push(markdown);
+    },
+    cancelTranscriptions: () => 0,
+    answerPermission: async (replyTo, decision) => {
+      permissions.push({ replyTo, decision });
+      return 'Allowed.';
+    },
+    forgetTasks: unused,
+    deleteBotMessages: unused,
+    proxyStats: unused,
+    chatStats: unused,
+    attachmentMaxBytes: null,
+  };
+  return { context, answers, permissions };
+}
+
+describe('dispatch', () => {
+  it('answers a command that needs a reply with its usage when there is none, and runs nothing', async () => {
+    const { context, answers, permissions } = recordingContext();
+    await runCommand('deny', context, null);
+    expect(answers).toEqual([commandUsage('deny')]);
+    expect(permissions).toEqual([]);
+    expect(commandUsage('deny')).toBe(
+      '`/deny` takes nothing after it: send `/deny` as a reply to the 🔐 question it answers. I did nothing with this message.',
+    );
+  });
+
+  it('gives a command that needs a reply the message replied to', async () => {
+    const { context, answers, permissions } = recordingContext();
+    await runCommand('always', context, '42');
+    expect(permissions).toEqual([{ replyTo: '42', decision: 'always' }]);
+    expect(answers).toEqual(['Allowed.']);
+  });
+
+  it('answers /help with the help text, whatever it replies to', async () => {
+    const { context, answers } = recordingContext();
+    await runCommand('help', context, '7');
+    expect(answers).toEqual([helpText(null)]);
+  });
+});
