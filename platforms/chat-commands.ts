@@ -1,4 +1,5 @@
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
+import type { ProxyStatsSnapshot } from '../src/common/index.js';
 import { answerIncoming } from './chat-answer.js';
 import { type Background, refOf } from './chat-context.js';
 import type { Chat, ChatRegistry } from './chat-registry.js';
@@ -6,7 +7,6 @@ import { type CommandContext, type CommandName, runCommand } from './commands/in
 import { sumOutboxStats } from './outbox/index.js';
 import type { PermissionPrompts } from './permission-prompts.js';
 import type { Incoming } from './platform.js';
-import type { ProxyStatsSnapshot } from './ports.js';
 import type { TaskTracker } from './task-tracker.js';
 import type { VoiceFlow } from './voice-flow.js';
 

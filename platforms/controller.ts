@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
+import type { ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
 import { createAttachmentFlow } from './attachments.js';
 import { createChatCommands } from './chat-commands.js';
 import { type ChatContext, createBackground } from './chat-context.js';
@@ -8,7 +9,6 @@ import { createIncomingRouter } from './incoming-router.js';
 import { type Clock, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
 import type { Incoming, MessagingPlatform } from './platform.js';
-import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
 import { createTaskTracker, type TaskStart } from './task-tracker.js';
 import { createVoiceFlow } from './voice-flow.js';
 

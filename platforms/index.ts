@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { SessionEngine } from '../sessions/index.js';
+import type { ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
 import type { MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
 import { discordModule } from './discord/index.js';
 import type { MessagingPlatform } from './platform.js';
 import { type ConfiguredPlatform, type RegisteredPlatform, register } from './platform-module.js';
-import type { ProxyStatsSnapshot, Transcriber } from './ports.js';
 import { telegramModule } from './telegram/index.js';
 
 // The platforms' public entry: the registry of chat platforms, and building every configured one over the one

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
+import type { Transcriber } from '../src/common/index.js';
 import { formatMegabytes } from '../src/common/index.js';
 import { type Background, type ChatContext, sentence } from './chat-context.js';
 import type { IncomingAudio, IncomingBase } from './platform.js';
-import type { Transcriber } from './ports.js';
 import type { TaskStart } from './task-tracker.js';
 
 // Voice notes: one status message goes "transcribing…" → the transcript (or the reason there is none), then

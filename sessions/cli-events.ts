@@ -1,6 +1,6 @@
 import { num, numOrNull, type Json as Rec, record, str, strOrNull } from '../src/common/index.js';
 import { type ControlMessage, parseControlMessage } from './control-protocol.js';
-import type { Usage } from './types.js';
+import type { ApiRetry, Usage } from './types.js';
 
 // The CLI's stream-json output (`-p --output-format stream-json --verbose --include-partial-messages`) as typed
 // events. `parseCliEvent` takes `unknown` (one parsed line) and never throws: a malformed field falls back to a
@@ -60,14 +60,7 @@ export type CliEvent =
     }
   | { kind: 'user'; parentToolUseId: string | null; results: ToolResult[]; texts: string[] }
   | { kind: 'stream'; parentToolUseId: string | null; messageId: string | null; delta: StreamDelta }
-  | {
-      kind: 'api_retry';
-      attempt: number;
-      maxRetries: number;
-      delayMs: number;
-      status: number | null;
-      error: string;
-    }
+  | ({ kind: 'api_retry' } & ApiRetry)
   | {
       kind: 'task';
       phase: TaskPhase;

@@ -17,12 +17,21 @@ import type { CliCheck, NodeSnapshot } from './types.js';
 
 export interface CliLauncherOptions {
   config: SessionsConfig;
+  /**
+   * The embedded proxy. With `nodeHeader`, each CLI sends that header naming its node, so the proxy can say
+   * which session a provider wait holds (`reportProviderWait`).
+   */
   proxy: { url: string; authToken: string | undefined; nodeHeader?: string } | null;
   logger: Logger;
+  /** Extra environment for CLI children (tests: a temporary HOME). */
   childEnv?: Record<string, string>;
+  /** The relay's own environment; only an allow-list (PATH, HOME, LANG …) is passed on. */
   inheritedEnv?: Readonly<Record<string, string | undefined>>;
+  /** Wait after SIGINT before SIGTERM, and again before SIGKILL (default 2 s). */
   stopGraceMs?: number;
+  /** `CLAUDE_PERMISSIONS`: `skip` (default) runs every tool call; `ask` asks the user in chat first. */
   permissions?: PermissionMode;
+  /** `PERMISSION_TIMEOUT`: an unanswered prompt is denied after this long (default 5 min). */
   permissionTimeoutMs?: number;
 }
 

@@ -1,9 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { systemClock } from '../src/common/index.js';
-import type { SessionsConfig } from '../src/config.js';
-import type { Logger } from '../src/log.js';
-import type { PermissionMode } from './cli-command.js';
-import { createCliLauncher } from './cli-launcher.js';
+import { type CliLauncherOptions, createCliLauncher } from './cli-launcher.js';
 import { createListeners } from './listeners.js';
 import { isActive, snapshotOf } from './node-model.js';
 import { createNodeQueue } from './node-queue.js';
@@ -24,28 +21,12 @@ import type { NodeSnapshot, SessionEngine } from './types.js';
 // must wait gets `queued` with its position; one that starts at once gets only `running`), progress events while
 // it runs, then `outcome` followed by the final `state`.
 
-export interface SessionEngineOptions {
-  config: SessionsConfig;
-  /**
-   * The embedded proxy. With `nodeHeader`, each CLI sends that header naming its node, so the proxy can say
-   * which session a provider wait holds (`reportProviderWait`).
-   */
-  proxy: { url: string; authToken: string | undefined; nodeHeader?: string } | null;
-  logger: Logger;
-  /** Extra environment for CLI children (tests: a temporary HOME). */
-  childEnv?: Record<string, string>;
-  /** The relay's own environment; only an allow-list (PATH, HOME, LANG …) is passed on. */
-  inheritedEnv?: Readonly<Record<string, string | undefined>>;
-  /** Wait after SIGINT before SIGTERM, and again before SIGKILL (default 2 s). */
-  stopGraceMs?: number;
+/** The CLI launcher's options (binary, proxy, environment, permissions), plus the store's. */
+export interface SessionEngineOptions extends CliLauncherOptions {
   /** How long a store write waits for a lock held elsewhere before failing (default 5 s). */
   storeBusyTimeoutMs?: number;
   /** While the store refuses writes, how often the held states are retried (default 5 s). */
   storeRetryMs?: number;
-  /** `CLAUDE_PERMISSIONS`: `skip` (default) runs every tool call; `ask` asks the user in chat first. */
-  permissions?: PermissionMode;
-  /** `PERMISSION_TIMEOUT`: an unanswered prompt is denied after this long (default 5 min). */
-  permissionTimeoutMs?: number;
 }
 
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {

@@ -60,6 +60,16 @@ export interface NodeSnapshot {
   outcome: Outcome | null;
 }
 
+/** The CLI retrying a failed API request: which attempt, after how long, and why. */
+export interface ApiRetry {
+  attempt: number;
+  maxRetries: number;
+  delayMs: number;
+  /** The HTTP status, when the failure had one. */
+  status: number | null;
+  error: string;
+}
+
 /** What the renderers consume: a small progress model of one node's run. */
 export type ProgressEvent =
   | { type: 'state'; state: NodeState; queuePosition: number | null }
@@ -73,14 +83,7 @@ export type ProgressEvent =
       status: 'started' | 'progress' | 'done' | 'failed';
       description: string;
     }
-  | {
-      type: 'retry';
-      attempt: number;
-      maxRetries: number;
-      delayMs: number;
-      status: number | null;
-      error: string;
-    }
+  | ({ type: 'retry' } & ApiRetry)
   /**
    * The relay's proxy holds this session's request before the provider sees it: a 429 being waited out
    * (`attempt` of `maxRetries` when it was this request's own), the provider's rate window, or every
@@ -89,6 +92,8 @@ export type ProgressEvent =
   | {
       type: 'provider_wait';
       provider: string;
+      /** The provider as people know it ("NVIDIA NIM"), for the chat line. */
+      label: string;
       reason: 'rate_limited' | 'rate_window' | 'busy' | 'over';
       delayMs: number | null;
       attempt: number | null;

@@ -1,6 +1,6 @@
 import type { MessageRef, NodeSnapshot, PermissionDecision, SessionEngine } from '../../sessions/index.js';
+import type { ProxyStatsSnapshot } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
-import type { ProxyStatsSnapshot } from '../ports.js';
 
 // The shape of one chat command: everything the help text, the platforms' command menus, the text parser and
 // the dispatch need to know about it, handler included. The table in table.ts holds one of these per command.

@@ -1,7 +1,7 @@
 import type { EngineStats } from '../../sessions/index.js';
+import type { ProviderStats, ProxyStatsSnapshot } from '../../src/common/index.js';
 import { formatDuration } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
-import type { ProviderStats, ProxyStatsSnapshot } from '../ports.js';
 
 // What /stats answers: the engine's, the chats' and the providers' counters in one Markdown list.
 

@@ -1,5 +1,5 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
-import { ChatApiError } from '../outbox/index.js';
+import { asChatApiCall, ChatApiError } from '../outbox/index.js';
 
 // The one place Discord failures become ChatApiError kinds, read from the structured fields discord.js keeps
 // (HTTP status, Discord's JSON error code), never from message text.
@@ -42,10 +42,6 @@ export function toDiscordChatApiError(error: unknown): ChatApiError {
 }
 
 /** Runs one Discord call; whatever it throws comes out as a ChatApiError. */
-export async function discordCall<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw toDiscordChatApiError(error);
-  }
+export function discordCall<T>(operation: () => Promise<T>): Promise<T> {
+  return asChatApiCall(toDiscordChatApiError, operation);
 }

@@ -28,3 +28,15 @@ export class ChatApiError extends Error {
     if (options?.status !== undefined) this.status = options.status;
   }
 }
+
+/** Runs one platform API call; whatever it throws comes out as the ChatApiError `toChatApiError` makes of it. */
+export async function asChatApiCall<T>(
+  toChatApiError: (error: unknown) => ChatApiError,
+  operation: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toChatApiError(error);
+  }
+}

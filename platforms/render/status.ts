@@ -94,17 +94,9 @@ export function retryNotice(retry: NonNullable<TaskView['retry']>): string {
   return `${what}, retrying in ${Math.max(1, Math.ceil(retry.delayMs / 1000))} s (attempt ${retry.attempt}/${retry.maxRetries})`;
 }
 
-const PROVIDER_NAMES: Partial<Record<string, string>> = {
-  nvidia_nim: 'NVIDIA NIM',
-  open_router: 'OpenRouter',
-  lmstudio: 'LM Studio',
-  openai: 'the provider',
-  anthropic: 'Anthropic',
-};
-
 /** The relay's own proxy holding a request: says why, for how long, and which setting governs it. */
 export function waitNotice(wait: NonNullable<TaskView['waiting']>): string {
-  const provider = PROVIDER_NAMES[wait.provider] ?? wait.provider;
+  const provider = wait.label;
   const seconds = wait.delayMs === null ? 0 : Math.max(1, Math.ceil(wait.delayMs / 1000));
   switch (wait.reason) {
     case 'rate_limited':

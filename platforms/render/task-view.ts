@@ -195,6 +195,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
         ...view,
         waiting: {
           provider: event.provider,
+          label: event.label,
           reason: event.reason,
           delayMs: event.delayMs,
           attempt: event.attempt,

@@ -1,5 +1,5 @@
 import { GrammyError, HttpError } from 'grammy';
-import { ChatApiError } from '../outbox/index.js';
+import { asChatApiCall, ChatApiError } from '../outbox/index.js';
 
 // The one place Telegram failures become ChatApiError kinds. Bot API errors carry only a code and a
 // description, so the 400 sub-kinds are told apart by the description Telegram documents for each.
@@ -35,10 +35,6 @@ export function toTelegramChatApiError(error: unknown): ChatApiError {
 }
 
 /** Runs one Bot API call; whatever it throws comes out as a ChatApiError. */
-export async function telegramCall<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw toTelegramChatApiError(error);
-  }
+export function telegramCall<T>(operation: () => Promise<T>): Promise<T> {
+  return asChatApiCall(toTelegramChatApiError, operation);
 }

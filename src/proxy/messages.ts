@@ -128,7 +128,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       if (!res.writableFinished) abort.abort(new Error('client disconnected'));
     });
     const limiter = deps.limiterFor(provider.id);
-    const onWait = waitReporter(deps.onProviderWait, relayNode, provider.id);
+    const onWait = waitReporter(deps.onProviderWait, relayNode, provider);
     const release = await enterReporting(limiter, abort.signal, onWait);
     try {
       const exchange: ProviderExchange = {

@@ -12,6 +12,8 @@ export const RELAY_NODE_HEADER = 'x-claude-relay-node';
 export interface ProviderWait extends UpstreamWait {
   nodeId: string;
   provider: string;
+  /** The provider as people know it ("NVIDIA NIM"), from the provider table. */
+  label: string;
 }
 
 /** Shorter waits pass before a chat edit could show them. */
@@ -29,7 +31,7 @@ export type WaitReporter = (wait: UpstreamWait) => void;
 export function waitReporter(
   report: ((wait: ProviderWait) => void) | undefined,
   nodeId: string | undefined,
-  provider: string,
+  provider: { id: string; label: string },
 ): WaitReporter | undefined {
   if (report === undefined || nodeId === undefined) return undefined;
   // `over` is told only after a wait that was: most requests never wait, and their sessions hear nothing.
@@ -37,7 +39,7 @@ export function waitReporter(
   return (wait) => {
     if (wait.reason === 'over' ? !told : wait.delayMs !== null && wait.delayMs < MIN_REPORTED_WAIT_MS) return;
     told = wait.reason !== 'over';
-    report({ ...wait, nodeId, provider });
+    report({ ...wait, nodeId, provider: provider.id, label: provider.label });
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../common/index.js';
+import { type Clock, type LiveLimits, systemClock } from '../common/index.js';
 
 // Per-provider pacing: a concurrency cap held for a whole stream, a rolling window counted per attempt,
 // and a cool-down shared by every waiting request after an upstream 429. Everything queues; nothing is
@@ -17,17 +17,7 @@ export interface RateLimiter {
   readonly waiting: number;
   readonly active: number;
   /** The state right now, for /stats: attempts inside the window, and how long a cool-down still blocks. */
-  now(): LimiterState;
-}
-
-export interface LimiterState {
-  windowUsed: number;
-  windowLimit: number;
-  windowMs: number;
-  active: number;
-  maxConcurrency: number;
-  waiting: number;
-  coolDownMs: number;
+  now(): LiveLimits;
 }
 
 export function createRateLimiter(

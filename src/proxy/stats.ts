@@ -1,23 +1,15 @@
-import type { LimiterState } from './rate-limiter.js';
+import type { LiveLimits, ProviderStats } from '../common/index.js';
 
 // Per-provider counters behind RunningProxy.stats() (shown by the chat `/stats` command).
 
-export interface ProviderCounters {
-  provider: string;
-  requests: number;
-  errors: number;
-  rateLimited: number;
-  inputTokens: number;
-  outputTokens: number;
+export interface ProviderCounters extends ProviderStats {
   /** Upstream stream lines or chunks that made no sense (skipped; the answer went on). */
   malformedChunks: number;
-  /** The provider's rate limits as they stand now (absent before its first request). */
-  live?: LimiterState;
 }
 
 export interface StatsBook {
   of(provider: string): ProviderCounters;
-  snapshot(liveOf?: (provider: string) => LimiterState | undefined): { providers: ProviderCounters[] };
+  snapshot(liveOf?: (provider: string) => LiveLimits | undefined): { providers: ProviderCounters[] };
 }
 
 export function createStatsBook(): StatsBook {

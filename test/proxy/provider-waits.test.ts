@@ -54,6 +54,7 @@ describe('provider waits reported to the relay session', () => {
     expect(waits[0]).toMatchObject({
       nodeId: 'node-1',
       provider: 'openai',
+      label: 'the provider',
       reason: 'rate_limited',
       attempt: 1,
       maxRetries: 3,
@@ -119,6 +120,7 @@ describe('provider waits reported to the relay session', () => {
       {
         nodeId: 'node-b',
         provider: 'openai',
+        label: 'the provider',
         reason: 'busy',
         delayMs: null,
         attempt: null,

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Transcriber as PortTranscriber } from '../../platforms/ports.js';
+import type { Transcriber as PortTranscriber } from '../../src/common/index.js';
 import { createTranscriber, type TranscriptionResult } from '../../src/voice/index.js';
 import {
   damage,

@@ -92,6 +92,7 @@ describe('task view and live status', () => {
       {
         type: 'provider_wait',
         provider: 'nvidia_nim',
+        label: 'NVIDIA NIM',
         reason: 'rate_limited',
         delayMs: 11_200,
         attempt: 1,
@@ -107,6 +108,7 @@ describe('task view and live status', () => {
       {
         type: 'provider_wait',
         provider: 'open_router',
+        label: 'OpenRouter',
         reason: 'rate_window',
         delayMs: 23_000,
         attempt: null,
@@ -121,6 +123,7 @@ describe('task view and live status', () => {
       {
         type: 'provider_wait',
         provider: 'lmstudio',
+        label: 'LM Studio',
         reason: 'busy',
         delayMs: null,
         attempt: null,
@@ -137,6 +140,7 @@ describe('task view and live status', () => {
     const sent = reduceTaskView(busy, {
       type: 'provider_wait',
       provider: 'lmstudio',
+      label: 'LM Studio',
       reason: 'over',
       delayMs: null,
       attempt: null,
@@ -255,6 +259,7 @@ describe('task view and live status', () => {
       fc.record({
         type: fc.constant('provider_wait' as const),
         provider: big,
+        label: big,
         reason: fc.constantFrom(
           'rate_limited' as const,
           'rate_window' as const,

@@ -1,4 +1,6 @@
-// Ports the platforms need from parts they must not import (voice, proxy): main.ts wires the real ones in.
+// Contracts that cross the import boundary: voice and the proxy provide them, the platforms consume them through
+// their ports (platforms/ports.ts), and main.ts wires one to the other. Declared once, here, so neither side
+// imports the other and the two cannot drift. Types only.
 
 export interface AudioInput {
   data: Uint8Array;
@@ -29,6 +31,21 @@ export interface Transcriber {
   transcribe(audio: AudioInput, signal?: AbortSignal): Promise<TranscriptionResult>;
 }
 
+/** A provider's rate limits right now (the free tiers' budget: NIM allows 40 requests a minute). */
+export interface LiveLimits {
+  /** Attempts inside the rolling window, of `windowLimit`. */
+  windowUsed: number;
+  windowLimit: number;
+  windowMs: number;
+  /** Streams open, of `maxConcurrency`. */
+  active: number;
+  maxConcurrency: number;
+  /** Requests waiting for a stream. */
+  waiting: number;
+  /** How long a 429's cool-down still blocks every request. */
+  coolDownMs: number;
+}
+
 export interface ProviderStats {
   provider: string;
   requests: number;
@@ -36,16 +53,8 @@ export interface ProviderStats {
   rateLimited: number;
   inputTokens: number;
   outputTokens: number;
-  /** The provider's rate limits right now (the free tiers' budget: NIM allows 40 requests a minute). */
-  live?: {
-    windowUsed: number;
-    windowLimit: number;
-    windowMs: number;
-    active: number;
-    maxConcurrency: number;
-    waiting: number;
-    coolDownMs: number;
-  };
+  /** Absent before the provider's first request. */
+  live?: LiveLimits;
 }
 
 export interface ProxyStatsSnapshot {
