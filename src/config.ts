@@ -181,6 +181,12 @@ export function url(env: Env, name: string, fallback: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
 /** A variable that must be set; `because` completes the message (`is required because …`). */
 export function required(env: Env, name: string, because: string): string {
   const value = text(env, name);
@@ -246,10 +252,19 @@ function loadProxy(env: Env): ProxyConfig {
     }
   }
 
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  const authToken = text(env, 'PROXY_AUTH_TOKEN');
+  // Reachable from elsewhere with no token, the proxy would spend the user's provider keys for anyone.
+  if (!isLoopback(host) && authToken === undefined) {
+    throw new ConfigError(
+      'PROXY_AUTH_TOKEN',
+      `is required because HOST=${host} is reachable from other machines: set a long random token (the relay's own sessions get it automatically), or HOST=127.0.0.1`,
+    );
+  }
   return {
-    host: text(env, 'HOST') ?? '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 8082, 0, 65_535),
-    authToken: text(env, 'PROXY_AUTH_TOKEN'),
+    authToken,
     models,
     providers,
     rateLimit: {

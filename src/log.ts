@@ -45,6 +45,37 @@ export function prettyLine(line: string): string {
 }
 
 /**
+ * Replaces every given secret (4 characters or more), and the password of any URL, with `[redacted]`. The logger
+ * runs every line through it, and so must anything else the relay prints (start-up errors, fatal stacks).
+ */
+export function createScrubber(secrets: ReadonlyArray<string | undefined>): (text: string) => string {
+  const needles = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))]
+    // Longest first so a token containing another secret is replaced whole.
+    .sort((a, b) => b.length - a.length);
+  return (text) => {
+    let clean = text;
+    for (const needle of needles) {
+      if (clean.includes(needle)) clean = clean.split(needle).join('[redacted]');
+    }
+    // `scheme://user:password@host`: whatever the variable, a password in a URL is never printed.
+    return clean.includes('@')
+      ? clean.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1[redacted]@')
+      : clean;
+  };
+}
+
+/** Names of variables that hold secrets by convention, for scrubbing before the config is even read. */
+export function secretsInEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
+  return (
+    Object.entries(env)
+      .filter(([name]) => /(TOKEN|KEY|SECRET|PASSWORD|PASSWD)(S)?$/i.test(name))
+      .flatMap(([, value]) => (value === undefined ? [] : value.split(',').map((part) => part.trim())))
+      // Real keys are long; a short value (`true`, a port) would blank out ordinary words.
+      .filter((value) => value.length >= 8)
+  );
+}
+
+/**
  * A pino logger whose every serialized line is scrubbed of the given secrets (bot tokens, provider keys, the
  * proxy token), wherever they appear: message, error text, URL or nested field.
  */
@@ -55,15 +86,10 @@ export function createLogger(
   options: LoggerOptions = {},
 ): Logger {
   const out = sink ?? process.stdout;
-  const needles = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))]
-    // Longest first so a token containing another secret is replaced whole.
-    .sort((a, b) => b.length - a.length);
+  const scrub = createScrubber(secrets);
   const destination = {
     write(line: string): void {
-      let clean = line;
-      for (const needle of needles) {
-        if (clean.includes(needle)) clean = clean.split(needle).join('[redacted]');
-      }
+      const clean = scrub(line);
       out.write(options.pretty ? prettyLine(clean) : clean);
     },
   };

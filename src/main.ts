@@ -9,7 +9,7 @@ import {
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
 import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
 import { createTranscriber } from './voice/index.js';
@@ -24,20 +24,51 @@ function secretsOf(config: Config<ConfiguredPlatform>): Array<string | undefined
   ];
 }
 
-async function run(): Promise<void> {
+/**
+ * Everything the relay prints outside the logger (a refused setting, a refused bot, a fatal error) goes through
+ * here, so it is scrubbed like every log line: of the secrets the environment holds, even before the config is
+ * read (a config error may echo a value), and of every URL's password.
+ */
+interface Say {
+  (stream: NodeJS.WriteStream, text: string): void;
+  /** Adds the configured secrets once the config is read. */
+  learn(secrets: Array<string | undefined>): void;
+}
+
+function createSay(env: Readonly<Record<string, string | undefined>>): Say {
+  const known: Array<string | undefined> = secretsInEnvironment(env);
+  let scrub = createScrubber(known);
+  const say: Say = Object.assign(
+    (stream: NodeJS.WriteStream, text: string) => void stream.write(scrub(text)),
+    {
+      learn(secrets: Array<string | undefined>) {
+        scrub = createScrubber([...known, ...secrets]);
+      },
+    },
+  );
+  return say;
+}
+
+async function run(say: Say, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let config: Config<ConfiguredPlatform>;
   try {
-    config = loadConfig(readEnvironment(process.cwd(), process.env), process.cwd(), PLATFORMS);
+    config = loadConfig(env, process.cwd(), PLATFORMS);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
+      say(process.stderr, `Configuration error: ${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, secretsOf(config), undefined, {
-    pretty: process.stdout.isTTY === true,
-  });
+  say.learn(secretsOf(config));
+  const logger = createLogger(
+    config.logLevel,
+    [...secretsInEnvironment(env), ...secretsOf(config)],
+    undefined,
+    {
+      pretty: process.stdout.isTTY === true,
+    },
+  );
   warnAboutMissingKeys(config, logger);
   // Set once the sessions run; until then no request can carry a node's header.
   let engine: SessionEngine | undefined;
@@ -49,7 +80,11 @@ async function run(): Promise<void> {
   });
   const model = config.proxy.models.default;
   logger.info(
-    { url: proxy.url, model: `${model.provider}/${model.model || '(as requested)'}` },
+    {
+      url: proxy.url,
+      bound: `${proxy.boundAddress}:${proxy.port}`,
+      model: `${model.provider}/${model.model || '(as requested)'}`,
+    },
     'proxy listening',
   );
 
@@ -58,7 +93,7 @@ async function run(): Promise<void> {
   const stops: Array<() => Promise<void>> = [() => proxy.close()];
   installShutdown(logger, stops);
   if (config.messaging.platforms.length === 0) {
-    printProxyOnlyHelp(proxy.url, config);
+    printProxyOnlyHelp(say, proxy.url, config);
   } else {
     mkdirSync(config.sessions.workspace, { recursive: true });
     const sessions = createSessionEngine({
@@ -89,10 +124,11 @@ function warnAboutMissingKeys(config: Config, logger: Logger): void {
   for (const warning of missingKeyWarnings(config.proxy)) logger.warn(warning);
 }
 
-function printProxyOnlyHelp(url: string, config: Config): void {
+function printProxyOnlyHelp(say: Say, url: string, config: Config): void {
   const token = config.proxy.authToken ? '<your PROXY_AUTH_TOKEN>' : 'relay';
   const tokens = PLATFORMS.map((platform) => platform.selectedBy.join(' + ')).join(' / ');
-  process.stdout.write(
+  say(
+    process.stdout,
     [
       '',
       `No messaging token is set (${tokens}): running the proxy alone.`,
@@ -131,11 +167,13 @@ function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): voi
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-run().catch((error: unknown) => {
+const environment = readEnvironment(process.cwd(), process.env);
+const say = createSay(environment);
+run(say, environment).catch((error: unknown) => {
   if (error instanceof PlatformRefusedError) {
-    process.stderr.write(`Messaging error: ${error.message}\n`);
+    say(process.stderr, `Messaging error: ${error.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`Fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  say(process.stderr, `Fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

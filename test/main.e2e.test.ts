@@ -48,6 +48,15 @@ function startRelay(cwd: string, env: Record<string, string>): Relay {
   return { child, output: () => output, exit };
 }
 
+function logField(output: string, field: string): unknown {
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry: unknown = JSON.parse(line);
+    if (typeof entry === 'object' && entry !== null && field in entry) return Reflect.get(entry, field);
+  }
+  return undefined;
+}
+
 function proxyUrl(output: string): string | undefined {
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -88,11 +97,29 @@ describe('npm start', () => {
     );
   });
 
+  it('never prints a secret, even in a refused setting that echoes it, and refuses an open HOST without a token', async () => {
+    const leaky = startRelay(dir, {
+      NVIDIA_NIM_API_KEY: 'nvapi-do-not-print-me',
+      NVIDIA_NIM_BASE_URL: 'ftp://mirror/nvapi-do-not-print-me',
+    });
+    expect((await leaky.exit).code).toBe(1);
+    expect(leaky.output().trim()).toBe(
+      "Configuration error: NVIDIA_NIM_BASE_URL: must be an http(s) URL, got 'ftp://mirror/[redacted]'",
+    );
+    const open = startRelay(dir, { HOST: '0.0.0.0', PORT: '0' });
+    expect((await open.exit).code).toBe(1);
+    expect(open.output().trim()).toMatch(
+      /^Configuration error: PROXY_AUTH_TOKEN: is required because HOST=0\.0\.0\.0 is reachable from other machines/,
+    );
+  });
+
   it('with no messaging token runs the proxy alone, says how to point claude at it, and stops on SIGTERM', async () => {
     const relay = startRelay(dir, { PORT: '0', MESSAGING_PLATFORM: '' });
     await vi.waitFor(() => expect(relay.output()).toContain('ANTHROPIC_BASE_URL='), { timeout: 30_000 });
     const url = proxyUrl(relay.output());
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // What the socket is really bound to, as the OS says: loopback only unless HOST says otherwise.
+    expect(logField(relay.output(), 'bound')).toBe(`127.0.0.1:${new URL(url ?? '').port}`);
     expect(relay.output()).toContain(`ANTHROPIC_BASE_URL=${url} `);
     const health = await fetch(`${url}/health`);
     expect(await health.json()).toEqual({ status: 'ok' });

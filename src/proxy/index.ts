@@ -22,6 +22,8 @@ export {
 } from './stream-contract.js';
 
 export interface RunningProxy {
+  /** The address the socket is bound to, as the OS reports it (`127.0.0.1`, `0.0.0.0` …). */
+  boundAddress: string;
   /** http://127.0.0.1:PORT, no trailing slash. */
   url: string;
   port: number;
@@ -83,11 +85,12 @@ export async function startProxy(options: {
     server.close();
     throw new Error('proxy server has no TCP address');
   }
-  const { port } = address;
+  const { port, address: boundAddress } = address;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    boundAddress,
     stats: () => stats.snapshot((provider) => limiters.get(provider)?.now()),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -89,3 +89,20 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 });
+
+describe('HOST', () => {
+  it('a HOST other machines can reach needs PROXY_AUTH_TOKEN; loopback does not', () => {
+    for (const host of ['0.0.0.0', '192.168.1.20', '::', 'relay.example.org']) {
+      const error = configError({ HOST: host });
+      expect(error.variable).toBe('PROXY_AUTH_TOKEN');
+      expect(error.message).toBe(
+        `PROXY_AUTH_TOKEN: is required because HOST=${host} is reachable from other machines: set a long random token (the relay's own sessions get it automatically), or HOST=127.0.0.1`,
+      );
+    }
+    expect(loadConfig({ HOST: '0.0.0.0', PROXY_AUTH_TOKEN: 'a-long-random-token' }, cwd).proxy.host).toBe(
+      '0.0.0.0',
+    );
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]'])
+      expect(loadConfig({ HOST: host }, cwd).proxy.host).toBe(host);
+  });
+});

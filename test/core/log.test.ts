@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, prettyLine } from '../../src/log.js';
+import { createLogger, createScrubber, prettyLine, secretsInEnvironment } from '../../src/log.js';
 
 function capture(pretty: boolean) {
   const lines: string[] = [];
@@ -41,5 +41,32 @@ describe('logger', () => {
 
   it('passes a line that is not JSON through unchanged', () => {
     expect(prettyLine('plain text\n')).toBe('plain text\n');
+  });
+});
+
+describe('scrubbing outside the logger', () => {
+  it('blanks every secret and any URL password, whatever variable it came from', () => {
+    const scrub = createScrubber(['nvapi-0123456789']);
+    expect(scrub("NVIDIA_NIM_BASE_URL: must be an http(s) URL, got 'ftp://x/nvapi-0123456789'")).toBe(
+      "NVIDIA_NIM_BASE_URL: must be an http(s) URL, got 'ftp://x/[redacted]'",
+    );
+    expect(scrub('at connect (postgres://relay:hunter2@db:5432/relay)')).toBe(
+      'at connect (postgres://relay:[redacted]@db:5432/relay)',
+    );
+    expect(scrub('mail me at someone@example.org, see http://host/a@b')).toBe(
+      'mail me at someone@example.org, see http://host/a@b',
+    );
+  });
+
+  it('knows the environment secrets before any config is read, but not short values', () => {
+    expect(
+      secretsInEnvironment({
+        TELEGRAM_BOT_TOKEN: '123456:ABCDEFGH',
+        GATEWAY_API_KEYS: 'first-key-1234, second-key-5678',
+        SOME_KEY: 'true',
+        PORT: '8082',
+        HOME: '/root/secret-home',
+      }).sort(),
+    ).toEqual(['123456:ABCDEFGH', 'first-key-1234', 'second-key-5678']);
   });
 });
