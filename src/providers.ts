@@ -107,6 +107,21 @@ const TABLE = table({
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
   },
+  llamacpp: {
+    id: 'llamacpp',
+    label: 'llama.cpp',
+    protocol: 'openai-chat',
+    key: undefined,
+    baseUrlVariable: 'LLAMACPP_BASE_URL',
+    defaultBaseUrl: 'http://localhost:8080/v1', // llama-server's default port
+    defaultModel: 'local-model', // llama-server answers with whatever model it loaded
+    keepsRequestedModel: false,
+    headers: {},
+    maxOutputTokens: 32_000, // the server's context (-c) is the real limit and it stops there anyway
+    replaysReasoningField: false,
+    schemaKeywordsToStrip: ['$schema'],
+    thinkingFields: NO_THINKING_FIELDS,
+  },
   openai: {
     id: 'openai',
     label: 'the provider',

@@ -68,7 +68,7 @@ describe('loadConfig', () => {
     [
       { PROVIDER_TYPE: 'gemini' },
       'PROVIDER_TYPE',
-      /one of nvidia_nim, open_router, lmstudio, openai, anthropic/,
+      /one of nvidia_nim, open_router, lmstudio, llamacpp, openai, anthropic/,
     ],
     [{ MESSAGING_PLATFORM: 'slack' }, 'MESSAGING_PLATFORM', /got 'slack'/],
     [{ MESSAGING_PLATFORM: 'discord' }, 'DISCORD_BOT_TOKEN', /required/],
@@ -104,5 +104,17 @@ describe('HOST', () => {
     );
     for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]'])
       expect(loadConfig({ HOST: host }, cwd).proxy.host).toBe(host);
+  });
+});
+
+describe('llama.cpp', () => {
+  it('llamacpp/… routes to llama-server (LLAMACPP_BASE_URL), never to the default provider', () => {
+    const config = loadConfig({ MODEL_HAIKU: 'llamacpp/qwen2.5-coder-7b' }, cwd).proxy;
+    expect(config.models.haiku).toEqual({ provider: 'llamacpp', model: 'qwen2.5-coder-7b' });
+    expect(config.providers.llamacpp.baseUrl).toBe('http://localhost:8080/v1');
+    expect(
+      loadConfig({ PROVIDER_TYPE: 'llamacpp', LLAMACPP_BASE_URL: 'http://10.0.0.5:9000/v1/' }, cwd).proxy
+        .providers.llamacpp.baseUrl,
+    ).toBe('http://10.0.0.5:9000/v1');
   });
 });
