@@ -4,8 +4,11 @@
 export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'stop_sequence';
 
 export interface Usage {
+  /** Input not read from the provider's prompt cache. */
   input_tokens: number;
   output_tokens: number;
+  /** Input the provider served from its prompt cache (OpenAI `prompt_tokens_details.cached_tokens`). */
+  cache_read_input_tokens?: number;
 }
 
 export type OutputBlock =

@@ -15,7 +15,8 @@ export interface UpstreamDelta {
   content: string;
   toolCalls: ToolCallDelta[];
   finishReason?: string;
-  usage?: { prompt?: number; completion?: number };
+  /** `cached`: the part of `prompt` served from the provider's prompt cache. */
+  usage?: { prompt?: number; completion?: number; cached?: number };
 }
 
 function reasoningOf(source: Record<string, unknown>): string {
@@ -50,6 +51,10 @@ function usageOf(value: unknown): UpstreamDelta['usage'] {
   const completion = num(value.completion_tokens);
   if (prompt !== undefined) usage.prompt = prompt;
   if (completion !== undefined) usage.completion = completion;
+  // OpenAI and most servers: prompt_tokens_details.cached_tokens; DeepSeek: prompt_cache_hit_tokens.
+  const details = isRecord(value.prompt_tokens_details) ? value.prompt_tokens_details : undefined;
+  const cached = num(details?.cached_tokens) ?? num(value.prompt_cache_hit_tokens);
+  if (cached !== undefined) usage.cached = cached;
   return usage;
 }
 

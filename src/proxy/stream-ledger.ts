@@ -101,6 +101,9 @@ function messageDelta(
     usage: {
       input_tokens: usage.input_tokens ?? inputTokens,
       output_tokens: usage.output_tokens ?? Math.max(1, Math.ceil(state.outputChars / 4)),
+      ...(usage.cache_read_input_tokens === undefined
+        ? {}
+        : { cache_read_input_tokens: usage.cache_read_input_tokens }),
     },
   };
 }

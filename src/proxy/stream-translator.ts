@@ -1,4 +1,4 @@
-import type { AnthropicErrorType, AnthropicEvent, StopReason } from './anthropic-types.js';
+import type { AnthropicErrorType, AnthropicEvent, StopReason, Usage } from './anthropic-types.js';
 import { createControlTokenFilter } from './control-tokens.js';
 import { createNativeToolCalls } from './native-tool-calls.js';
 import type { UpstreamDelta } from './openai-chunk.js';
@@ -24,7 +24,7 @@ export interface StreamTranslator {
   fail(type: AnthropicErrorType, message: string): AnthropicEvent[];
   ping(): AnthropicEvent[];
   readonly ended: boolean;
-  readonly usage: { input?: number; output?: number };
+  readonly usage: { input?: number; output?: number; cached?: number };
 }
 
 function toStopReason(finish: string | undefined): StopReason {
@@ -51,7 +51,7 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   const reasoningTokens = createControlTokenFilter();
   const textTools = createTextToolParser();
   const tools = createNativeToolCalls(ledger, options.newToolId);
-  const usage: { input?: number; output?: number } = {};
+  const usage: { input?: number; output?: number; cached?: number } = {};
   let finish: string | undefined;
   const deferred: Array<{ reasoning: string; content: string }> = [];
 
@@ -91,6 +91,7 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       const out: AnthropicEvent[] = [];
       if (delta.usage?.prompt !== undefined) usage.input = delta.usage.prompt;
       if (delta.usage?.completion !== undefined) usage.output = delta.usage.completion;
+      if (delta.usage?.cached !== undefined) usage.cached = delta.usage.cached;
       if (delta.finishReason) finish = delta.finishReason;
       if (delta.reasoning || delta.content) {
         if (tools.midCall()) {
@@ -111,9 +112,12 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
       pieces(think.flush(), out);
       text(textTools.flush(), out);
       tools.finish(out);
-      const final: { input_tokens?: number; output_tokens?: number } = {};
-      if (usage.input !== undefined) final.input_tokens = usage.input;
+      const final: Partial<Usage> = {};
+      // Anthropic counts cached input apart: input_tokens is what the cache did not serve.
+      const cached = Math.min(usage.cached ?? 0, usage.input ?? 0);
+      if (usage.input !== undefined) final.input_tokens = usage.input - cached;
       if (usage.output !== undefined) final.output_tokens = usage.output;
+      if (usage.cached !== undefined) final.cache_read_input_tokens = cached;
       out.push(...ledger.finish(toStopReason(finish), final));
       return out;
     },

@@ -207,18 +207,23 @@ function split(text: string, size: number): string[] {
   return parts;
 }
 
-function usageChunk(id: string, created: number, prompt: number, completion: number) {
+function usageChunk(id: string, created: number, prompt: number, completion: number, cached?: number) {
   return {
     ...base(id, created),
     choices: [],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      ...(cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } }),
+    },
   };
 }
 
 /** A streamed text answer, optionally preceded by `reasoning_content` deltas. */
 export function textReply(
   text: string,
-  opts: { chunkSize?: number; reasoning?: string; delayMs?: number } = {},
+  opts: { chunkSize?: number; reasoning?: string; delayMs?: number; cachedTokens?: number } = {},
 ): UpstreamReply {
   const id = `chatcmpl-${randomUUID().slice(0, 12)}`;
   const created = 1_760_000_000;
@@ -243,7 +248,13 @@ export function textReply(
   }
   chunks.push({ ...base(id, created), choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   chunks.push(
-    usageChunk(id, created, 42, Math.max(1, Math.ceil((text.length + (opts.reasoning ?? '').length) / 4))),
+    usageChunk(
+      id,
+      created,
+      42,
+      Math.max(1, Math.ceil((text.length + (opts.reasoning ?? '').length) / 4)),
+      opts.cachedTokens,
+    ),
   );
   return { kind: 'stream', chunks, ...(opts.delayMs === undefined ? {} : { delayMs: opts.delayMs }) };
 }

@@ -60,6 +60,14 @@ describe('the real CLI through the proxy', () => {
     expect(tap?.assertStreams()).toBe(1);
   });
 
+  it("reports the provider's cached prompt tokens as cache reads, the rest as input", async () => {
+    const result = await run(() => textReply('Cached answer.', { cachedTokens: 30 }), 'say it');
+    expect(result.result).toBe('Cached answer.');
+    const final = result.lines.find((line) => line.type === 'result');
+    expect(final?.usage).toMatchObject({ input_tokens: 12, cache_read_input_tokens: 30 });
+    tap?.assertStreams();
+  });
+
   it('shows reasoning_content as thinking and the answer as text', async () => {
     const result = await run(
       () => textReply('The answer is 4.', { reasoning: 'Two plus two is four.' }),
