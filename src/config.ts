@@ -6,6 +6,7 @@ import {
   PROVIDERS,
   type ProviderId,
   perProvider,
+  type SettingRule,
 } from './providers.js';
 
 // The one place that reads environment variables. Everything else receives typed config.
@@ -20,6 +21,8 @@ export interface ProviderSettings {
   id: ProviderId;
   baseUrl: string;
   apiKey: string | undefined;
+  /** Request fields sent unless the request sets its own: the table's defaults, then the user's settings. */
+  requestFields: Readonly<Record<string, unknown>>;
 }
 
 export interface ProxyConfig {
@@ -181,6 +184,57 @@ export function url(env: Env, name: string, fallback: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+/** A JSON object of provider request fields (`NIM={"temperature":0.6}`), each checked against its rule. */
+function settingsObject(
+  env: Env,
+  settings: { variable: string; fields: Readonly<Record<string, SettingRule>> },
+): Record<string, unknown> {
+  const raw = text(env, settings.variable);
+  if (raw === undefined) return {};
+  const allowed = Object.keys(settings.fields).join(', ');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(
+      settings.variable,
+      `must be a JSON object such as {"temperature":0.6}, got '${raw}'`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(
+      settings.variable,
+      `must be a JSON object such as {"temperature":0.6}, got '${raw}'`,
+    );
+  }
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(parsed)) {
+    const rule = settings.fields[field];
+    if (rule === undefined)
+      throw new ConfigError(settings.variable, `has no field '${field}' (allowed: ${allowed})`);
+    const problem = settingProblem(rule, value);
+    if (problem !== null)
+      throw new ConfigError(settings.variable, `${field} ${problem}, got ${JSON.stringify(value)}`);
+    out[field] = value;
+  }
+  return out;
+}
+
+function settingProblem(rule: SettingRule, value: unknown): string | null {
+  switch (rule.kind) {
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < rule.min || value > rule.max)
+        return `must be a number from ${rule.min} to ${rule.max}`;
+      return rule.integer && !Number.isInteger(value) ? 'must be a whole number' : null;
+    case 'choice':
+      return typeof value === 'string' && rule.values.includes(value)
+        ? null
+        : `must be one of ${rule.values.join(', ')}`;
+    case 'flag':
+      return typeof value === 'boolean' ? null : 'must be true or false';
+  }
+}
+
 /** Whether a listen address only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -232,6 +286,10 @@ function loadProxy(env: Env): ProxyConfig {
     id: provider.id,
     baseUrl: url(env, provider.baseUrlVariable, provider.defaultBaseUrl),
     apiKey: provider.key === undefined ? undefined : text(env, provider.key.variable),
+    requestFields: {
+      ...provider.requestDefaults,
+      ...(provider.settings === undefined ? {} : settingsObject(env, provider.settings)),
+    },
   }));
 
   // A model routed to a provider that cannot be reached is a start-up error, not a first-request surprise.

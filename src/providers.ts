@@ -35,7 +35,40 @@ interface ProviderEntry {
   readonly schemaKeywordsToStrip: readonly string[];
   /** Extra top-level body fields when the client asked for thinking. */
   thinkingFields(enabled: boolean): Record<string, unknown>;
+  /** Request fields sent when the request sets none of its own (sampling defaults, reasoning switches). */
+  readonly requestDefaults: Readonly<Record<string, unknown>>;
+  /**
+   * A variable holding a JSON object of request fields that override the defaults (free-claude-code's `NIM`),
+   * with the fields it may set; anything else is a start-up error. `max_tokens` there raises or lowers the
+   * `maxOutputTokens` ceiling.
+   */
+  readonly settings:
+    | { readonly variable: string; readonly fields: Readonly<Record<string, SettingRule>> }
+    | undefined;
 }
+
+/** What a settings field accepts: a number in a range (whole when `integer`), or one of some words. */
+export type SettingRule =
+  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly integer?: boolean }
+  | { readonly kind: 'choice'; readonly values: readonly string[] }
+  | { readonly kind: 'flag' };
+
+// The sampling and reasoning fields NVIDIA NIM's OpenAI endpoint takes, with free-claude-code's bounds.
+const NIM_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  temperature: { kind: 'number', min: 0, max: 2 },
+  top_p: { kind: 'number', min: 0, max: 1 },
+  top_k: { kind: 'number', min: -1, max: 1_000_000, integer: true },
+  max_tokens: { kind: 'number', min: 1, max: 1_000_000, integer: true },
+  presence_penalty: { kind: 'number', min: -2, max: 2 },
+  frequency_penalty: { kind: 'number', min: -2, max: 2 },
+  min_p: { kind: 'number', min: 0, max: 1 },
+  repetition_penalty: { kind: 'number', min: 0, max: 10 },
+  min_tokens: { kind: 'number', min: 0, max: 1_000_000, integer: true },
+  seed: { kind: 'number', min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  reasoning_effort: { kind: 'choice', values: ['low', 'medium', 'high'] },
+  include_reasoning: { kind: 'flag' },
+  parallel_tool_calls: { kind: 'flag' },
+};
 
 // Keywords strict back ends (Gemini behind OpenRouter, some NIM models, vLLM guided decoding) reject.
 const STRICT_SCHEMA = [
@@ -76,6 +109,15 @@ const TABLE = table({
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     thinkingFields: (enabled) => ({ chat_template_kwargs: { thinking: enabled, enable_thinking: enabled } }),
+    requestDefaults: {
+      // What free-claude-code sends NIM: sampling at 1.0, calls in parallel, reasoning on and high.
+      temperature: 1,
+      top_p: 1,
+      parallel_tool_calls: true,
+      reasoning_effort: 'high',
+      include_reasoning: true,
+    },
+    settings: { variable: 'NIM', fields: NIM_SETTINGS },
   },
   open_router: {
     id: 'open_router',
@@ -91,6 +133,8 @@ const TABLE = table({
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     thinkingFields: (enabled) => ({ reasoning: { enabled } }),
+    requestDefaults: {},
+    settings: undefined,
   },
   lmstudio: {
     id: 'lmstudio',
@@ -106,6 +150,8 @@ const TABLE = table({
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
+    requestDefaults: {},
+    settings: undefined,
   },
   llamacpp: {
     id: 'llamacpp',
@@ -121,6 +167,8 @@ const TABLE = table({
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
+    requestDefaults: {},
+    settings: undefined,
   },
   openai: {
     id: 'openai',
@@ -136,6 +184,8 @@ const TABLE = table({
     replaysReasoningField: true,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
+    requestDefaults: {},
+    settings: undefined,
   },
   anthropic: {
     id: 'anthropic',
@@ -151,6 +201,8 @@ const TABLE = table({
     replaysReasoningField: false,
     schemaKeywordsToStrip: [],
     thinkingFields: NO_THINKING_FIELDS,
+    requestDefaults: {},
+    settings: undefined,
   },
 });
 

@@ -7,6 +7,8 @@ import type { UpstreamCall, UpstreamResponse } from './upstream.js';
 
 export interface ProviderExchange {
   provider: ProviderDescriptor;
+  /** The request fields this provider gets unless the request sets its own (config's `requestFields`). */
+  fields: Readonly<Record<string, unknown>>;
   /** The model the provider is asked for: the routed one, or the requested one when the route names none. */
   model: string;
   /** This provider's counters (stats.ts). */

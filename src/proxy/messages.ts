@@ -133,6 +133,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     try {
       const exchange: ProviderExchange = {
         provider,
+        fields: settings.requestFields,
         model,
         stats,
         signal: abort.signal,

@@ -39,6 +39,7 @@ export async function viaOpenAiChat(
     provider,
     model,
     stream,
+    fields: exchange.fields,
     convertTools: deps.tools.convertTools,
   });
   if (conversion.repairs > 0)

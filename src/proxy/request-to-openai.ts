@@ -29,6 +29,8 @@ export interface ConversionTarget {
   provider: ProviderDescriptor;
   model: string;
   stream: boolean;
+  /** Fields sent unless the request sets its own (the provider's defaults and the user's settings, e.g. `NIM`). */
+  fields?: Readonly<Record<string, unknown>>;
   /** Converts the tools array; a memoising one (tools-memo.ts) keeps this work off the hot path. */
   convertTools?: (tools: unknown, provider: ProviderDescriptor) => readonly OpenAiTool[];
 }
@@ -246,8 +248,11 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
     const choice = toolChoice(request.tool_choice);
     if (choice !== undefined) body.tool_choice = choice;
   }
+  const fields = target.fields ?? {};
+  // A `max_tokens` in the user's settings moves the provider's ceiling; the request still asks within it.
+  const ceiling = num(fields.max_tokens) ?? provider.maxOutputTokens;
   const maxTokens = num(request.max_tokens);
-  if (maxTokens !== undefined) body.max_tokens = Math.max(1, Math.min(maxTokens, provider.maxOutputTokens));
+  if (maxTokens !== undefined) body.max_tokens = Math.max(1, Math.min(maxTokens, ceiling));
   const temperature = num(request.temperature);
   if (temperature !== undefined) body.temperature = temperature;
   const topP = num(request.top_p);
@@ -259,6 +264,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   if (isRecord(request.thinking)) {
     Object.assign(body, provider.thinkingFields(request.thinking.type !== 'disabled'));
   }
+  for (const [field, value] of Object.entries(fields)) if (!(field in body)) body[field] = value;
   body.stream = target.stream;
   if (target.stream) body.stream_options = { include_usage: true };
   return { body, repairs: repaired.repairs };

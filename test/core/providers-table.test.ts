@@ -29,6 +29,7 @@ describe('config reads each provider from the table', () => {
       id,
       baseUrl: 'http://upstream.test:9/v1',
       apiKey: provider.key ? `key-of-${id}` : undefined,
+      requestFields: provider.requestDefaults,
     });
   });
 
