@@ -13,9 +13,9 @@ import type { NodeSnapshot } from './types.js';
 // a caller that awaits a save knows the node is stored.
 //
 // Other stores by URL (SESSION_STORE_URL): keyv adapters share one interface, so only the adapter differs.
-// `sqlite://<path>` is the default. `redis://…` / `rediss://…` use `@keyv/redis` and `postgres://…` /
-// `postgresql://…` use `@keyv/postgres`, both installed with the relay and loaded only when their URL is used (a
-// trimmed install without them gets a start error that says what to install). The adapter must support
+// `sqlite://<path>` is the default. `redis://…` / `rediss://…` use `@keyv/redis`, `postgres://…` /
+// `postgresql://…` our own adapter over `pg` (postgres-adapter.ts): both installed with the relay and loaded only
+// when their URL is used (a trimmed install without @keyv/redis gets a start error that says what to install). The adapter must support
 // iteration (both do), which `load()` uses. Several relay processes on one store would also need a lock per node
 // (not needed while one process owns it). Another keyv adapter is one more entry in OPTIONAL_ADAPTERS.
 
@@ -135,9 +135,17 @@ const redisArgs = (url: string): unknown[] => [
 const OPTIONAL_ADAPTERS: Record<string, { pkg: string; args(url: string): unknown[] }> = {
   redis: { pkg: '@keyv/redis', args: redisArgs },
   rediss: { pkg: '@keyv/redis', args: redisArgs },
-  postgres: { pkg: '@keyv/postgres', args: (uri) => [{ uri, connectionTimeoutMillis: SERVER_TIMEOUT_MS }] },
-  postgresql: { pkg: '@keyv/postgres', args: (uri) => [{ uri, connectionTimeoutMillis: SERVER_TIMEOUT_MS }] },
 };
+
+/** PostgreSQL through our own small adapter (postgres-adapter.ts), loaded only when used. */
+async function postgresAdapter(url: string, logger: Logger): Promise<KeyvStoreAdapter> {
+  const { createPostgresAdapter } = await import('./postgres-adapter.js');
+  return createPostgresAdapter(url, {
+    connectionTimeoutMs: SERVER_TIMEOUT_MS,
+    onIdleError: (error) =>
+      logger.warn({ err: error }, 'a PostgreSQL connection of the session store broke; it is replaced'),
+  });
+}
 
 function isAdapter(value: unknown): value is KeyvStoreAdapter {
   return (
@@ -174,8 +182,9 @@ async function loadOptionalAdapter(
   return adapter;
 }
 
-async function createAdapter(url: string, options: StoreOptions): Promise<KeyvStoreAdapter> {
+async function createAdapter(url: string, options: StoreOptions, logger: Logger): Promise<KeyvStoreAdapter> {
   const scheme = url.slice(0, Math.max(0, url.indexOf(':'))).toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') return postgresAdapter(url, logger);
   const optional = OPTIONAL_ADAPTERS[scheme];
   if (optional !== undefined) return loadOptionalAdapter(url, scheme, optional);
   if (scheme !== 'sqlite') {
@@ -199,7 +208,11 @@ export async function openNodeStore(
   const shown = redactStoreUrl(url);
   let keyv: Keyv;
   try {
-    keyv = new Keyv({ store: await createAdapter(url, options), namespace: 'relay', throwOnErrors: true });
+    keyv = new Keyv({
+      store: await createAdapter(url, options, logger),
+      namespace: 'relay',
+      throwOnErrors: true,
+    });
   } catch (error) {
     if (error instanceof StoreError) throw error;
     throw new StoreError(`SESSION_STORE_URL=${shown}: cannot open the session store (${briefError(error)})`, {

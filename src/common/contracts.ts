@@ -1,6 +1,6 @@
-// Contracts that cross the import boundary: voice and the proxy provide them, the platforms consume them through
-// their ports (platforms/ports.ts), and main.ts wires one to the other. Declared once, here, so neither side
-// imports the other and the two cannot drift. Types only.
+// Contracts that cross the import boundary: voice and the proxy provide them, the platforms consume them, and
+// main.ts wires one to the other. Declared once, here, so neither side imports the other and the two cannot
+// drift. Types only.
 
 export interface AudioInput {
   data: Uint8Array;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openNodeStore, redactStoreUrl, StoreError } from '../../sessions/store.js';
 import { createLogger } from '../../src/log.js';
@@ -82,4 +83,43 @@ describe.each(backends)('the session store on a real $name server', ({ start, mi
     );
     expect(String(error)).toContain('Check that the server is running');
   });
+});
+
+describe('the PostgreSQL store when the server drops its connections', () => {
+  it.skipIf(postgresMissing().length > 0)(
+    'logs it, reconnects, and the next task is stored as usual',
+    async () => {
+      const server = await startPostgres(scratch);
+      servers.push(server);
+      const h = createHarness({ storeUrl: server.url });
+      try {
+        await h.engine.start();
+        const first = await submitOk(h.engine, 'before the drop');
+        expect((await h.finished(first.node.id)).state).toBe('done');
+        // What a server restart or a maintenance job does to idle pooled connections.
+        const admin = new pg.Client({ connectionString: server.url });
+        await admin.connect();
+        const { rowCount } = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()',
+        );
+        await admin.end();
+        expect(rowCount).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const second = await submitOk(h.engine, 'after the drop', first.origin);
+        expect((await h.finished(second.node.id)).state).toBe('done');
+        expect(h.engine.stats().store).toMatchObject({ writable: true, pendingWrites: 0 });
+      } finally {
+        await h.cleanup();
+      }
+      const store = await openNodeStore(server.url, createLogger('silent', []));
+      try {
+        expect((await store.load()).nodes.map((node) => node.prompt).sort()).toEqual([
+          'after the drop',
+          'before the drop',
+        ]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
 });
