@@ -30,8 +30,22 @@ export interface NativeToolCalls {
 }
 
 export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): NativeToolCalls {
-  /** The latest call under each upstream index, and every call in the order it opened. */
+  /** The latest call under each upstream index, each call by every id it was sent with, and every call in order. */
   const byIndex = new Map<number, NativeCall>();
+  const byId = new Map<string, NativeCall>();
+
+  /**
+   * The call a fragment belongs to. An id seen before names its call. Otherwise the index decides, except that a
+   * fragment with no index of its own (its position stands in) and a new id opens a new call: such providers
+   * number every call 0. With an index, a changed id is the same call (some providers change it mid-call).
+   */
+  function find(delta: ToolCallDelta): NativeCall | undefined {
+    const known = delta.id === undefined ? undefined : byId.get(delta.id);
+    if (known) return known;
+    const atIndex = byIndex.get(delta.index);
+    if (atIndex && !delta.indexed && delta.id !== undefined && atIndex.id !== undefined) return undefined;
+    return atIndex;
+  }
   const calls: NativeCall[] = [];
   const held: NativeCall[] = [];
   let live: NativeCall | undefined;
@@ -54,9 +68,8 @@ export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): 
 
   return {
     push(delta, out, beforeStart) {
-      let call = byIndex.get(delta.index);
-      // Providers that send no index number every call 0: a new id under a used index is a new call.
-      if (!call || (delta.id && call.id && delta.id !== call.id)) {
+      let call = find(delta);
+      if (!call) {
         call = {
           key: `native:${calls.length}`,
           id: delta.id,
@@ -65,9 +78,10 @@ export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): 
           started: false,
           held: false,
         };
-        byIndex.set(delta.index, call);
         calls.push(call);
       }
+      byIndex.set(delta.index, call);
+      if (delta.id && !byId.has(delta.id)) byId.set(delta.id, call);
       if (delta.id && !call.id) call.id = delta.id;
       // Some servers resend the whole name on every delta, others stream it in pieces.
       if (delta.name && !call.started && !call.name.endsWith(delta.name)) call.name += delta.name;

@@ -4,7 +4,9 @@ import { isRecord, num, records, str } from './anthropic-types.js';
 // few fields the translator reads. Unknown shapes give an empty delta, never an exception.
 
 export interface ToolCallDelta {
+  /** The call's `index`, or its position in this chunk when the provider sent none (`indexed` false). */
   index: number;
+  indexed: boolean;
   id?: string;
   name?: string;
   args?: string;
@@ -32,7 +34,8 @@ function reasoningOf(source: Record<string, unknown>): string {
 function toolCallsOf(value: unknown): ToolCallDelta[] {
   return records(value).map((call, position) => {
     const fn = isRecord(call.function) ? call.function : {};
-    const delta: ToolCallDelta = { index: num(call.index) ?? position };
+    const index = num(call.index);
+    const delta: ToolCallDelta = { index: index ?? position, indexed: index !== undefined };
     const id = str(call.id);
     const name = str(fn.name);
     const args = fn.arguments;

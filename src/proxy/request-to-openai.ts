@@ -8,8 +8,7 @@ import { stripSchemaKeywords } from './tool-schema.js';
 export type OpenAiMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | OpenAiPart[] }
-  /** `content` is null, never "", on a message that only calls tools: strict servers reject the empty string. */
-  | { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: OpenAiToolCall[] }
+  | { role: 'assistant'; content: string; reasoning_content?: string; tool_calls?: OpenAiToolCall[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export type OpenAiPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -137,10 +136,7 @@ function assistantMessage(content: unknown, replayField: boolean): OpenAiMessage
   let text = texts.filter((t) => t !== '').join('\n\n');
   if (reasoning && !replayField) text = `<think>\n${reasoning}\n</think>\n\n${text}`;
   if (text === '' && calls.length === 0 && !reasoning) return undefined;
-  const message: OpenAiMessage = {
-    role: 'assistant',
-    content: text === '' && calls.length > 0 ? null : text,
-  };
+  const message: OpenAiMessage = { role: 'assistant', content: text };
   if (reasoning && replayField) message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
   return message;

@@ -55,22 +55,37 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   let finish: string | undefined;
   const deferred: Array<{ reasoning: string; content: string }> = [];
 
+  // Control tokens are stripped last, from prose and thinking only: printed tool calls have been taken out by
+  // then, so a file a model writes keeps every character. A tail one filter holds goes out before the other
+  // channel speaks, so nothing changes places.
+  function prose(text: string, out: AnthropicEvent[]): void {
+    const held = reasoningTokens.flush();
+    if (held) out.push(...ledger.thinking(held));
+    out.push(...ledger.text(textTokens.feed(text)));
+  }
+
+  function thinking(text: string, out: AnthropicEvent[]): void {
+    const held = textTokens.flush();
+    if (held) out.push(...ledger.text(held));
+    out.push(...ledger.thinking(reasoningTokens.feed(text)));
+  }
+
   function text(parsed: TextToolResult, out: AnthropicEvent[]): void {
-    out.push(...ledger.text(parsed.text));
+    if (parsed.text) prose(parsed.text, out);
     for (const tool of parsed.tools)
       out.push(...ledger.toolWhole(options.newToolId(), tool.name, tool.input));
   }
 
   function pieces(parts: ThinkPiece[], out: AnthropicEvent[]): void {
     for (const piece of parts) {
-      if (piece.kind === 'thinking') out.push(...ledger.thinking(piece.text));
+      if (piece.kind === 'thinking') thinking(piece.text, out);
       else text(textTools.feed(piece.text), out);
     }
   }
 
   function content(reasoning: string, body: string, out: AnthropicEvent[]): void {
-    if (reasoning) out.push(...ledger.thinking(reasoningTokens.feed(reasoning)));
-    if (body) pieces(think.feed(textTokens.feed(body)), out);
+    if (reasoning) thinking(reasoning, out);
+    if (body) pieces(think.feed(body), out);
   }
 
   /** What waited behind an unfinished call goes out (it closes that call's block). */
@@ -107,10 +122,10 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
     end() {
       const out: AnthropicEvent[] = [];
       releaseDeferred(out);
-      out.push(...ledger.thinking(reasoningTokens.flush()));
-      pieces(think.feed(textTokens.flush()), out);
       pieces(think.flush(), out);
       text(textTools.flush(), out);
+      out.push(...ledger.thinking(reasoningTokens.flush()));
+      out.push(...ledger.text(textTokens.flush()));
       tools.finish(out);
       const final: Partial<Usage> = {};
       // Anthropic counts cached input apart: input_tokens is what the cache did not serve.

@@ -117,6 +117,50 @@ describe('control-token filter', () => {
     expectSameForEverySplit('a <', strip, 'a <');
   });
 
+  it('leaves code alone: an inline span or a fenced block keeps every token, however it is cut', () => {
+    const text =
+      'Use `<|im_start|>user` then `<|im_end|>`.<|im_end|>\n```python\nEOS = "<|endoftext|>"\n```\nDone.<|eot_id|>';
+    expectSameForEverySplit(
+      text,
+      strip,
+      'Use `<|im_start|>user` then `<|im_end|>`.\n```python\nEOS = "<|endoftext|>"\n```\nDone.',
+    );
+  });
+
+  it('a file a model writes through a printed tool call keeps its tokens', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const printed =
+      '<function=Write>\n<parameter=file_path>\nt.py\n</parameter>\n<parameter=content>\nEOS = "<|endoftext|>"\n</parameter>\n</function>';
+    const events = [
+      ...t.start(),
+      ...(printed.match(/.{1,7}/gs) ?? []).flatMap((content) =>
+        t.push({ reasoning: '', content, toolCalls: [] }),
+      ),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    const tool = reduceMessage(events).content.find((block) => block.type === 'tool_use');
+    expect(tool).toMatchObject({
+      name: 'Write',
+      input: { file_path: 't.py', content: 'EOS = "<|endoftext|>"' },
+    });
+  });
+
+  it('a tail of thinking held back goes out before the answer, not after it', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const events = [
+      ...t.start(),
+      ...t.push({ reasoning: 'think more <', content: '', toolCalls: [] }),
+      ...t.push({ reasoning: '', content: 'Answer.', toolCalls: [] }),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    expect(reduceMessage(events).content).toEqual([
+      { type: 'thinking', thinking: 'think more <', signature: expect.any(String) },
+      { type: 'text', text: 'Answer.' },
+    ]);
+  });
+
   it('the translator strips them from text and thinking alike', () => {
     const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
     const events = [
@@ -226,7 +270,7 @@ describe('stream translator', () => {
     const call = (index: number, id: string | undefined, name: string | undefined, args: string) => ({
       reasoning: '',
       content: '',
-      toolCalls: [{ index, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
+      toolCalls: [{ index, indexed: true, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
     });
     const events = [
       ...t.start(),
@@ -277,15 +321,16 @@ describe('stream translator', () => {
         const deltas: UpstreamDelta[] = calls.map((call, index) => ({
           reasoning: '',
           content: '',
-          toolCalls: [{ index, id: call.id, name: call.name, args: '' }],
+          toolCalls: [{ index, indexed: true, id: call.id, name: call.name, args: '' }],
         }));
         for (const pick of [...order, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]) {
           const args = queues[pick]?.shift();
           if (args !== undefined)
-            deltas.push({ reasoning: '', content: '', toolCalls: [{ index: pick, args }] });
+            deltas.push({ reasoning: '', content: '', toolCalls: [{ index: pick, indexed: true, args }] });
         }
         for (const [index, queue] of queues.entries())
-          for (const args of queue) deltas.push({ reasoning: '', content: '', toolCalls: [{ index, args }] });
+          for (const args of queue)
+            deltas.push({ reasoning: '', content: '', toolCalls: [{ index, indexed: true, args }] });
         if (textAt !== undefined)
           deltas.splice(Math.min(textAt, deltas.length), 0, {
             reasoning: '',
@@ -318,7 +363,7 @@ describe('stream translator', () => {
     const call = (id: string | undefined, name: string | undefined, args: string): UpstreamDelta => ({
       reasoning: '',
       content: '',
-      toolCalls: [{ index: 0, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
+      toolCalls: [{ index: 0, indexed: false, ...(id ? { id } : {}), ...(name ? { name } : {}), args }],
     });
     const events = [
       ...t.start(),
@@ -331,6 +376,48 @@ describe('stream translator', () => {
     expect(reduceMessage(events).content).toEqual([
       { type: 'tool_use', id: 'a', name: 'Read', input: { file_path: '/a' } },
       { type: 'tool_use', id: 'b', name: 'Read', input: { file_path: '/b' } },
+    ]);
+  });
+
+  it('a call whose id changes between its fragments (Poolside, vLLM gpt-oss) stays one call under its index', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const frag = (id: string, args: string, name?: string): UpstreamDelta => ({
+      reasoning: '',
+      content: '',
+      toolCalls: [{ index: 0, indexed: true, id, ...(name ? { name } : {}), args }],
+    });
+    const events = [
+      ...t.start(),
+      ...t.push(frag('A', '', 'Write')),
+      ...t.push(frag('B', '{"file_path":"a.txt",')),
+      ...t.push(frag('C', '"content":"hi"}')),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    expect(reduceMessage(events).content).toEqual([
+      { type: 'tool_use', id: 'A', name: 'Write', input: { file_path: 'a.txt', content: 'hi' } },
+    ]);
+  });
+
+  it('index-less calls that interleave and repeat their ids are told apart by id, each once', () => {
+    const t = createStreamTranslator({ messageId: 'm', model: 'm', inputTokens: 1, newToolId: () => 'x' });
+    const frag = (id: string, args: string, name?: string): UpstreamDelta => ({
+      reasoning: '',
+      content: '',
+      toolCalls: [{ index: 0, indexed: false, id, ...(name ? { name } : {}), args }],
+    });
+    const events = [
+      ...t.start(),
+      ...t.push(frag('a', '{"file_path":', 'Read')),
+      ...t.push(frag('b', '{"pattern":', 'Glob')),
+      ...t.push(frag('a', '"/a"}')),
+      ...t.push(frag('b', '"*.ts"}')),
+      ...t.end(),
+    ];
+    assertAnthropicStream(events);
+    expect(reduceMessage(events).content).toEqual([
+      { type: 'tool_use', id: 'a', name: 'Read', input: { file_path: '/a' } },
+      { type: 'tool_use', id: 'b', name: 'Glob', input: { pattern: '*.ts' } },
     ]);
   });
 
