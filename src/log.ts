@@ -64,15 +64,20 @@ export function createScrubber(secrets: ReadonlyArray<string | undefined>): (tex
   };
 }
 
+/**
+ * Real keys and tokens are long or mix letters and digits; a value like `true`, `8082` or `postgres` would blank
+ * out ordinary words in every line.
+ */
+function looksLikeASecret(value: string): boolean {
+  return value.length >= 16 || (value.length >= 8 && /\d/.test(value) && /[a-z]/i.test(value));
+}
+
 /** Names of variables that hold secrets by convention, for scrubbing before the config is even read. */
 export function secretsInEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
-  return (
-    Object.entries(env)
-      .filter(([name]) => /(TOKEN|KEY|SECRET|PASSWORD|PASSWD)(S)?$/i.test(name))
-      .flatMap(([, value]) => (value === undefined ? [] : value.split(',').map((part) => part.trim())))
-      // Real keys are long; a short value (`true`, a port) would blank out ordinary words.
-      .filter((value) => value.length >= 8)
-  );
+  return Object.entries(env)
+    .filter(([name]) => /(TOKEN|KEY|SECRET|PASSWORD|PASSWD)(S)?$/i.test(name))
+    .flatMap(([, value]) => (value === undefined ? [] : value.split(',').map((part) => part.trim())))
+    .filter(looksLikeASecret);
 }
 
 /**

@@ -167,9 +167,13 @@ function installShutdown(logger: Logger, stops: Array<() => Promise<void>>): voi
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-const environment = readEnvironment(process.cwd(), process.env);
-const say = createSay(environment);
-run(say, environment).catch((error: unknown) => {
+let say = createSay(process.env);
+(async () => {
+  // .env is read inside the guarded path: an unreadable one is a one-line error like any other.
+  const environment = readEnvironment(process.cwd(), process.env);
+  say = createSay(environment);
+  await run(say, environment);
+})().catch((error: unknown) => {
   if (error instanceof PlatformRefusedError) {
     say(process.stderr, `Messaging error: ${error.message}\n`);
     process.exit(1);

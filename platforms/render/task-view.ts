@@ -1,4 +1,4 @@
-import { stateOf } from '../../sessions/index.js';
+import { stateOf } from '../../sessions/outcome.js';
 import type { NodeSnapshot, NodeState, Outcome, ProgressEvent, Usage } from '../../sessions/types.js';
 
 // The progress model of one task as the status message shows it: a pure fold of the engine's events.

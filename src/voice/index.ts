@@ -91,6 +91,8 @@ export function createTranscriber(
     options.ffmpegPath === undefined ? null : Promise.resolve(options.ffmpegPath);
   let build: Promise<BuildResult> | null = null;
   let download: Promise<DownloadResult> | null = null;
+  /** Why a download must not be tried again in this process (a file whose checksum was wrong). */
+  let refusedDownload: string | null = null;
 
   function ffmpeg(): Promise<string | null> {
     ffmpegProbe ??= runTool('ffmpeg', ['-version']).then((outcome) => {
@@ -167,6 +169,9 @@ export function createTranscriber(
         `${missing} (No checksum is known for "${config.model}", so it is not downloaded automatically.)`,
       );
     }
+    if (refusedDownload !== null) {
+      return fail('model_missing', `${missing} (The automatic download failed: ${refusedDownload}.)`);
+    }
     const url = `${baseUrl}/ggml-${config.model}.bin`;
     if (download === null) {
       logger.info({ url, model }, 'speech model missing: trying to download it');
@@ -197,6 +202,8 @@ export function createTranscriber(
       return null;
     }
     logger.warn({ url, reason: result.reason }, 'speech model download failed');
+    // The same wrong file would come again: say so from now on instead of fetching it for every voice note.
+    if (result.final) refusedDownload = result.reason;
     return fail('model_missing', `${missing} (The automatic download failed: ${result.reason}.)`);
   }
 

@@ -79,7 +79,8 @@ export interface DownloadOptions {
   onProgress: (receivedBytes: number, totalBytes: number | null) => void;
 }
 
-export type DownloadResult = { ok: true } | { ok: false; reason: string };
+/** `final`: trying again would fetch the same wrong file (its checksum did not match). */
+export type DownloadResult = { ok: true } | { ok: false; reason: string; final?: true };
 
 /** Streams to `<destination>.part` and renames at the end, so a failed download never looks like a model. */
 export async function downloadModel(options: DownloadOptions): Promise<DownloadResult> {
@@ -113,6 +114,7 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
       return {
         ok: false,
         reason: `the file's checksum is wrong (SHA-1 ${sha1}, expected ${options.sha1}): discarded`,
+        final: true,
       };
     }
     await rename(partial, options.destination);

@@ -75,6 +75,8 @@ const everywhere = new Set(['src/common']);
 const publicEntries = new Set([
   'sessions/index.ts',
   'sessions/types.ts',
+  // Pure: how an outcome maps to a state, for render, without loading the engine behind sessions/index.ts.
+  'sessions/outcome.ts',
   'platforms/index.ts',
   'platforms/platform.ts',
   'platforms/platform-module.ts',

@@ -64,6 +64,7 @@ describe('scrubbing outside the logger', () => {
         TELEGRAM_BOT_TOKEN: '123456:ABCDEFGH',
         GATEWAY_API_KEYS: 'first-key-1234, second-key-5678',
         SOME_KEY: 'true',
+        POSTGRES_PASSWORD: 'postgres',
         PORT: '8082',
         HOME: '/root/secret-home',
       }).sort(),

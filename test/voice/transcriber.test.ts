@@ -277,9 +277,11 @@ describe('missing pieces tell the user exactly what to do', () => {
     let server: Server;
     let baseUrl: string;
     const model = JSON.stringify({ text: 'downloaded and heard' });
+    let served = 0;
     beforeAll(async () => {
       server = createServer((request, response) => {
         if (request.url === '/silent/ggml-tiny.bin') return; // accepts, never answers
+        if (request.url === '/models/ggml-tiny.bin') served++;
         if (request.url !== '/models/ggml-tiny.bin') {
           response.writeHead(404).end('not found');
           return;
@@ -313,7 +315,7 @@ describe('missing pieces tell the user exactly what to do', () => {
       expect(lines.join('')).toMatch(/model download 100%/);
     });
 
-    it('a download whose checksum is wrong is discarded, and the user is told why', async () => {
+    it('a download whose checksum is wrong is discarded, the user is told why, and it is not fetched again', async () => {
       const { transcriber } = stubTranscriber({
         modelBaseUrl: `${baseUrl}/models`,
         modelChecksums: { tiny: '0000000000000000000000000000000000000000' },
@@ -325,6 +327,12 @@ describe('missing pieces tell the user exactly what to do', () => {
       );
       expect(existsSync(join(modelDir.path, 'ggml-tiny.bin'))).toBe(false);
       expect(existsSync(join(modelDir.path, 'ggml-tiny.bin.part'))).toBe(false);
+      const fetched = served;
+      const again = await transcriber.transcribe(wavNote);
+      expect(again.ok ? '' : again.message).toMatch(
+        /automatic download failed: the file's checksum is wrong/,
+      );
+      expect(served).toBe(fetched);
     });
 
     it('a model with no published checksum, or WHISPER_AUTO_DOWNLOAD=false, is named but never fetched', async () => {
