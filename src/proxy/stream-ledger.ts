@@ -1,3 +1,4 @@
+import { isRecord } from '../common/index.js';
 import type { AnthropicErrorType, AnthropicEvent, StopReason, Usage } from './anthropic-types.js';
 
 // The one owner of an outgoing Anthropic stream's state. Intent methods return the events to send; nothing
@@ -58,7 +59,7 @@ function foregroundInput(json: string): string {
   } catch {
     value = {};
   }
-  const input = typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+  const input = isRecord(value) ? value : {};
   return JSON.stringify({ ...input, run_in_background: false });
 }
 
