@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SessionEngine } from '../sessions/index.js';
+import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import type { ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
 import type { MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
@@ -91,11 +91,11 @@ export interface RunningPlatforms {
 
 export interface Platforms extends RunningPlatforms {
   /**
-   * Starts the engine, then every platform side by side (one waiting for its network must not hold up the
+   * Starts the engine (unless the caller did and passes what it found), then every platform side by side (one waiting for its network must not hold up the
    * other); each platform's chats hear of their interrupted tasks as soon as it is up. Rejects with
    * PlatformRefusedError when a platform refuses the bot; resolves quietly when `stop()` came first.
    */
-  start(): Promise<void>;
+  start(engineStarted?: { interrupted: NodeSnapshot[] }): Promise<void>;
 }
 
 /** The platforms over the one engine, built but not started, so their stop can be registered before a long start. */
@@ -130,8 +130,9 @@ export function createPlatforms(options: StartPlatformsOptions): Platforms {
   return {
     chatStats: () => controller.chatStats(),
     stop,
-    async start() {
-      const { interrupted } = await options.engine.start();
+    async start(engineStarted) {
+      // The composition root may have started the engine already (the API gateway shares it).
+      const { interrupted } = engineStarted ?? (await options.engine.start());
       const started: string[] = [];
       try {
         await Promise.all(

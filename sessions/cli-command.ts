@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunOptions } from './types.js';
 
 // The CLI's command line, stdin and environment. Pure apart from resolving the bundled binary's path.
 
@@ -16,6 +17,7 @@ export function buildCliArgs(options: {
   addDirs: string[];
   resumeSessionId: string | null;
   permissions?: PermissionMode;
+  run?: RunOptions;
 }): string[] {
   const args = [
     '-p',
@@ -33,6 +35,10 @@ export function buildCliArgs(options: {
   }
   for (const dir of options.addDirs) args.push('--add-dir', dir);
   if (options.resumeSessionId !== null) args.push('--resume', options.resumeSessionId, '--fork-session');
+  const run = options.run ?? {};
+  if (run.model) args.push('--model', run.model);
+  if (run.appendSystemPrompt) args.push('--append-system-prompt', run.appendSystemPrompt);
+  if (run.maxTurns !== undefined) args.push('--max-turns', String(run.maxTurns));
   return args;
 }
 

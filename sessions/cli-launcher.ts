@@ -76,6 +76,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
           addDirs: config.allowedDirs,
           resumeSessionId: node.forkOf ?? null,
           permissions,
+          ...(node.run === undefined ? {} : { run: node.run }),
         }),
         cwd: node.workingDirectory,
         // Marks the CLI and every tool it starts as this node's, so a restart can recognise them

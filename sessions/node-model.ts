@@ -61,6 +61,8 @@ export function newNode(fields: {
     queuePosition: fields.queuePosition,
     sessionId: null,
     workingDirectory: parent?.workingDirectory ?? fields.workspace,
+    ...(task.run === undefined ? {} : { run: { ...task.run } }),
+    ...(task.priority === undefined || task.priority === 'chat' ? {} : { priority: task.priority }),
     messages: [{ ref: { ...task.origin }, role: 'prompt' }],
     createdAt: fields.now,
     startedAt: null,

@@ -41,7 +41,7 @@ export function createNodeQueue(options: NodeQueueOptions): NodeQueue {
     add(node) {
       const queued = pool.enqueue({
         id: node.id,
-        priority: 'normal',
+        priority: node.priority ?? 'chat',
         after: node.parentId,
         start() {
           waiting.delete(node.id);

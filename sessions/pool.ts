@@ -1,5 +1,5 @@
-// Who may run now. Entries wait in one queue ordered by priority (`high`, `normal`, `low`; first come, first
-// served within a level) and at most `maxRunning` of them run at once. An entry may name another it comes
+// Who may run now. Entries wait in one queue ordered by priority (`chat` first, then `high`, `normal`, `low`
+// for API requests; first come, first served within a level) and at most `maxRunning` of them run at once. An entry may name another it comes
 // `after`: it waits while that one is still waiting or running here (a reply waits for the node it forks, which
 // may still change its session). Pure: no timers, no I/O. Nothing starts by itself; `dispatch` fills the free
 // slots by calling each chosen entry's `start`, so the caller decides when (the engine dispatches after a run's
@@ -8,12 +8,12 @@
 //
 // Positions: an entry's 1-based place among the waiting entries of its own level. Entries only leave a level
 // or join at its end, so a position never grows; a higher level may be served first but is not counted, which
-// is why a waiting entry is never told it moved back. Chat tasks are all `normal`: their position is their
-// place in the queue, as it always was.
+// is why a waiting entry is never told it moved back. Chat tasks are all `chat`, the first level: their
+// position is their place in the queue, as it always was, and API requests never push them back.
 
-export type Priority = 'high' | 'normal' | 'low';
+export type Priority = 'chat' | 'high' | 'normal' | 'low';
 
-const LEVELS: readonly Priority[] = ['high', 'normal', 'low'];
+const LEVELS: readonly Priority[] = ['chat', 'high', 'normal', 'low'];
 
 export interface PoolEntry {
   /** Unique among the entries waiting or running in this pool. */
@@ -75,7 +75,7 @@ export function createPool(options: PoolOptions): Pool {
       `createPool: maxWaiting must be an integer of at least 0 or left out, not ${maxWaiting}`,
     );
   }
-  const levels: Record<Priority, Waiting[]> = { high: [], normal: [], low: [] };
+  const levels: Record<Priority, Waiting[]> = { chat: [], high: [], normal: [], low: [] };
   const waiting = new Map<string, Waiting>();
   const running = new Set<string>();
 

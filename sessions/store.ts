@@ -51,6 +51,15 @@ const nodeSchema = z.object({
   sessionId: z.string().nullable(),
   forkOf: z.string().nullable().optional(),
   workingDirectory: z.string(),
+  // Added for API requests; optional, so values stored before still parse.
+  run: z
+    .object({
+      model: z.string().optional(),
+      appendSystemPrompt: z.string().optional(),
+      maxTurns: z.number().optional(),
+    })
+    .optional(),
+  priority: z.enum(['chat', 'high', 'normal', 'low']).optional(),
   messages: z.array(z.object({ ref: refSchema, role: z.enum(['prompt', 'status', 'continuation']) })),
   createdAt: z.number(),
   startedAt: z.number().nullable(),

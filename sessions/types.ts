@@ -51,6 +51,9 @@ export interface NodeSnapshot {
    */
   forkOf?: string | null;
   workingDirectory: string;
+  /** Set for tasks that asked for more than the engine's defaults (API requests). */
+  run?: RunOptions;
+  priority?: TaskPriority;
   messages: NodeMessage[];
   createdAt: number;
   startedAt: number | null;
@@ -127,8 +130,24 @@ export type ProgressEvent =
 /** `always`: allow, and do not ask again for the same kind of call in this session. */
 export type PermissionDecision = 'allow' | 'deny' | 'always';
 
+/** How one task's CLI runs, beyond the engine's own settings (an API request's model, system prompt, turns). */
+export interface RunOptions {
+  /** `--model`: a tier (`opus`, `sonnet`, `haiku`) or a model name; the CLI's default when left out. */
+  model?: string;
+  /** Added to Claude Code's own system prompt (`--append-system-prompt`). */
+  appendSystemPrompt?: string;
+  /** `--max-turns`: agentic turns before the CLI stops. */
+  maxTurns?: number;
+}
+
+/** Where a waiting task stands: chat tasks first, then API requests by their priority. */
+export type TaskPriority = 'chat' | 'high' | 'normal' | 'low';
+
 export interface TaskInput {
   prompt: string;
+  /** Chat tasks (the default) are served before API requests. */
+  priority?: TaskPriority;
+  run?: RunOptions;
   /** The user's message that carries the task. */
   origin: MessageRef;
   /** The message it replies to, if any: a reply to any message of a node forks that node. */

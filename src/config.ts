@@ -90,8 +90,24 @@ export interface SessionsConfig {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** The API gateway: Claude Code sessions behind the OpenAI and Anthropic APIs (off without GATEWAY_PORT). */
+export interface GatewayConfig {
+  port: number;
+  /** Keys a request must carry (`Authorization: Bearer` or `x-api-key`); none on loopback means open. */
+  apiKeys: string[];
+  /** Gateway requests waiting for a session; one more is refused (503). */
+  queueMax: number;
+  queueTimeoutMs: number;
+  runTimeoutMs: number;
+  maxBodyBytes: number;
+  /** `final`: the answer is the last turn's text, earlier narration goes to reasoning; `all`: every turn's text. */
+  stream: 'final' | 'all';
+  maxTurns: number | undefined;
+}
+
 export interface Config<P = unknown> {
   proxy: ProxyConfig;
+  gateway: GatewayConfig | undefined;
   messaging: MessagingConfig<P>;
   voice: VoiceConfig;
   sessions: SessionsConfig;
@@ -233,6 +249,29 @@ function settingProblem(rule: SettingRule, value: unknown): string | null {
     case 'flag':
       return typeof value === 'boolean' ? null : 'must be true or false';
   }
+}
+
+function loadGateway(env: Env): GatewayConfig | undefined {
+  if (text(env, 'GATEWAY_PORT') === undefined) return undefined;
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  const apiKeys = list(env, 'GATEWAY_API_KEYS');
+  if (!isLoopback(host) && apiKeys.length === 0) {
+    throw new ConfigError(
+      'GATEWAY_API_KEYS',
+      `is required because HOST=${host} is reachable from other machines: set one or more long random keys, or HOST=127.0.0.1`,
+    );
+  }
+  const maxTurns = text(env, 'GATEWAY_MAX_TURNS');
+  return {
+    port: integer(env, 'GATEWAY_PORT', 8083, 0, 65_535),
+    apiKeys,
+    queueMax: integer(env, 'GATEWAY_QUEUE_MAX', 20, 0, 100_000),
+    queueTimeoutMs: seconds(env, 'GATEWAY_QUEUE_TIMEOUT', 60),
+    runTimeoutMs: seconds(env, 'GATEWAY_TIMEOUT', 600),
+    maxBodyBytes: integer(env, 'GATEWAY_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    stream: oneOf(env, 'GATEWAY_STREAM', ['final', 'all'] as const, 'final'),
+    maxTurns: maxTurns === undefined ? undefined : integer(env, 'GATEWAY_MAX_TURNS', 0, 1, 10_000),
+  };
 }
 
 /** Whether a listen address only accepts connections from this machine. */
@@ -435,6 +474,7 @@ export function loadConfig<P = never>(
   }
   return {
     proxy: loadProxy(env),
+    gateway: loadGateway(env),
     messaging: loadMessaging(env, platforms),
     voice: {
       enabled: flag(env, 'VOICE_NOTE_ENABLED', true),

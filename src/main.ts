@@ -9,6 +9,7 @@ import {
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
+import { startGateway } from './gateway/index.js';
 import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
 import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
@@ -92,32 +93,49 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   // it is up, and a signal stops whatever is up by then.
   const stops: Array<() => Promise<void>> = [() => proxy.close()];
   installShutdown(logger, stops);
-  if (config.messaging.platforms.length === 0) {
+  const chats = config.messaging.platforms.length > 0;
+  if (!chats && config.gateway === undefined) {
     printProxyOnlyHelp(say, proxy.url, config);
-  } else {
-    mkdirSync(config.sessions.workspace, { recursive: true });
-    const sessions = createSessionEngine({
-      config: config.sessions,
-      proxy: { url: proxy.url, authToken: config.proxy.authToken, nodeHeader: RELAY_NODE_HEADER },
-      // The engine passes an allow-list of this (PATH, HOME, locale …) to the CLI, never the user's keys.
-      inheritedEnv: process.env,
-      logger: logger.child({ part: 'sessions' }),
-    });
-    engine = sessions;
-    stops.unshift(() => sessions.close());
-    const platforms = createPlatforms({
-      config: config.messaging,
-      engine: sessions,
-      transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
-      voiceEnabled: config.voice.enabled,
-      // Photos and files sent with a task are saved here (under attachments/) for the session to read.
-      workspace: config.sessions.workspace,
-      proxyStats: () => proxy.stats(),
-      logger: logger.child({ part: 'platforms' }),
-    });
-    stops.unshift(() => platforms.stop());
-    await platforms.start();
+    return;
   }
+  mkdirSync(config.sessions.workspace, { recursive: true });
+  const sessions = createSessionEngine({
+    config: config.sessions,
+    proxy: { url: proxy.url, authToken: config.proxy.authToken, nodeHeader: RELAY_NODE_HEADER },
+    // The engine passes an allow-list of this (PATH, HOME, locale …) to the CLI, never the user's keys.
+    inheritedEnv: process.env,
+    logger: logger.child({ part: 'sessions' }),
+  });
+  engine = sessions;
+  stops.unshift(() => sessions.close());
+  // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
+  const started = await sessions.start();
+  if (config.gateway !== undefined) {
+    const gateway = await startGateway({
+      config: config.gateway,
+      host: config.proxy.host,
+      engine: sessions,
+      logger: logger.child({ part: 'gateway' }),
+    });
+    stops.unshift(() => gateway.close());
+    logger.info({ url: gateway.url }, 'API gateway listening (OpenAI and Anthropic APIs)');
+  }
+  if (!chats) {
+    printProxyOnlyHelp(say, proxy.url, config);
+    return;
+  }
+  const platforms = createPlatforms({
+    config: config.messaging,
+    engine: sessions,
+    transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
+    voiceEnabled: config.voice.enabled,
+    // Photos and files sent with a task are saved here (under attachments/) for the session to read.
+    workspace: config.sessions.workspace,
+    proxyStats: () => proxy.stats(),
+    logger: logger.child({ part: 'platforms' }),
+  });
+  stops.unshift(() => platforms.stop());
+  await platforms.start(started);
 }
 
 function warnAboutMissingKeys(config: Config, logger: Logger): void {

@@ -1,5 +1,6 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { presentedKey, sameSecret } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { isRecord, type Json } from './anthropic-types.js';
@@ -19,21 +20,6 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function tokenMatches(expected: string, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  // Compare equal-length buffers so neither content nor length leaks through timing.
-  return timingSafeEqual(a, b.length === a.length ? b : a) && b.length === a.length;
-}
-
-function presentedToken(req: IncomingMessage): string | undefined {
-  const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key !== '') return key;
-  const auth = req.headers.authorization;
-  return typeof auth === 'string' && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '') : undefined;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -107,7 +93,7 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
       return;
     }
     if (method === 'GET' && path === '/health') return json(res, 200, { status: 'ok' });
-    if (config.authToken !== undefined && !tokenMatches(config.authToken, presentedToken(req))) {
+    if (config.authToken !== undefined && !sameSecret(config.authToken, presentedKey(req.headers))) {
       throw new ProxyError(
         'client_request',
         401,

@@ -32,6 +32,10 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
   'src/env-file': { may: [], reason: 'reads .env only' },
   'src/log': { may: [], reason: 'logging is a leaf' },
   'src/providers': { may: [], reason: 'the table of providers: a leaf' },
+  'src/gateway': {
+    may: ['sessions', 'src/config', 'src/log'],
+    reason: 'the API gateway drives the session engine for HTTP clients, as the platforms do for chats',
+  },
   'src/proxy': {
     may: ['src/config', 'src/log', 'src/providers'],
     reason: 'the proxy knows nothing of chats or sessions',
@@ -88,6 +92,7 @@ const publicEntries = new Set([
   'platforms/commands/index.ts',
   'src/common/index.ts',
   'src/proxy/index.ts',
+  'src/gateway/index.ts',
   'src/voice/index.ts',
   'src/config.ts',
   'src/env-file.ts',

@@ -1,0 +1,70 @@
+import type { ServerResponse } from 'node:http';
+import type { Conversation } from './conversation.js';
+import type { RunUsage } from './runner.js';
+
+// What every API the gateway speaks provides: reading a request, answering whole, answering as a stream, and
+// saying what went wrong, each in that API's own shape.
+
+export interface ApiRequest {
+  conversation: Conversation;
+  /** The model the client asked for (echoed back; its tier picks the CLI's model). */
+  model: string;
+  stream: boolean;
+  maxTurns?: number;
+  /** OpenAI `stream_options.include_usage`: a last chunk with the usage. */
+  includeUsage: boolean;
+}
+
+export type Parsed = { ok: true; request: ApiRequest } | { ok: false; message: string };
+
+export interface Answer {
+  id: string;
+  model: string;
+  text: string;
+  /** Earlier turns' narration (`GATEWAY_STREAM=final`), shown as reasoning where the API has it. */
+  narration: string;
+  usage: RunUsage;
+  /** The conversation's id (`X-Session-Id`). */
+  sessionId: string;
+}
+
+/** One streamed answer; every method writes at once (SSE). */
+export interface AnswerStream {
+  narration(text: string): void;
+  text(text: string): void;
+  /** Keeps clients and proxies from timing out while tools run. */
+  keepAlive(): void;
+  done(usage: RunUsage): void;
+  /** After the stream began, a failure travels inside it. */
+  fail(status: number, message: string): void;
+}
+
+export interface Api {
+  parse(body: unknown): Parsed;
+  answer(answer: Answer): unknown;
+  stream(res: ServerResponse, meta: { id: string; model: string; includeUsage: boolean }): AnswerStream;
+  error(status: number, message: string): unknown;
+}
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/** The text of a content value: a string, or the text parts of an array (others are refused by the caller). */
+export function textOf(content: unknown): { text: string; unsupported: string | null } {
+  if (typeof content === 'string') return { text: content, unsupported: null };
+  if (!Array.isArray(content))
+    return { text: '', unsupported: content === null || content === undefined ? null : 'content' };
+  const texts: string[] = [];
+  for (const part of content) {
+    const type = typeof part === 'object' && part !== null ? Reflect.get(part, 'type') : undefined;
+    const text = typeof part === 'object' && part !== null ? Reflect.get(part, 'text') : undefined;
+    if ((type === 'text' || type === 'input_text' || type === 'output_text') && typeof text === 'string')
+      texts.push(text);
+    else return { text: '', unsupported: typeof type === 'string' ? type : 'part' };
+  }
+  return { text: texts.join('\n'), unsupported: null };
+}

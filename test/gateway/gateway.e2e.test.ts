@@ -1,0 +1,252 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SessionEngine } from '../../sessions/index.js';
+import { type GatewayConfig, loadConfig } from '../../src/config.js';
+import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { createLogger } from '../../src/log.js';
+import {
+  lastRole,
+  lastUserText,
+  messagesOf,
+  startFakeUpstream,
+  textReply,
+  toolCallReply,
+  toolResults,
+  type UpstreamReply,
+} from '../fakes/openai-upstream.js';
+import { type E2eRig, startE2eRig } from '../sessions/e2e-rig.js';
+
+// The API gateway as its users drive it: the official OpenAI and Anthropic SDKs → the gateway → the shared
+// engine → the real `claude` CLI → the embedded proxy → a scripted provider.
+
+const KEY = 'gw-test-key-0123456789';
+
+/** The words of the user's own message (Claude Code adds reminders around it in the same turn). */
+function said(body: unknown): string {
+  return lastUserText(body).match(/SAY\(([^)]*)\)/)?.[1] ?? '';
+}
+
+/** The provider: a tool call on "write", a slow answer on "slow", else it repeats what the user said. */
+function script(req: { body: unknown }): UpstreamReply {
+  const text = said(req.body);
+  if (lastRole(req.body) === 'tool')
+    return textReply(`Wrote it. Results seen: ${toolResults(req.body).length}`);
+  if (text.includes('write the note')) {
+    return toolCallReply(
+      [{ name: 'Write', arguments: { file_path: 'note.txt', content: 'from turn one\n' } }],
+      {
+        text: 'I will write the note first.',
+      },
+    );
+  }
+  if (text.includes('slow')) return textReply(`slow ${'word '.repeat(300)}`, { chunkSize: 4, delayMs: 40 });
+  return textReply(`You said: ${text}`, { chunkSize: 5 });
+}
+
+let rig: E2eRig;
+let engine: SessionEngine;
+let gateway: RunningGateway;
+
+function gatewayConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  const base = loadConfig({ GATEWAY_PORT: '0', GATEWAY_API_KEYS: KEY }, rig.dir).gateway;
+  if (base === undefined) throw new Error('gateway config missing');
+  return { ...base, ...overrides };
+}
+
+beforeAll(async () => {
+  rig = await startE2eRig(await startFakeUpstream(script));
+  engine = rig.engine({ maxSessions: 2 });
+  await engine.start();
+  gateway = await startGateway({
+    config: gatewayConfig(),
+    host: '127.0.0.1',
+    engine,
+    logger: createLogger('silent', []),
+  });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await rig?.close();
+});
+
+const openai = () => new OpenAI({ apiKey: KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+const anthropic = () => new Anthropic({ apiKey: KEY, baseURL: gateway.url, maxRetries: 0 });
+
+describe('OpenAI chat completions', () => {
+  it('answers whole, with usage and the conversation id', async () => {
+    const { data, response } = await openai()
+      .chat.completions.create({
+        model: 'claude-sonnet-4.5',
+        messages: [{ role: 'user', content: 'SAY(hello there)' }],
+      })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('You said: hello there');
+    expect(data.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(response.headers.get('x-session-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('streams the answer as deltas the SDK puts back together, usage last', async () => {
+    const stream = await openai().chat.completions.create({
+      model: 'sonnet',
+      messages: [{ role: 'user', content: 'SAY(stream this)' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: unknown = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('You said: stream this');
+    expect(usage).toMatchObject({ completion_tokens: expect.any(Number) });
+  });
+
+  it('a three-turn history re-sent by the client continues the same CLI session', async () => {
+    const client = openai();
+    const first = await client.chat.completions.create({
+      model: 'sonnet',
+      messages: [{ role: 'user', content: 'SAY(please write the note)' }],
+    });
+    const answer = first.choices[0]?.message.content ?? '';
+    expect(answer).toBe('Wrote it. Results seen: 1');
+    // The narration before the tool call is not the answer; it comes as reasoning.
+    expect(first.choices[0]?.message).toMatchObject({ reasoning_content: 'I will write the note first.' });
+    const seen = rig.upstream.requests.length;
+    const second = await client.chat.completions.create({
+      model: 'sonnet',
+      messages: [
+        { role: 'user', content: 'SAY(please write the note)' },
+        { role: 'assistant', content: answer },
+        { role: 'user', content: 'SAY(and now summarise)' },
+      ],
+    });
+    expect(second.choices[0]?.message.content).toBe('You said: and now summarise');
+    // Only the resumed session knows turn one's tool call and its result: the provider is shown them again.
+    const asked = rig.upstream.requests
+      .slice(seen)
+      .find((req) => lastUserText(req.body).includes('summarise'));
+    const history = JSON.stringify(messagesOf(asked?.body));
+    expect(history).toContain('note.txt');
+    expect(toolResults(asked?.body)).toHaveLength(1);
+    // An edited second turn forks from the same answer: it sees turn one, not the other branch.
+    const edited = await client.chat.completions.create({
+      model: 'sonnet',
+      messages: [
+        { role: 'user', content: 'SAY(please write the note)' },
+        { role: 'assistant', content: answer },
+        { role: 'user', content: 'SAY(instead translate it)' },
+      ],
+    });
+    expect(edited.choices[0]?.message.content).toBe('You said: instead translate it');
+    const branch = rig.upstream.requests.find((req) => said(req.body).includes('translate'));
+    expect(JSON.stringify(messagesOf(branch?.body))).toContain('note.txt');
+    expect(JSON.stringify(messagesOf(branch?.body))).not.toContain('summarise');
+  });
+
+  it('refuses a tool_choice that forces a client tool, naming it', async () => {
+    const error = await openai()
+      .chat.completions.create({
+        model: 'sonnet',
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      })
+      .catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(String(error)).toContain('get_weather');
+  });
+});
+
+describe('Anthropic messages', () => {
+  it('answers whole and streamed, as the official SDK reads them', async () => {
+    const client = anthropic();
+    const whole = await client.messages.create({
+      model: 'claude-opus-4-5-20251101',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: 'SAY(hi from anthropic)' }],
+    });
+    expect(whole.content).toEqual([{ type: 'text', text: 'You said: hi from anthropic' }]);
+    const stream = client.messages.stream({
+      model: 'claude-haiku',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: 'SAY(streamed from anthropic)' }],
+    });
+    const deltas: string[] = [];
+    stream.on('text', (text) => deltas.push(text));
+    const message = await stream.finalMessage();
+    expect(message.content.at(-1)).toMatchObject({ type: 'text', text: 'You said: streamed from anthropic' });
+    expect(deltas.join('')).toBe('You said: streamed from anthropic');
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('streams the narration of a tool-using turn as thinking, the answer as text', async () => {
+    const message = await anthropic()
+      .messages.stream({
+        model: 'sonnet',
+        max_tokens: 1024,
+        messages: [{ role: 'user', content: 'SAY(write the note now)' }],
+      })
+      .finalMessage();
+    expect(message.content.map((block) => block.type)).toEqual(['thinking', 'text']);
+    expect(message.content[1]).toMatchObject({ text: 'Wrote it. Results seen: 1' });
+  });
+});
+
+describe('limits and errors', () => {
+  it('a wrong key is a 401, a body over the limit a 413, an unknown route a 404; /health and /v1/models answer', async () => {
+    const wrong = await new OpenAI({ apiKey: 'nope', baseURL: `${gateway.url}/v1`, maxRetries: 0 }).models
+      .list()
+      .catch((thrown: unknown) => thrown);
+    expect(wrong).toBeInstanceOf(OpenAI.AuthenticationError);
+    const big = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] }),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    const missing = await fetch(`${gateway.url}/v1/nothing`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(missing.status).toBe(404);
+    const models = await openai().models.list();
+    expect(models.data.map((model) => model.id)).toEqual(['claude-opus', 'claude-sonnet', 'claude-haiku']);
+    const health = await fetch(`${gateway.url}/health`);
+    expect(await health.json()).toEqual({ ok: true, active: 0, queued: 0, maxConcurrent: 2, maxQueue: 20 });
+  });
+
+  it('a client that disconnects mid-stream stops its CLI', async () => {
+    const abort = new AbortController();
+    const stream = await openai().chat.completions.create(
+      { model: 'sonnet', messages: [{ role: 'user', content: 'SAY(a slow answer please)' }], stream: true },
+      { signal: abort.signal },
+    );
+    // The stream opens when a session takes the request; the answer itself would come at the end (final mode).
+    let running = 0;
+    try {
+      for await (const _chunk of stream) {
+        running = rig.cliPids().length;
+        abort.abort();
+      }
+    } catch {
+      // The SDK may end the iteration quietly or with an abort error: either way the client is gone.
+    }
+    expect(running).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(rig.cliPids()).toEqual([]), { timeout: 5000, interval: 100 });
+  });
+
+  it('/chat answers in one object with the session id', async () => {
+    const response = await fetch(`${gateway.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'SAY(simple chat)', priority: 'high' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      text: 'You said: simple chat',
+      model: 'claude-sonnet',
+      outputTokens: expect.any(Number),
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+  });
+});
