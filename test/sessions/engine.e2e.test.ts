@@ -199,6 +199,7 @@ describe('restart after kill -9 of the engine process', () => {
       {
         type: 'provider_wait',
         provider: 'openai',
+        label: 'the provider',
         reason: 'rate_limited',
         delayMs: expect.any(Number),
         attempt: 1,
@@ -207,6 +208,7 @@ describe('restart after kill -9 of the engine process', () => {
       {
         type: 'provider_wait',
         provider: 'openai',
+        label: 'the provider',
         reason: 'over',
         delayMs: null,
         attempt: null,
