@@ -149,6 +149,39 @@ describe('npm start', () => {
     }
   });
 
+  it('with GATEWAY_PORT and no bot, serves the API gateway over the real CLI, proxy and provider', async () => {
+    const upstream = await startFakeUpstream(() => textReply('Gateway answer.', { chunkSize: 4 }));
+    try {
+      const relay = startRelay(dir, {
+        PORT: '0',
+        GATEWAY_PORT: '0',
+        GATEWAY_API_KEYS: 'gw-key-0123456789abcdef',
+        PROVIDER_TYPE: 'openai',
+        OPENAI_BASE_URL: upstream.url,
+        MODEL: 'fake-model',
+        SESSION_STORE_URL: 'sqlite://./gateway-store/sessions.sqlite',
+      });
+      await vi.waitFor(() => expect(relay.output()).toContain('API gateway listening'), { timeout: 30_000 });
+      const gatewayLine = relay
+        .output()
+        .split('\n')
+        .find((line) => line.includes('API gateway listening'));
+      const gatewayUrl = logField(gatewayLine ?? '', 'url');
+      const response = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer gw-key-0123456789abcdef', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-sonnet-4.5', messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ choices: [{ message: { content: 'Gateway answer.' } }] });
+      expect(relay.output()).not.toContain('gw-key-0123456789abcdef');
+      relay.child.kill('SIGTERM');
+      expect((await relay.exit).code).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   describe('with a Telegram token', () => {
     const secrets = {
       upstreamKey: 'sk-upstream-0123456789-SECRET',

@@ -118,3 +118,31 @@ describe('llama.cpp', () => {
     ).toBe('http://10.0.0.5:9000/v1');
   });
 });
+
+describe('API gateway', () => {
+  it('is off without GATEWAY_PORT; on, it has the documented defaults', () => {
+    expect(loadConfig({}, cwd).gateway).toBeUndefined();
+    expect(loadConfig({ GATEWAY_PORT: '8083' }, cwd).gateway).toEqual({
+      port: 8083,
+      apiKeys: [],
+      queueMax: 20,
+      queueTimeoutMs: 60_000,
+      runTimeoutMs: 600_000,
+      maxBodyBytes: 4 * 1024 * 1024,
+      stream: 'final',
+      maxTurns: undefined,
+    });
+  });
+
+  it('reachable from other machines it needs keys; bad values get one line naming the variable', () => {
+    expect(
+      configError({ GATEWAY_PORT: '8083', HOST: '0.0.0.0', PROXY_AUTH_TOKEN: 'a-long-token' }).message,
+    ).toMatch(/^GATEWAY_API_KEYS: is required because HOST=0\.0\.0\.0 is reachable from other machines/);
+    expect(configError({ GATEWAY_PORT: '8083', GATEWAY_STREAM: 'some' }).message).toBe(
+      "GATEWAY_STREAM: must be one of final, all, got 'some'",
+    );
+    expect(configError({ GATEWAY_PORT: 'http' }).message).toBe(
+      "GATEWAY_PORT: must be a whole number from 0 to 65535, got 'http'",
+    );
+  });
+});

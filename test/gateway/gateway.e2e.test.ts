@@ -40,7 +40,7 @@ function script(req: { body: unknown }): UpstreamReply {
       },
     );
   }
-  if (text.includes('slow')) return textReply(`slow ${'word '.repeat(300)}`, { chunkSize: 4, delayMs: 40 });
+  if (text.includes('slow')) return textReply(`slow ${'word '.repeat(60)}`, { chunkSize: 4, delayMs: 40 });
   return textReply(`You said: ${text}`, { chunkSize: 5 });
 }
 
@@ -248,5 +248,67 @@ describe('limits and errors', () => {
       outputTokens: expect.any(Number),
       sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
+  });
+});
+
+describe('one session, a queue', () => {
+  let single: SessionEngine;
+  let busy: RunningGateway;
+  beforeAll(async () => {
+    single = rig.engine({ maxSessions: 1, storeUrl: `sqlite://${rig.dir}/single.sqlite` });
+    await single.start();
+    busy = await startGateway({
+      config: gatewayConfig({ queueMax: 2, queueTimeoutMs: 1500 }),
+      host: '127.0.0.1',
+      engine: single,
+      logger: createLogger('silent', []),
+    });
+  });
+  afterAll(async () => {
+    await busy?.close();
+  });
+
+  const queuedNow = async (): Promise<unknown> => {
+    const health: unknown = await (await fetch(`${busy.url}/health`)).json();
+    return typeof health === 'object' && health !== null ? Reflect.get(health, 'queued') : undefined;
+  };
+
+  const ask = (text: string, priority: string) =>
+    fetch(`${busy.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-priority': priority },
+      body: JSON.stringify({ prompt: `SAY(${text})` }),
+    });
+
+  it('serves waiting requests by priority, refuses past the queue limit (503, Retry-After) and past the wait (408)', async () => {
+    const first = rig.upstream.requests.length;
+    const slow = ask('slow one', 'normal');
+    await vi.waitFor(() => expect(rig.upstream.requests.length).toBeGreaterThan(first), { timeout: 10_000 });
+    const low = ask('low one', 'low');
+    await vi.waitFor(async () => expect(await queuedNow()).toBe(1));
+    const high = ask('high one', 'high');
+    await vi.waitFor(async () => expect(await queuedNow()).toBe(2));
+    const refused = await ask('one too many', 'normal');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    // The slow answer takes longer than the queue wait: both waiting requests give up with a 408.
+    expect((await low).status).toBe(408);
+    expect((await high).status).toBe(408);
+    expect((await slow).status).toBe(200);
+  });
+
+  it('a high-priority request overtakes a low one that came first', async () => {
+    const start = rig.upstream.requests.length;
+    const quick = ask('quick blocker', 'normal');
+    const low = ask('low first', 'low');
+    const high = ask('high second', 'high');
+    expect((await quick).status).toBe(200);
+    expect((await low).status).toBe(200);
+    expect((await high).status).toBe(200);
+    const order = rig.upstream.requests
+      .slice(start)
+      .map((req) => said(req.body))
+      .filter((words) => words !== '');
+    expect(order.indexOf('high second')).toBeLessThan(order.indexOf('low first'));
   });
 });
