@@ -10,7 +10,8 @@ import {
   type TaskView,
 } from '../../../platforms/render/index.js';
 import { telegramHtml } from '../../../platforms/telegram/index.js';
-import type { NodeSnapshot, ProgressEvent } from '../../../sessions/types.js';
+import { stateOf } from '../../../sessions/outcome.js';
+import type { NodeSnapshot, Outcome, ProgressEvent } from '../../../sessions/types.js';
 import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from './oracle.js';
 
 const zero = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
@@ -303,6 +304,32 @@ describe('task view and live status', () => {
       ),
       { seed: SEED, numRuns: 150 },
     );
+  });
+});
+
+describe('one state per outcome', () => {
+  it('a task shows the state the engine records (and /stats counts) for every way it can end', () => {
+    const outcomes: Outcome[] = [
+      { kind: 'done', text: 'ok' },
+      { kind: 'error', message: 'no' },
+      { kind: 'stopped', partialText: '' },
+      { kind: 'timed_out', idleMs: 600_000, partialText: '' },
+      { kind: 'crashed', exitCode: 1, signal: null, detail: 'boom' },
+      { kind: 'interrupted', reason: 'restart' },
+    ];
+    for (const outcome of outcomes) {
+      const view = reduceTaskView(createTaskView(node), {
+        type: 'outcome',
+        outcome,
+        usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        durationMs: 1000,
+        model: null,
+      });
+      expect(view.state, outcome.kind).toBe(stateOf(outcome));
+    }
+    // A session stopped for silence is stopped, not failed: ⏹ in its footer, "stopped" in /stats.
+    expect(stateOf({ kind: 'timed_out', idleMs: 1, partialText: '' })).toBe('stopped');
   });
 });
 
