@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { anthropicMessages } from './anthropic-messages.js';
 import type { Answer, AnswerStream, Api, ApiRequest } from './api.js';
 import { type Conversation, continuationOf, createConversationIndex } from './conversation.js';
+import { createGatewayMetrics } from './metrics.js';
 import { openAiChat } from './openai-chat.js';
 import { createGatewayRunner, type RunEvent } from './runner.js';
 
@@ -16,6 +17,14 @@ import { createGatewayRunner, type RunEvent } from './runner.js';
 const KEEP_ALIVE_MS = 15_000;
 const TIERS = ['opus', 'sonnet', 'haiku'] as const;
 const PRIORITIES = ['high', 'normal', 'low'] as const;
+const KNOWN_ROUTES = new Set([
+  'POST /chat/completions',
+  'POST /messages',
+  'POST /chat',
+  'GET /models',
+  'GET /health',
+  'GET /metrics',
+]);
 
 class RequestError extends Error {
   constructor(
@@ -84,6 +93,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
 } {
   const { config, engine, logger } = options;
   const runner = createGatewayRunner(engine, { queueMax: config.queueMax });
+  const metrics = createGatewayMetrics(() => runner.counts());
   const remembered = createConversationIndex<MessageRef>();
   /** The latest answer of each conversation, for `X-Session-Id` with a history the gateway has not seen. */
   const latest = new Map<string, MessageRef>();
@@ -168,6 +178,8 @@ export function createGatewayServer(options: GatewayServerOptions): {
           };
           if (request.stream) startStream(event.treeId).done(event.usage);
           else sendJson(res, 200, api.answer(answer), { 'x-session-id': event.treeId });
+          metrics.request(route, 200, (Date.now() - started) / 1000);
+          metrics.tokens(event.usage);
           logger.info(
             { route, status: 200, ms: Date.now() - started, tokens: event.usage },
             'gateway request',
@@ -180,6 +192,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
             const headers: Record<string, string> = event.status === 503 ? { 'retry-after': '5' } : {};
             sendJson(res, event.status, api.error(event.status, event.message), headers);
           }
+          metrics.request(route, event.status, (Date.now() - started) / 1000);
           logger.info(
             { route, status: event.status, ms: Date.now() - started, reason: event.message },
             'gateway request',
@@ -256,7 +269,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
       },
       req,
       res,
-      '/chat',
+      'POST /chat',
     );
   }
 
@@ -276,7 +289,8 @@ export function createGatewayServer(options: GatewayServerOptions): {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]?.replace(/^\/v1(?=\/)/, '') ?? '/';
     const api = path === '/chat/completions' ? openAiChat : anthropicMessages;
-    const route = `${req.method} ${path}`;
+    // A label from a fixed set: unknown paths must not grow the metrics without bound.
+    const route = KNOWN_ROUTES.has(`${req.method} ${path}`) ? `${req.method} ${path}` : 'other';
     (async () => {
       if (req.method === 'GET' && path === '/health') {
         const counts = runner.counts();
@@ -290,13 +304,20 @@ export function createGatewayServer(options: GatewayServerOptions): {
       }
       if (!authorised(req)) throw new RequestError(401, 'missing or wrong API key (GATEWAY_API_KEYS)');
       if (req.method === 'GET' && path === '/models') return sendJson(res, 200, models());
+      if (req.method === 'GET' && path === '/metrics') {
+        const { body, contentType } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(body);
+        return;
+      }
       if (req.method === 'POST' && path === '/chat/completions') return serveApi(openAiChat, req, res, route);
       if (req.method === 'POST' && path === '/messages') return serveApi(anthropicMessages, req, res, route);
       if (req.method === 'POST' && path === '/chat') return serveChat(req, res);
-      throw new RequestError(404, `no route ${route}`);
+      throw new RequestError(404, `no route ${req.method} ${path}`);
     })().catch((error: unknown) => {
       const status = error instanceof RequestError ? error.status : 500;
       if (status === 500) logger.error({ err: error, route }, 'gateway request failed');
+      metrics.request(route, status, 0);
       const message = error instanceof Error ? error.message : String(error);
       if (path === '/chat') sendJson(res, status, { error: message });
       else sendJson(res, status, api.error(status, message));

@@ -195,7 +195,7 @@ describe('Anthropic messages', () => {
 });
 
 describe('limits and errors', () => {
-  it('a wrong key is a 401, a body over the limit a 413, an unknown route a 404; /health and /v1/models answer', async () => {
+  it('a wrong key is a 401, a body over the limit a 413, an unknown route a 404; /health, /v1/models and /metrics answer', async () => {
     const wrong = await new OpenAI({ apiKey: 'nope', baseURL: `${gateway.url}/v1`, maxRetries: 0 }).models
       .list()
       .catch((thrown: unknown) => thrown);
@@ -211,6 +211,15 @@ describe('limits and errors', () => {
     expect(missing.status).toBe(404);
     const models = await openai().models.list();
     expect(models.data.map((model) => model.id)).toEqual(['claude-opus', 'claude-sonnet', 'claude-haiku']);
+    const metrics = await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': KEY } });
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    expect(text).toMatch(/gateway_requests_total\{route="POST \/chat\/completions",status="200"\} [1-9]/);
+    expect(text).toMatch(/gateway_requests_total\{route="GET \/models",status="401"\} 1/);
+    expect(text).toMatch(/gateway_requests_total\{route="other",status="404"\} 1/);
+    expect(text).toMatch(/gateway_tokens_total\{kind="output"\} [1-9]/);
+    expect(text).toContain('gateway_request_duration_seconds_bucket');
+    expect(text).toMatch(/gateway_queue_depth 0/);
     const health = await fetch(`${gateway.url}/health`);
     expect(await health.json()).toEqual({ ok: true, active: 0, queued: 0, maxConcurrent: 2, maxQueue: 20 });
   });
