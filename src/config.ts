@@ -472,9 +472,20 @@ export function loadConfig<P = never>(
       `must be a whisper model name such as base or small.en, got '${model}'`,
     );
   }
+  const proxy = loadProxy(env);
+  const gateway = loadGateway(env);
+  if (gateway !== undefined && gateway.port !== 0 && gateway.port === proxy.port) {
+    throw new ConfigError('GATEWAY_PORT', `must differ from PORT (${proxy.port}): the proxy listens there`);
+  }
+  if (gateway !== undefined && text(env, 'CLAUDE_PERMISSIONS')?.toLowerCase() === 'ask') {
+    throw new ConfigError(
+      'CLAUDE_PERMISSIONS',
+      'cannot be ask while the API gateway is on (GATEWAY_PORT): an API request has nobody to ask, so every tool call would wait PERMISSION_TIMEOUT and be denied',
+    );
+  }
   return {
-    proxy: loadProxy(env),
-    gateway: loadGateway(env),
+    proxy,
+    gateway,
     messaging: loadMessaging(env, platforms),
     voice: {
       enabled: flag(env, 'VOICE_NOTE_ENABLED', true),

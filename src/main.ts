@@ -108,6 +108,20 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   });
   engine = sessions;
   stops.unshift(() => sessions.close());
+  // Built (and listening to the engine) before it starts, so no event of a task requeued at start is missed.
+  const platforms = chats
+    ? createPlatforms({
+        config: config.messaging,
+        engine: sessions,
+        transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
+        voiceEnabled: config.voice.enabled,
+        // Photos and files sent with a task are saved here (under attachments/) for the session to read.
+        workspace: config.sessions.workspace,
+        proxyStats: () => proxy.stats(),
+        logger: logger.child({ part: 'platforms' }),
+      })
+    : null;
+  if (platforms !== null) stops.unshift(() => platforms.stop());
   // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
   const started = await sessions.start();
   if (config.gateway !== undefined) {
@@ -120,21 +134,10 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     stops.unshift(() => gateway.close());
     logger.info({ url: gateway.url }, 'API gateway listening (OpenAI and Anthropic APIs)');
   }
-  if (!chats) {
+  if (platforms === null) {
     printProxyOnlyHelp(say, proxy.url, config);
     return;
   }
-  const platforms = createPlatforms({
-    config: config.messaging,
-    engine: sessions,
-    transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
-    voiceEnabled: config.voice.enabled,
-    // Photos and files sent with a task are saved here (under attachments/) for the session to read.
-    workspace: config.sessions.workspace,
-    proxyStats: () => proxy.stats(),
-    logger: logger.child({ part: 'platforms' }),
-  });
-  stops.unshift(() => platforms.stop());
   await platforms.start(started);
 }
 
@@ -149,7 +152,9 @@ function printProxyOnlyHelp(say: Say, url: string, config: Config): void {
     process.stdout,
     [
       '',
-      `No messaging token is set (${tokens}): running the proxy alone.`,
+      config.gateway === undefined
+        ? `No messaging token is set (${tokens}): running the proxy alone.`
+        : `No messaging token is set (${tokens}): running the proxy and the API gateway.`,
       'Point Claude Code at it:',
       '',
       `  ANTHROPIC_BASE_URL=${url} ANTHROPIC_AUTH_TOKEN=${token} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude`,

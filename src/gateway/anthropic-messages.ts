@@ -30,7 +30,13 @@ function parse(body: unknown): Parsed {
     if (!isRecord(message) || (message.role !== 'user' && message.role !== 'assistant')) {
       return { ok: false, message: `messages[${index}] must have role user or assistant` };
     }
-    const { text, unsupported } = textOf(message.content);
+    // Clients send our answers back whole: the thinking block (narration) is ours, not part of the turn.
+    const content = Array.isArray(message.content)
+      ? message.content.filter(
+          (block) => !(isRecord(block) && (block.type === 'thinking' || block.type === 'redacted_thinking')),
+        )
+      : message.content;
+    const { text, unsupported } = textOf(content);
     if (unsupported !== null) {
       return {
         ok: false,

@@ -14,17 +14,24 @@ export interface Turn {
 
 /** One API request, whatever its shape (OpenAI chat, Anthropic messages, /chat). */
 export interface Conversation {
+  /** Whose conversation (the API key it came with): one client never continues another's session. */
+  scope?: string;
   /** The client's system prompt ('' when none): part of the conversation's identity. */
   system: string;
   /** Oldest first; the last is the user's new message. */
   turns: Turn[];
 }
 
-/** A fingerprint of the system prompt and the first `length` turns. */
-export function historyKey(system: string, turns: readonly Turn[], length = turns.length): string {
+/**
+ * A fingerprint of the scope, the system prompt and the first `length` turns. Texts are trimmed: clients often
+ * send an answer back without the whitespace it came with.
+ */
+export function historyKey(conversation: Conversation, length = conversation.turns.length): string {
   const hash = createHash('sha256');
-  hash.update(system);
-  for (const turn of turns.slice(0, length)) hash.update(`\u0000${turn.role}\u0000${turn.text}`);
+  hash.update(`${conversation.scope ?? ''}\u0000${conversation.system.trim()}`);
+  for (const turn of conversation.turns.slice(0, length)) {
+    hash.update(`\u0000${turn.role}\u0000${turn.text.trim()}`);
+  }
   return hash.digest('hex');
 }
 
@@ -44,10 +51,10 @@ export function continuationOf<T>(
   conversation: Conversation,
   find: (key: string) => T | undefined,
 ): Continuation<T> {
-  const { system, turns } = conversation;
+  const { turns } = conversation;
   for (let length = turns.length - 1; length > 0; length--) {
     if (turns[length - 1]?.role !== 'assistant') continue;
-    const parent = find(historyKey(system, turns, length));
+    const parent = find(historyKey(conversation, length));
     if (parent !== undefined) return { parent, prompt: promptOf(turns.slice(length)) };
   }
   return { parent: null, prompt: promptOf(turns) };
@@ -75,10 +82,10 @@ export function createConversationIndex<T>(limit = 10_000): {
   const entries = new Map<string, T>();
   return {
     remember(conversation, answer, value) {
-      const key = historyKey(conversation.system, [
-        ...conversation.turns,
-        { role: 'assistant', text: answer },
-      ]);
+      const key = historyKey({
+        ...conversation,
+        turns: [...conversation.turns, { role: 'assistant', text: answer }],
+      });
       entries.delete(key);
       entries.set(key, value);
       if (entries.size > limit) {

@@ -58,7 +58,10 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
   return {
     counts: () => ({ active, queued }),
     async run(request, onEvent) {
-      if (queued >= options.queueMax && engine.stats().running >= engine.stats().maxSessions) {
+      // Requests still being submitted count as waiting: a burst must not slip past the limit before the engine
+      // has counted them as running.
+      const stats = engine.stats();
+      if (queued >= options.queueMax + Math.max(0, stats.maxSessions - stats.running)) {
         onEvent({ type: 'failed', status: 503, message: `the queue is full (${options.queueMax} waiting)` });
         return;
       }
@@ -76,6 +79,7 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
           follow.end({ type: 'failed', status: 408, message: 'no session became free in time' }, stop);
       }, request.queueTimeoutMs);
       let runTimer: NodeJS.Timeout | undefined;
+      let gone: NodeJS.Timeout | undefined;
       const onAbort = (): void =>
         follow.end({ type: 'failed', status: 499, message: 'the client went away' }, stop);
       request.signal.addEventListener('abort', onAbort, { once: true });
@@ -89,8 +93,20 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
         });
         if (submitted.kind === 'rejected') {
           follow.end({ type: 'failed', status: 503, message: submitted.reason }, () => undefined);
+        } else if (follow.failed()) {
+          // The client left, or the wait ran out, while the task was being stored: its stop found no node then.
+          stop();
         }
         if (request.signal.aborted) onAbort();
+        // A chat's /clear removes nodes without an outcome: a request whose node is gone ends at once.
+        gone = setInterval(() => {
+          if (submitted.kind === 'accepted' && engine.findNodeByMessage(origin) === undefined) {
+            follow.end(
+              { type: 'failed', status: 502, message: 'the conversation was cleared on the relay' },
+              stop,
+            );
+          }
+        }, 1000);
         follow.onStart((treeId) => {
           leaveQueue();
           active++;
@@ -106,6 +122,7 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
         if (follow.started()) active--;
         clearTimeout(queueTimer);
         clearTimeout(runTimer);
+        clearInterval(gone);
         request.signal.removeEventListener('abort', onAbort);
         follow.unsubscribe();
       }
@@ -116,6 +133,8 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
 interface Follow {
   finished: Promise<void>;
   started(): boolean;
+  /** Whether the request already ended with a failure (a stop may still be owed to its node). */
+  failed(): boolean;
   onStart(callback: (treeId: string) => void): void;
   /** Ends the request with this event (once); `stop` ends the node's CLI if it still runs. */
   end(event: RunEvent, stop: () => void): void;
@@ -131,6 +150,9 @@ function followNode(
 ): Follow {
   let turnText = '';
   let ended = false;
+  let failed = false;
+  /** `all` mode: exactly the text the client was sent, which is the answer it will send back. */
+  let sent = '';
   let running = false;
   let startCallback: ((treeId: string) => void) | null = null;
   let treeId = '';
@@ -141,7 +163,10 @@ function followNode(
   const end = (event: RunEvent, stop: () => void): void => {
     if (ended) return;
     ended = true;
-    if (event.type === 'failed') stop();
+    if (event.type === 'failed') {
+      failed = true;
+      stop();
+    }
     onEvent(event);
     resolveFinished();
   };
@@ -160,13 +185,18 @@ function followNode(
         }
         return;
       case 'text':
-        if (mode === 'all') onEvent({ type: 'text', text: event.text });
-        else turnText += event.text;
+        if (mode === 'all') {
+          sent += event.text;
+          onEvent({ type: 'text', text: event.text });
+        } else turnText += event.text;
         return;
       case 'tool_call':
         // The text before a tool call was narration: in `final` mode it is not the answer.
         if (mode === 'final' && turnText !== '') onEvent({ type: 'narration', text: turnText });
-        else if (mode === 'all') onEvent({ type: 'text', text: '\n\n' });
+        else if (mode === 'all' && sent !== '') {
+          sent += '\n\n';
+          onEvent({ type: 'text', text: '\n\n' });
+        }
         turnText = '';
         return;
       case 'outcome': {
@@ -178,8 +208,10 @@ function followNode(
         const outcome = event.outcome;
         if (outcome.kind === 'done') {
           if (mode === 'final') onEvent({ type: 'text', text: outcome.text });
+          // The answer is what the client got: in `all` mode every turn's text, as streamed.
+          const text = mode === 'all' ? sent : outcome.text;
           end(
-            { type: 'done', text: outcome.text, usage, model: event.model, ref: origin, treeId: node.treeId },
+            { type: 'done', text, usage, model: event.model, ref: origin, treeId: node.treeId },
             () => undefined,
           );
         } else {
@@ -207,6 +239,7 @@ function followNode(
   return {
     finished,
     started: () => running,
+    failed: () => failed,
     onStart(callback) {
       if (running) callback(treeId);
       else startCallback = callback;

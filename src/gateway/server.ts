@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { MessageRef, SessionEngine } from '../../sessions/index.js';
 import { isRecord, num, presentedKey, sameSecret, str } from '../common/index.js';
@@ -15,6 +15,10 @@ import { createGatewayRunner, type RunEvent } from './runner.js';
 // events become an answer of the API that was asked, whole or streamed.
 
 const KEEP_ALIVE_MS = 15_000;
+/** What the engine takes as one prompt (it refuses more). */
+const MAX_PROMPT_CHARS = 900_000;
+/** One argument to the CLI (`--append-system-prompt`): Linux refuses a single argument over 128 KiB. */
+const MAX_SYSTEM_CHARS = 100_000;
 const TIERS = ['opus', 'sonnet', 'haiku'] as const;
 const PRIORITIES = ['high', 'normal', 'low'] as const;
 const KNOWN_ROUTES = new Set([
@@ -46,16 +50,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       reject(new RequestError(413, `the body is larger than ${limit} bytes (GATEWAY_MAX_BODY_BYTES)`));
-      req.resume();
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > limit) return; // already refused: nothing more is kept
       size += chunk.length;
       if (size > limit) {
+        // Answered first, the connection closed after (connection: close): destroying now would lose the 413.
         reject(new RequestError(413, `the body is larger than ${limit} bytes (GATEWAY_MAX_BODY_BYTES)`));
-        req.destroy();
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
@@ -64,6 +69,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('error', reject);
   });
 }
+
+/** Statuses after which a client must not send the same request again: the work may already have been done. */
+const NOT_TO_RETRY = new Set([502, 504]);
 
 function sendJson(
   res: ServerResponse,
@@ -76,6 +84,10 @@ function sendJson(
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
+    // The official SDKs retry 5xx by themselves; a failed agentic run repeated would repeat its edits.
+    ...(NOT_TO_RETRY.has(status) ? { 'x-should-retry': 'false' } : {}),
+    // An unread body (too large) is not drained: the connection goes.
+    ...(status === 413 ? { connection: 'close' } : {}),
     ...headers,
   });
   res.end(text);
@@ -97,6 +109,22 @@ export function createGatewayServer(options: GatewayServerOptions): {
   const remembered = createConversationIndex<MessageRef>();
   /** The latest answer of each conversation, for `X-Session-Id` with a history the gateway has not seen. */
   const latest = new Map<string, MessageRef>();
+  const rememberLatest = (key: string, ref: MessageRef): void => {
+    latest.delete(key);
+    latest.set(key, ref);
+    // Bounded like the conversation index: the oldest conversation is forgotten first.
+    if (latest.size > 10_000) {
+      const oldest = latest.keys().next().value;
+      if (oldest !== undefined) latest.delete(oldest);
+    }
+  };
+
+  /** Which key a request came with, as an opaque tag (never the key itself). */
+  const scopeOf = (req: IncomingMessage): string =>
+    createHash('sha256')
+      .update(presentedKey(req.headers) ?? '')
+      .digest('hex')
+      .slice(0, 16);
 
   const authorised = (req: IncomingMessage): boolean =>
     config.apiKeys.length === 0 || config.apiKeys.some((key) => sameSecret(key, presentedKey(req.headers)));
@@ -132,7 +160,9 @@ export function createGatewayServer(options: GatewayServerOptions): {
     res: ServerResponse,
     route: string,
   ): Promise<void> {
+    checkRequest(request);
     const started = Date.now();
+    request.conversation.scope = scopeOf(req);
     const sessionHeader = str(req.headers['x-session-id']);
     const { parent, prompt } = continueFrom(request.conversation, sessionHeader);
     const tier = tierOf(request.model);
@@ -167,7 +197,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
           return;
         case 'done': {
           remembered.remember(request.conversation, event.text, event.ref);
-          latest.set(event.treeId, event.ref);
+          rememberLatest(`${request.conversation.scope}:${event.treeId}`, event.ref);
           const answer: Answer = {
             id,
             model: request.model,
@@ -212,7 +242,8 @@ export function createGatewayServer(options: GatewayServerOptions): {
           },
           priority: priorityOf(req, request.priority),
           stream: config.stream,
-          runTimeoutMs: request.timeoutMs ?? config.runTimeoutMs,
+          // A client may ask for less time than GATEWAY_TIMEOUT, never for more.
+          runTimeoutMs: Math.min(request.timeoutMs ?? config.runTimeoutMs, config.runTimeoutMs),
           queueTimeoutMs: config.queueTimeoutMs,
           signal: abort.signal,
         },
@@ -228,11 +259,34 @@ export function createGatewayServer(options: GatewayServerOptions): {
     sessionId: string | undefined,
   ): { parent: MessageRef | null; prompt: string } {
     const found = continuationOf(conversation, (key) => remembered.find(key));
-    if (found.parent !== null || sessionId === undefined) return found;
-    // A history never seen, in a conversation named by the client: continue its latest answer with the new message.
-    const named = latest.get(sessionId);
-    if (named === undefined) throw new RequestError(404, `no conversation with X-Session-Id ${sessionId}`);
+    if (found.parent !== null || !sessionId) return found;
+    // A history never seen, in a conversation the client names: continue its latest answer with the new message.
+    // An id the gateway does not know (from before a restart, or another program's header) starts afresh.
+    const named = latest.get(`${conversation.scope}:${sessionId}`);
+    if (named === undefined || engine.findNodeByMessage(named) === undefined) return found;
     return { parent: named, prompt: conversation.turns.at(-1)?.text ?? '' };
+  }
+
+  /** A request's own mistakes are a 400 or 413 before a session is taken, never a 503 to be retried. */
+  function checkRequest(request: ApiRequest & { timeoutMs?: number }): void {
+    const last = request.conversation.turns.at(-1)?.text ?? '';
+    if (last.trim() === '') throw new RequestError(400, 'the last user message is empty');
+    const size = request.conversation.turns.reduce((sum, turn) => sum + turn.text.length, 0);
+    if (size > MAX_PROMPT_CHARS) {
+      throw new RequestError(413, `the conversation is longer than ${MAX_PROMPT_CHARS} characters`);
+    }
+    if (request.conversation.system.length > MAX_SYSTEM_CHARS) {
+      throw new RequestError(413, `the system prompt is longer than ${MAX_SYSTEM_CHARS} characters`);
+    }
+    if (request.maxTurns !== undefined && !(Number.isInteger(request.maxTurns) && request.maxTurns >= 1)) {
+      throw new RequestError(400, `maxTurns must be a whole number of at least 1, got ${request.maxTurns}`);
+    }
+    if (request.timeoutMs !== undefined && !(Number.isInteger(request.timeoutMs) && request.timeoutMs >= 1)) {
+      throw new RequestError(
+        400,
+        `timeoutMs must be a whole number of milliseconds, got ${request.timeoutMs}`,
+      );
+    }
   }
 
   async function serveChat(req: IncomingMessage, res: ServerResponse): Promise<void> {

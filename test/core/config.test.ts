@@ -141,6 +141,12 @@ describe('API gateway', () => {
     expect(configError({ GATEWAY_PORT: '8083', GATEWAY_STREAM: 'some' }).message).toBe(
       "GATEWAY_STREAM: must be one of final, all, got 'some'",
     );
+    expect(configError({ GATEWAY_PORT: '8082' }).message).toBe(
+      'GATEWAY_PORT: must differ from PORT (8082): the proxy listens there',
+    );
+    expect(configError({ GATEWAY_PORT: '8083', CLAUDE_PERMISSIONS: 'ask' }).message).toMatch(
+      /^CLAUDE_PERMISSIONS: cannot be ask while the API gateway is on/,
+    );
     expect(configError({ GATEWAY_PORT: 'http' }).message).toBe(
       "GATEWAY_PORT: must be a whole number from 0 to 65535, got 'http'",
     );

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -191,6 +192,19 @@ describe('Anthropic messages', () => {
       .finalMessage();
     expect(message.content.map((block) => block.type)).toEqual(['thinking', 'text']);
     expect(message.content[1]).toMatchObject({ text: 'Wrote it. Results seen: 1' });
+    // The usual client sends the answer back whole, thinking block included: it continues that session.
+    const next = await anthropic().messages.create({
+      model: 'sonnet',
+      max_tokens: 1024,
+      messages: [
+        { role: 'user', content: 'SAY(write the note now)' },
+        { role: 'assistant', content: message.content },
+        { role: 'user', content: 'SAY(what did you write)' },
+      ],
+    });
+    expect(next.content).toEqual([{ type: 'text', text: 'You said: what did you write' }]);
+    const asked = rig.upstream.requests.find((req) => said(req.body) === 'what did you write');
+    expect(toolResults(asked?.body)).toHaveLength(1);
   });
 });
 
@@ -222,6 +236,66 @@ describe('limits and errors', () => {
     expect(text).toMatch(/gateway_queue_depth 0/);
     const health = await fetch(`${gateway.url}/health`);
     expect(await health.json()).toEqual({ ok: true, active: 0, queued: 0, maxConcurrent: 2, maxQueue: 20 });
+  });
+
+  it('bad requests are 400 or 413 before any session is taken; an unknown X-Session-Id starts afresh', async () => {
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const empty = await post('/v1/chat/completions', {
+      model: 'sonnet',
+      messages: [{ role: 'user', content: ' ' }],
+    });
+    expect(empty.status).toBe(400);
+    expect(await empty.json()).toMatchObject({ error: { message: 'the last user message is empty' } });
+    expect((await post('/chat', { prompt: 'SAY(x)', timeoutMs: -5 })).status).toBe(400);
+    expect((await post('/chat', { prompt: 'SAY(x)', maxTurns: 1.5 })).status).toBe(400);
+    const image = await post('/v1/messages', {
+      model: 'sonnet',
+      max_tokens: 10,
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA' } }],
+        },
+      ],
+    });
+    expect(image.status).toBe(400);
+    expect(await image.json()).toMatchObject({
+      type: 'error',
+      error: { message: expect.stringContaining('"image"') },
+    });
+    const stranger = await post(
+      '/chat',
+      { prompt: 'SAY(fresh start)' },
+      { 'x-session-id': 'not-a-conversation' },
+    );
+    expect(stranger.status).toBe(200);
+    expect(await stranger.json()).toMatchObject({ text: 'You said: fresh start' });
+    // A body sent in chunks, with no length declared, over the limit: answered 413, not a reset connection.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${gateway.url}/v1/messages`);
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'x-api-key': KEY },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 6; i++) req.write('x'.repeat(1024 * 1024));
+      req.end();
+    });
+    expect(chunked).toBe(413);
   });
 
   it('a client that disconnects mid-stream stops its CLI', async () => {
@@ -304,6 +378,14 @@ describe('one session, a queue', () => {
     expect((await low).status).toBe(408);
     expect((await high).status).toBe(408);
     expect((await slow).status).toBe(200);
+  });
+
+  it('a burst of requests at once is held to the queue limit: the rest get 503 at once', async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ask(`burst ${i}`, 'normal').then((response) => response.status)),
+    );
+    expect(statuses.filter((status) => status === 503).length).toBeGreaterThanOrEqual(4);
+    expect(statuses.every((status) => [200, 408, 503].includes(status))).toBe(true);
   });
 
   it('a high-priority request overtakes a low one that came first', async () => {
