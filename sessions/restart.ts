@@ -8,7 +8,8 @@ import type { NodeSnapshot } from './types.js';
 // What a start does with the stored nodes. All go back into the tree, oldest first. One the store says is
 // running was left so by a relay that died without stopping it (kill -9, OOM), so its CLI may still be at work in
 // the workspace: that CLI is ended first, then the node is marked interrupted with a reason that says what
-// happened and how to continue. A queued one waits again.
+// happened and how to continue. A queued chat task waits again; a queued API request is interrupted, since the
+// client that asked for it is gone with the old process.
 
 /** Loads the store into the tree; returns the nodes it found interrupted. */
 export async function restoreNodes(
@@ -27,6 +28,13 @@ export async function restoreNodes(
       // Strict here: a store that cannot record this must fail the start, not hide the interruption.
       await store.save(snapshotOf(node), null);
       interrupted.push(snapshotOf(node));
+    } else if (node.state === 'queued' && node.priority !== undefined && node.priority !== 'chat') {
+      // An API request: its client's connection died with the old process, so nobody would read the answer.
+      node.state = 'interrupted';
+      node.queuePosition = null;
+      node.finishedAt = Date.now();
+      node.outcome = { kind: 'interrupted', reason: 'The relay restarted before this API request could run.' };
+      await store.save(snapshotOf(node), null);
     } else if (node.state === 'queued') {
       node.queuePosition = null;
       into.requeue(node);

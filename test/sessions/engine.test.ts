@@ -222,6 +222,37 @@ describe('session engine with a replay CLI', () => {
   });
 });
 
+describe('API requests across a restart', () => {
+  it('a queued API request is interrupted at the next start (its client is gone); a queued chat task runs', async () => {
+    const first = harness({ maxSessions: 1 });
+    await first.engine.start();
+    const hanging = await submitOk(first.engine, 'busy [fake:hang]');
+    while (first.engine.getNode(hanging.node.id)?.sessionId === null)
+      await new Promise((r) => setTimeout(r, 20));
+    const api = await first.engine.submit({
+      prompt: 'from an API client',
+      origin: ref(nextId(), 'api'),
+      replyTo: null,
+      priority: 'normal',
+      run: { model: 'sonnet', maxTurns: 3 },
+    });
+    if (api.kind !== 'accepted') throw new Error('rejected');
+    const chat = await submitOk(first.engine, 'from a chat');
+    await first.engine.close();
+
+    const second = first.reopen({ maxSessions: 1 });
+    open.push(second);
+    await second.engine.start();
+    expect(second.engine.getNode(api.node.id)).toMatchObject({
+      state: 'interrupted',
+      outcome: { kind: 'interrupted', reason: 'The relay restarted before this API request could run.' },
+      run: { model: 'sonnet', maxTurns: 3 },
+    });
+    expect((await second.finished(chat.node.id)).state).toBe('done');
+    expect(second.fakeLog().filter((entry) => entry.prompt === 'from an API client')).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it('an empty prompt and a repeated message are rejected with a reason', async () => {
     const h = harness();
