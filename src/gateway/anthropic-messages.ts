@@ -169,4 +169,4 @@ function error(status: number, message: string): unknown {
   return { type: 'error', error: errorBody(status, message) };
 }
 
-export const anthropicMessages: Api = { parse, answer, stream, error };
+export const anthropicMessages: Api = { idPrefix: 'msg', parse, answer, stream, error };

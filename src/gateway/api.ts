@@ -40,6 +40,8 @@ export interface AnswerStream {
 }
 
 export interface Api {
+  /** How this API's answer ids begin (`chatcmpl`, `msg`). */
+  idPrefix: string;
   parse(body: unknown): Parsed;
   answer(answer: Answer): unknown;
   stream(res: ServerResponse, meta: { id: string; model: string; includeUsage: boolean }): AnswerStream;

@@ -5,7 +5,7 @@ import { createGatewayServer } from './server.js';
 
 // The API gateway's public entry: Claude Code sessions of the shared engine behind the OpenAI and Anthropic APIs.
 
-export { tierOf } from './server.js';
+export { tierOf } from './exchange.js';
 
 export interface RunningGateway {
   url: string;
@@ -18,7 +18,7 @@ export async function startGateway(options: {
   engine: SessionEngine;
   logger: Logger;
 }): Promise<RunningGateway> {
-  const { server } = createGatewayServer(options);
+  const server = createGatewayServer(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.config.port, options.host, () => resolve());

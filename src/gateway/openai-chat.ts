@@ -128,4 +128,4 @@ function error(status: number, message: string): unknown {
   return { error: { message, type, code: status } };
 }
 
-export const openAiChat: Api = { parse, answer, stream, error };
+export const openAiChat: Api = { idPrefix: 'chatcmpl', parse, answer, stream, error };

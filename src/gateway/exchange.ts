@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { str } from '../common/index.js';
+import type { GatewayConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Answer, AnswerStream, Api, ApiRequest } from './api.js';
+import { RequestError, sendJson } from './http.js';
+import type { ConversationMemory } from './memory.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { GatewayRunner, RunEvent } from './runner.js';
+
+// One API request from its parsed form to its answer: checked, placed in its conversation, run through the shared
+// engine, answered whole or streamed in the API's own shape, then remembered, counted and logged.
+
+const KEEP_ALIVE_MS = 15_000;
+/** What the engine takes as one prompt (it refuses more). */
+const MAX_PROMPT_CHARS = 900_000;
+/** One argument to the CLI (`--append-system-prompt`): Linux refuses a single argument over 128 KiB. */
+const MAX_SYSTEM_CHARS = 100_000;
+const TIERS = ['opus', 'sonnet', 'haiku'] as const;
+const PRIORITIES = ['high', 'normal', 'low'] as const;
+
+/** `claude-sonnet-4.5`, `claude-opus-4-5-20251101`, `sonnet` → the tier; anything else: the CLI's default. */
+export function tierOf(model: string): (typeof TIERS)[number] | undefined {
+  const lower = model.toLowerCase();
+  return TIERS.find((tier) => lower.includes(tier));
+}
+
+export const MODEL_IDS = TIERS.map((tier) => `claude-${tier}`);
+
+export interface ExchangeDeps {
+  config: GatewayConfig;
+  runner: GatewayRunner;
+  memory: ConversationMemory;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/** A request with what `/chat` may add: its own priority and time limit. */
+export type ExchangeRequest = ApiRequest & { priority?: string; timeoutMs?: number; scope: string };
+
+/** A request's own mistakes are a 400 or 413 before a session is taken, never a 503 to be retried. */
+function checkRequest(request: ExchangeRequest): void {
+  const last = request.conversation.turns.at(-1)?.text ?? '';
+  if (last.trim() === '') throw new RequestError(400, 'the last user message is empty');
+  const size = request.conversation.turns.reduce((sum, turn) => sum + turn.text.length, 0);
+  if (size > MAX_PROMPT_CHARS) {
+    throw new RequestError(413, `the conversation is longer than ${MAX_PROMPT_CHARS} characters`);
+  }
+  if (request.conversation.system.length > MAX_SYSTEM_CHARS) {
+    throw new RequestError(413, `the system prompt is longer than ${MAX_SYSTEM_CHARS} characters`);
+  }
+  if (request.maxTurns !== undefined && !(Number.isInteger(request.maxTurns) && request.maxTurns >= 1)) {
+    throw new RequestError(400, `maxTurns must be a whole number of at least 1, got ${request.maxTurns}`);
+  }
+  if (request.timeoutMs !== undefined && !(Number.isInteger(request.timeoutMs) && request.timeoutMs >= 1)) {
+    throw new RequestError(400, `timeoutMs must be a whole number of milliseconds, got ${request.timeoutMs}`);
+  }
+}
+
+function priorityOf(req: IncomingMessage, fallback?: string): (typeof PRIORITIES)[number] {
+  const raw = (req.headers['x-priority'] ?? fallback ?? 'normal').toString().toLowerCase();
+  const priority = PRIORITIES.find((candidate) => candidate === raw);
+  if (priority === undefined)
+    throw new RequestError(400, `X-Priority must be high, normal or low, got '${raw}'`);
+  return priority;
+}
+
+export async function exchange(
+  deps: ExchangeDeps,
+  api: Api,
+  request: ExchangeRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+): Promise<void> {
+  const { config, memory, metrics, logger } = deps;
+  checkRequest(request);
+  const conversation = { ...request.conversation, scope: request.scope };
+  const { parent, prompt } = memory.continueFrom(conversation, str(req.headers['x-session-id']));
+  const priority = priorityOf(req, request.priority);
+  const tier = tierOf(request.model);
+  const maxTurns = request.maxTurns ?? config.maxTurns;
+  const started = Date.now();
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const id = `${api.idPrefix}_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+  let stream: AnswerStream | null = null;
+  let keepAlive: NodeJS.Timeout | undefined;
+  let narration = '';
+  const startStream = (conversationId: string): AnswerStream => {
+    if (stream === null) {
+      res.setHeader('x-session-id', conversationId);
+      stream = api.stream(res, { id, model: request.model, includeUsage: request.includeUsage });
+      keepAlive = setInterval(() => stream?.keepAlive(), KEEP_ALIVE_MS);
+    }
+    return stream;
+  };
+  const finish = (status: number, fields: object): void => {
+    metrics.request(route, status, (Date.now() - started) / 1000);
+    logger.info({ route, status, ms: Date.now() - started, ...fields }, 'gateway request');
+  };
+  const onEvent = (event: RunEvent): void => {
+    switch (event.type) {
+      case 'started':
+        if (request.stream) startStream(event.treeId);
+        return;
+      case 'narration':
+        narration += narration ? `\n\n${event.text}` : event.text;
+        if (request.stream && stream) stream.narration(event.text);
+        return;
+      case 'text':
+        if (request.stream && stream) stream.text(event.text);
+        return;
+      case 'done': {
+        memory.remember(conversation, event.text, event.ref, event.treeId);
+        const answer: Answer = {
+          id,
+          model: request.model,
+          text: event.text,
+          narration,
+          usage: event.usage,
+          sessionId: event.treeId,
+        };
+        if (request.stream) startStream(event.treeId).done(event.usage);
+        else sendJson(res, 200, api.answer(answer), { 'x-session-id': event.treeId });
+        metrics.tokens(event.usage);
+        finish(200, { tokens: event.usage });
+        return;
+      }
+      case 'failed':
+        if (stream) stream.fail(event.status, event.message);
+        else if (event.status !== 499) {
+          const headers: Record<string, string> = event.status === 503 ? { 'retry-after': '5' } : {};
+          sendJson(res, event.status, api.error(event.status, event.message), headers);
+        }
+        finish(event.status, { reason: event.message });
+        return;
+    }
+  };
+  try {
+    await deps.runner.run(
+      {
+        prompt,
+        parent,
+        run: {
+          ...(tier === undefined ? {} : { model: tier }),
+          ...(conversation.system ? { appendSystemPrompt: conversation.system } : {}),
+          ...(maxTurns === undefined ? {} : { maxTurns }),
+        },
+        priority,
+        stream: config.stream,
+        // A client may ask for less time than GATEWAY_TIMEOUT, never for more.
+        runTimeoutMs: Math.min(request.timeoutMs ?? config.runTimeoutMs, config.runTimeoutMs),
+        queueTimeoutMs: config.queueTimeoutMs,
+        signal: abort.signal,
+      },
+      onEvent,
+    );
+  } finally {
+    clearInterval(keepAlive);
+  }
+}

@@ -1,0 +1,48 @@
+import type { MessageRef } from '../../sessions/index.js';
+import {
+  type Continuation,
+  type Conversation,
+  continuationOf,
+  createConversationIndex,
+} from './conversation.js';
+
+// What the gateway remembers of its conversations, per process: each answer under the history it completes, and
+// each conversation's latest answer for a client that names it (`X-Session-Id`). Both bounded.
+
+const LIMIT = 10_000;
+
+export interface ConversationMemory {
+  /** Where a request continues; `exists` says whether a remembered answer's node is still there. */
+  continueFrom(conversation: Conversation, sessionId: string | undefined): Continuation<MessageRef>;
+  remember(conversation: Conversation, answer: string, ref: MessageRef, conversationId: string): void;
+}
+
+export function createConversationMemory(exists: (ref: MessageRef) => boolean): ConversationMemory {
+  const answers = createConversationIndex<MessageRef>(LIMIT);
+  const latest = new Map<string, MessageRef>();
+  return {
+    continueFrom(conversation, sessionId) {
+      // A remembered answer whose node a chat's /clear removed cannot be forked: the transcript stands in.
+      const found = continuationOf(conversation, (key) => {
+        const ref = answers.find(key);
+        return ref !== undefined && exists(ref) ? ref : undefined;
+      });
+      if (found.parent !== null || !sessionId) return found;
+      // A history never seen, in a conversation the client names: continue its latest answer with the new
+      // message. An id the gateway does not know (from before a restart, another program's header) starts afresh.
+      const named = latest.get(`${conversation.scope ?? ''}:${sessionId}`);
+      if (named === undefined || !exists(named)) return found;
+      return { parent: named, prompt: conversation.turns.at(-1)?.text ?? '' };
+    },
+    remember(conversation, answer, ref, conversationId) {
+      answers.remember(conversation, answer, ref);
+      const key = `${conversation.scope ?? ''}:${conversationId}`;
+      latest.delete(key);
+      latest.set(key, ref);
+      if (latest.size > LIMIT) {
+        const oldest = latest.keys().next().value;
+        if (oldest !== undefined) latest.delete(oldest);
+      }
+    },
+  };
+}
