@@ -33,7 +33,10 @@ export async function restoreNodes(
       node.state = 'interrupted';
       node.queuePosition = null;
       node.finishedAt = Date.now();
-      node.outcome = { kind: 'interrupted', reason: 'The relay restarted before this API request could run.' };
+      node.outcome = {
+        kind: 'interrupted',
+        reason: 'The relay restarted before this API request could run.',
+      };
       await store.save(snapshotOf(node), null);
     } else if (node.state === 'queued') {
       node.queuePosition = null;
