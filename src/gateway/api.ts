@@ -13,6 +13,8 @@ export interface ApiRequest {
   maxTurns?: number;
   /** OpenAI `stream_options.include_usage`: a last chunk with the usage. */
   includeUsage: boolean;
+  /** Responses API: the answer whose conversation this continues (a fork), instead of the history. */
+  previousResponseId?: string;
 }
 
 export type Parsed = { ok: true; request: ApiRequest } | { ok: false; message: string };

@@ -60,7 +60,8 @@ export function continuationOf<T>(
   return { parent: null, prompt: promptOf(turns) };
 }
 
-function promptOf(turns: readonly Turn[]): string {
+/** The turns as the model should read them: one message alone, several as a transcript. */
+export function promptOf(turns: readonly Turn[]): string {
   if (turns.length === 1) return turns[0]?.text ?? '';
   const lines = ['(The conversation so far, then the new message to answer.)', ''];
   for (const [index, turn] of turns.entries()) {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MessageRef } from '../../sessions/index.js';
 import { str } from '../common/index.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Answer, AnswerStream, Api, ApiRequest } from './api.js';
+import { type Continuation, type Conversation, promptOf } from './conversation.js';
 import { RequestError, sendJson } from './http.js';
 import type { ConversationMemory } from './memory.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -66,6 +68,24 @@ function priorityOf(req: IncomingMessage, fallback?: string): (typeof PRIORITIES
   return priority;
 }
 
+/** Where the request continues: the answer `previous_response_id` names, else what its history says. */
+function continuation(
+  memory: ConversationMemory,
+  request: ExchangeRequest,
+  conversation: Conversation,
+  sessionId: string | undefined,
+): Continuation<MessageRef> {
+  if (request.previousResponseId === undefined) return memory.continueFrom(conversation, sessionId);
+  const parent = memory.byResponse(request.scope, request.previousResponseId);
+  if (parent === undefined) {
+    throw new RequestError(
+      404,
+      `no response with id '${request.previousResponseId}' is known to this gateway`,
+    );
+  }
+  return { parent, prompt: promptOf(conversation.turns) };
+}
+
 export async function exchange(
   deps: ExchangeDeps,
   api: Api,
@@ -77,7 +97,7 @@ export async function exchange(
   const { config, memory, metrics, logger } = deps;
   checkRequest(request);
   const conversation = { ...request.conversation, scope: request.scope };
-  const { parent, prompt } = memory.continueFrom(conversation, str(req.headers['x-session-id']));
+  const { parent, prompt } = continuation(memory, request, conversation, str(req.headers['x-session-id']));
   const priority = priorityOf(req, request.priority);
   const tier = tierOf(request.model);
   const maxTurns = request.maxTurns ?? config.maxTurns;
@@ -115,7 +135,7 @@ export async function exchange(
         if (request.stream && stream) stream.text(event.text);
         return;
       case 'done': {
-        memory.remember(conversation, event.text, event.ref, event.treeId);
+        memory.remember(conversation, { text: event.text, responseId: id }, event.ref, event.treeId);
         const answer: Answer = {
           id,
           model: request.model,

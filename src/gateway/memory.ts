@@ -12,15 +12,37 @@ import {
 const LIMIT = 10_000;
 
 export interface ConversationMemory {
+  /** The answer a Responses API id names (`previous_response_id`), if still there. */
+  byResponse(scope: string, responseId: string): MessageRef | undefined;
   /** Where a request continues; `exists` says whether a remembered answer's node is still there. */
   continueFrom(conversation: Conversation, sessionId: string | undefined): Continuation<MessageRef>;
-  remember(conversation: Conversation, answer: string, ref: MessageRef, conversationId: string): void;
+  remember(
+    conversation: Conversation,
+    answer: { text: string; responseId: string },
+    ref: MessageRef,
+    conversationId: string,
+  ): void;
+}
+
+/** A Map that forgets its oldest entry past LIMIT. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > LIMIT) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
 }
 
 export function createConversationMemory(exists: (ref: MessageRef) => boolean): ConversationMemory {
   const answers = createConversationIndex<MessageRef>(LIMIT);
   const latest = new Map<string, MessageRef>();
+  const responses = new Map<string, MessageRef>();
   return {
+    byResponse(scope, responseId) {
+      const ref = responses.get(`${scope}:${responseId}`);
+      return ref !== undefined && exists(ref) ? ref : undefined;
+    },
     continueFrom(conversation, sessionId) {
       // A remembered answer whose node a chat's /clear removed cannot be forked: the transcript stands in.
       const found = continuationOf(conversation, (key) => {
@@ -35,14 +57,9 @@ export function createConversationMemory(exists: (ref: MessageRef) => boolean): 
       return { parent: named, prompt: conversation.turns.at(-1)?.text ?? '' };
     },
     remember(conversation, answer, ref, conversationId) {
-      answers.remember(conversation, answer, ref);
-      const key = `${conversation.scope ?? ''}:${conversationId}`;
-      latest.delete(key);
-      latest.set(key, ref);
-      if (latest.size > LIMIT) {
-        const oldest = latest.keys().next().value;
-        if (oldest !== undefined) latest.delete(oldest);
-      }
+      answers.remember(conversation, answer.text, ref);
+      remember(latest, `${conversation.scope ?? ''}:${conversationId}`, ref);
+      remember(responses, `${conversation.scope ?? ''}:${answer.responseId}`, ref);
     },
   };
 }

@@ -11,6 +11,7 @@ import { RequestError, readJson, sendJson } from './http.js';
 import { createConversationMemory } from './memory.js';
 import { createGatewayMetrics } from './metrics.js';
 import { openAiChat } from './openai-chat.js';
+import { openAiResponses } from './openai-responses.js';
 import { createGatewayRunner } from './runner.js';
 
 // The gateway's HTTP edge: routes (each also without /v1), keys, and the one place an error becomes a response.
@@ -18,6 +19,7 @@ import { createGatewayRunner } from './runner.js';
 /** Route labels for the metrics come from this set: unknown paths must not grow them without bound. */
 const KNOWN_ROUTES = new Set([
   'POST /chat/completions',
+  'POST /responses',
   'POST /messages',
   'POST /chat',
   'GET /models',
@@ -124,7 +126,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]?.replace(/^\/v1(?=\/)/, '') ?? '/';
     const route = KNOWN_ROUTES.has(`${req.method} ${path}`) ? `${req.method} ${path}` : 'other';
-    const api = path === '/chat' ? simpleChat : path === '/messages' ? anthropicMessages : openAiChat;
+    const api =
+      path === '/chat'
+        ? simpleChat
+        : path === '/messages'
+          ? anthropicMessages
+          : path === '/responses'
+            ? openAiResponses
+            : openAiChat;
     (async () => {
       if (route === 'GET /health') return health(res);
       if (!authorised(req)) throw new RequestError(401, 'missing or wrong API key (GATEWAY_API_KEYS)');
@@ -132,6 +141,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       if (route === 'GET /metrics') return metrics(res);
       if (route === 'POST /chat/completions') return serveApi(openAiChat, req, res, route);
       if (route === 'POST /messages') return serveApi(anthropicMessages, req, res, route);
+      if (route === 'POST /responses') return serveApi(openAiResponses, req, res, route);
       if (route === 'POST /chat') return serveChat(req, res, route);
       throw new RequestError(404, `no route ${req.method} ${path}`);
     })().catch((error: unknown) => {

@@ -160,6 +160,42 @@ describe('OpenAI chat completions', () => {
   });
 });
 
+describe('OpenAI Responses', () => {
+  it('answers whole and streamed, and previous_response_id continues that conversation', async () => {
+    const client = openai();
+    const first = await client.responses.create({ model: 'sonnet', input: 'SAY(please write the note)' });
+    expect(first.output_text).toBe('Wrote it. Results seen: 1');
+    expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
+    const stream = client.responses.stream({
+      model: 'sonnet',
+      input: [{ role: 'user', content: 'SAY(and then summarise)' }],
+      previous_response_id: first.id,
+    });
+    const deltas: string[] = [];
+    stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const next = await stream.finalResponse();
+    expect(next.output_text).toBe('You said: and then summarise');
+    expect(deltas.join('')).toBe('You said: and then summarise');
+    expect(next.usage?.output_tokens).toBeGreaterThan(0);
+    // Only the resumed session holds turn one's tool call: the provider is shown it again.
+    const asked = rig.upstream.requests.find((req) => said(req.body) === 'and then summarise');
+    expect(toolResults(asked?.body)).toHaveLength(1);
+    const unknown = await client.responses
+      .create({ model: 'sonnet', input: 'SAY(x)', previous_response_id: 'resp_unknown' })
+      .catch((thrown: unknown) => thrown);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    // Streamed, a tool-using turn's narration is a reasoning item before the message.
+    const narrated = await client.responses
+      .stream({ model: 'sonnet', input: 'SAY(write the note again)', instructions: 'be brief' })
+      .finalResponse();
+    expect(narrated.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
+    expect(narrated.output[0]).toMatchObject({
+      summary: [{ type: 'summary_text', text: 'I will write the note first.' }],
+    });
+    expect(narrated.output_text).toBe('Wrote it. Results seen: 1');
+  });
+});
+
 describe('Anthropic messages', () => {
   it('answers whole and streamed, as the official SDK reads them', async () => {
     const client = anthropic();
