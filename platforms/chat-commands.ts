@@ -1,5 +1,5 @@
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
-import type { ProxyStatsSnapshot } from '../src/common/index.js';
+import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../src/common/index.js';
 import { answerIncoming } from './chat-answer.js';
 import { type Background, refOf } from './chat-context.js';
 import type { Chat, ChatRegistry } from './chat-registry.js';
@@ -20,6 +20,7 @@ export interface ChatCommandsOptions {
   tracker: TaskTracker;
   background: Background;
   proxyStats: () => ProxyStatsSnapshot;
+  gatewayStats: () => GatewayStatsSnapshot | null;
   /** Per file when photos and files are taken, null when they are not. */
   attachmentMaxBytes: number | null;
 }
@@ -52,6 +53,7 @@ export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
     forgetTasks: (nodeIds) => tracker.forget(nodeIds),
     deleteBotMessages,
     proxyStats: options.proxyStats,
+    gatewayStats: options.gatewayStats,
     chatStats: () => sumOutboxStats(chats.stats()),
     attachmentMaxBytes: options.attachmentMaxBytes,
   });

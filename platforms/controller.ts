@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
-import type { ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
+import type { GatewayStatsSnapshot, ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
 import { createAttachmentFlow } from './attachments.js';
 import { createChatCommands } from './chat-commands.js';
 import { type ChatContext, createBackground } from './chat-context.js';
@@ -24,6 +24,8 @@ export interface ControllerOptions {
   transcriber: Transcriber;
   voiceEnabled: boolean;
   proxyStats: () => ProxyStatsSnapshot;
+  /** The API gateway's requests for /stats; absent or null when it is off. */
+  gatewayStats?: () => GatewayStatsSnapshot | null;
   rate: { count: number; windowMs: number };
   logger: Logger;
   clock?: Clock;
@@ -90,6 +92,7 @@ export function createController(options: ControllerOptions): Controller {
     tracker,
     background,
     proxyStats: options.proxyStats,
+    gatewayStats: options.gatewayStats ?? (() => null),
     attachmentMaxBytes: attachments?.maxBytes ?? null,
   });
   const handle = createIncomingRouter({

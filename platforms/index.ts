@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
-import type { ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
+import type { GatewayStatsSnapshot, ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
 import type { MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
 import { discordModule } from './discord/index.js';
@@ -70,6 +70,8 @@ export interface StartPlatformsOptions {
   transcriber: Transcriber;
   voiceEnabled: boolean;
   proxyStats: () => ProxyStatsSnapshot;
+  /** The API gateway's requests for /stats (main.ts: null while it is off). */
+  gatewayStats?: () => GatewayStatsSnapshot | null;
   logger: Logger;
   /** How often "typing…" is renewed while a chat has a running task. */
   typingIntervalMs?: number;
@@ -109,6 +111,7 @@ export function createPlatforms(options: StartPlatformsOptions): Platforms {
     transcriber: options.transcriber,
     voiceEnabled: options.voiceEnabled,
     proxyStats: options.proxyStats,
+    ...(options.gatewayStats === undefined ? {} : { gatewayStats: options.gatewayStats }),
     rate: config.rateLimit,
     logger,
     ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),

@@ -9,7 +9,7 @@ import {
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
-import { startGateway } from './gateway/index.js';
+import { type RunningGateway, startGateway } from './gateway/index.js';
 import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
 import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
@@ -109,6 +109,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   engine = sessions;
   stops.unshift(() => sessions.close());
   // Built (and listening to the engine) before it starts, so no event of a task requeued at start is missed.
+  let gateway: RunningGateway | undefined;
   const platforms = chats
     ? createPlatforms({
         config: config.messaging,
@@ -118,6 +119,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
         // Photos and files sent with a task are saved here (under attachments/) for the session to read.
         workspace: config.sessions.workspace,
         proxyStats: () => proxy.stats(),
+        gatewayStats: () => gateway?.stats() ?? null,
         logger: logger.child({ part: 'platforms' }),
       })
     : null;
@@ -125,14 +127,15 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
   const started = await sessions.start();
   if (config.gateway !== undefined) {
-    const gateway = await startGateway({
+    const running = await startGateway({
       config: config.gateway,
       host: config.proxy.host,
       engine: sessions,
       logger: logger.child({ part: 'gateway' }),
     });
-    stops.unshift(() => gateway.close());
-    logger.info({ url: gateway.url }, 'API gateway listening (OpenAI and Anthropic APIs)');
+    gateway = running;
+    stops.unshift(() => running.close());
+    logger.info({ url: running.url }, 'API gateway listening (OpenAI and Anthropic APIs)');
   }
   if (platforms === null) {
     printProxyOnlyHelp(say, proxy.url, config);

@@ -1,5 +1,5 @@
 import type { MessageRef, NodeSnapshot, PermissionDecision, SessionEngine } from '../../sessions/index.js';
-import type { ProxyStatsSnapshot } from '../../src/common/index.js';
+import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
 
 // The shape of one chat command: everything the help text, the platforms' command menus, the text parser and
@@ -21,6 +21,8 @@ export interface CommandContext {
   /** Deletes the relay's own messages of cleared tasks, in the background. */
   deleteBotMessages(removed: readonly NodeSnapshot[]): void;
   proxyStats(): ProxyStatsSnapshot;
+  /** The API gateway's requests, or null when it is off. */
+  gatewayStats(): GatewayStatsSnapshot | null;
   /** Every chat's outbox counters, summed. */
   chatStats(): OutboxStats;
   /** Per file when photos and files are taken, null when they are not. */

@@ -1,11 +1,16 @@
 import type { EngineStats } from '../../sessions/index.js';
-import type { ProviderStats, ProxyStatsSnapshot } from '../../src/common/index.js';
+import type { GatewayStatsSnapshot, ProviderStats, ProxyStatsSnapshot } from '../../src/common/index.js';
 import { formatDuration } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
 
 // What /stats answers: the engine's, the chats' and the providers' counters in one Markdown list.
 
-export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot, chat?: OutboxStats): string {
+export function formatStats(
+  engine: EngineStats,
+  proxy: ProxyStatsSnapshot,
+  chat?: OutboxStats,
+  gateway?: GatewayStatsSnapshot | null,
+): string {
   const lines = [
     '**Relay stats**',
     `- Sessions: ${engine.running} running / ${engine.maxSessions} max, ${engine.queued} queued, ${engine.totalNodes} tasks in total`,
@@ -23,6 +28,15 @@ export function formatStats(engine: EngineStats, proxy: ProxyStatsSnapshot, chat
   if (chat) {
     lines.push(
       `- Chat messages: ${chat.sent} sent, ${chat.edited} edits (${chat.coalesced} merged), ${chat.rateLimited} rate limited, ${chat.retried} retried, ${chat.failed} failed`,
+    );
+  }
+  if (gateway) {
+    const latency =
+      gateway.p50Ms === null || gateway.p95Ms === null
+        ? ''
+        : `, answered in ${formatDuration(gateway.p50Ms)} (p50) / ${formatDuration(gateway.p95Ms)} (p95)`;
+    lines.push(
+      `- API gateway: ${gateway.active} running, ${gateway.queued} queued, ${gateway.answered} answered, ${gateway.failed} failed${latency}`,
     );
   }
   if (proxy.providers.length === 0) {

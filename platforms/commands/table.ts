@@ -35,7 +35,14 @@ export const COMMANDS = {
     slash: { description: 'Sessions, conversations, provider usage' },
     reply: 'ignored',
     run: (context) =>
-      context.answer(formatStats(context.engine.stats(), context.proxyStats(), context.chatStats())),
+      context.answer(
+        formatStats(
+          context.engine.stats(),
+          context.proxyStats(),
+          context.chatStats(),
+          context.gatewayStats(),
+        ),
+      ),
   },
   help: {
     aliases: ['start'],

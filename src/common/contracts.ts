@@ -60,3 +60,14 @@ export interface ProviderStats {
 export interface ProxyStatsSnapshot {
   providers: ProviderStats[];
 }
+
+/** The API gateway's requests, for the chat `/stats`. */
+export interface GatewayStatsSnapshot {
+  active: number;
+  queued: number;
+  answered: number;
+  failed: number;
+  /** Time to a whole answer over the last requests answered, null before the first. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+}

@@ -3,6 +3,7 @@
 export { type Clock, systemClock } from './clock.js';
 export type {
   AudioInput,
+  GatewayStatsSnapshot,
   LiveLimits,
   ProviderStats,
   ProxyStatsSnapshot,

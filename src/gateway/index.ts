@@ -1,4 +1,5 @@
 import type { SessionEngine } from '../../sessions/index.js';
+import type { GatewayStatsSnapshot } from '../common/index.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createGatewayServer } from './server.js';
@@ -9,6 +10,8 @@ export { tierOf } from './exchange.js';
 
 export interface RunningGateway {
   url: string;
+  /** Its requests for the chat /stats. */
+  stats(): GatewayStatsSnapshot;
   close(): Promise<void>;
 }
 
@@ -18,7 +21,7 @@ export async function startGateway(options: {
   engine: SessionEngine;
   logger: Logger;
 }): Promise<RunningGateway> {
-  const server = createGatewayServer(options);
+  const { server, stats } = createGatewayServer(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.config.port, options.host, () => resolve());
@@ -28,6 +31,7 @@ export async function startGateway(options: {
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    stats,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

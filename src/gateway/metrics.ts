@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { GatewayStatsSnapshot } from '../common/index.js';
 import type { RunUsage } from './runner.js';
 
 // What `/metrics` tells Prometheus: requests by route and status, tokens, latency, and the queue and sessions
@@ -9,6 +10,16 @@ export interface GatewayMetrics {
   tokens(usage: RunUsage): void;
   /** The Prometheus text format, and its content type. */
   render(): Promise<{ body: string; contentType: string }>;
+  /** For the chat /stats: answered and failed runs, and their latency over the last ones answered. */
+  snapshot(): GatewayStatsSnapshot;
+}
+
+/** How many of the latest answer times the percentiles are taken over. */
+const RECENT = 1000;
+
+function percentile(sorted: readonly number[], fraction: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? null;
 }
 
 export function createGatewayMetrics(now: () => { active: number; queued: number }): GatewayMetrics {
@@ -48,10 +59,23 @@ export function createGatewayMetrics(now: () => { active: number; queued: number
       this.set(now().active);
     },
   });
+  let answered = 0;
+  let failed = 0;
+  const recent: number[] = [];
   return {
     request(route, status, seconds) {
       requests.inc({ route, status: String(status) });
       latency.observe({ route }, seconds);
+      // Runs only: a request refused before it ran (400, 401, 404 …) is not a failed session.
+      if (status === 200 && route.startsWith('POST')) {
+        answered++;
+        recent.push(seconds * 1000);
+        if (recent.length > RECENT) recent.shift();
+      } else if (status >= 500 || status === 408) failed++;
+    },
+    snapshot() {
+      const sorted = [...recent].sort((a, b) => a - b);
+      return { ...now(), answered, failed, p50Ms: percentile(sorted, 0.5), p95Ms: percentile(sorted, 0.95) };
     },
     tokens(usage) {
       tokens.inc({ kind: 'input' }, usage.inputTokens);

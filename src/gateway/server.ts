@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SessionEngine } from '../../sessions/index.js';
-import { isRecord, num, presentedKey, sameSecret, str } from '../common/index.js';
+import { type GatewayStatsSnapshot, isRecord, num, presentedKey, sameSecret, str } from '../common/index.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { anthropicMessages } from './anthropic-messages.js';
@@ -50,7 +50,10 @@ export interface GatewayServerOptions {
   logger: Logger;
 }
 
-export function createGatewayServer(options: GatewayServerOptions): Server {
+export function createGatewayServer(options: GatewayServerOptions): {
+  server: Server;
+  stats(): GatewayStatsSnapshot;
+} {
   const { config, engine, logger } = options;
   const runner = createGatewayRunner(engine, { queueMax: config.queueMax });
   const deps: ExchangeDeps = {
@@ -123,7 +126,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     sendJson(res, 200, { object: 'list', data });
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]?.replace(/^\/v1(?=\/)/, '') ?? '/';
     const route = KNOWN_ROUTES.has(`${req.method} ${path}`) ? `${req.method} ${path}` : 'other';
     const api =
@@ -151,4 +154,5 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       sendJson(res, status, api.error(status, error instanceof Error ? error.message : String(error)));
     });
   });
+  return { server, stats: () => deps.metrics.snapshot() };
 }

@@ -270,6 +270,12 @@ describe('limits and errors', () => {
     expect(text).toMatch(/gateway_tokens_total\{kind="output"\} [1-9]/);
     expect(text).toContain('gateway_request_duration_seconds_bucket');
     expect(text).toMatch(/gateway_queue_depth 0/);
+    // What a chat's /stats shows of the gateway: answered runs and their latency, refusals not counted as failures.
+    const stats = gateway.stats();
+    expect(stats.answered).toBeGreaterThanOrEqual(5);
+    expect(stats).toMatchObject({ active: 0, queued: 0, failed: 0 });
+    expect(stats.p50Ms).toBeGreaterThan(0);
+    expect(stats.p95Ms).toBeGreaterThanOrEqual(stats.p50Ms ?? 0);
     const health = await fetch(`${gateway.url}/health`);
     expect(await health.json()).toEqual({ ok: true, active: 0, queued: 0, maxConcurrent: 2, maxQueue: 20 });
   });

@@ -11,6 +11,7 @@ import {
   runCommand,
   telegramMenu,
 } from '../../platforms/commands/index.js';
+import { formatStats } from '../../platforms/commands/stats-text.js';
 import { DISCORD_COMMANDS, TELEGRAM_COMMANDS } from '../../platforms/index.js';
 
 // The command table is the one source: the help text, Telegram's menu, Discord's slash commands and the text
@@ -120,6 +121,7 @@ function recordingContext() {
     forgetTasks: unused,
     deleteBotMessages: unused,
     proxyStats: unused,
+    gatewayStats: unused,
     chatStats: unused,
     attachmentMaxBytes: null,
   };
@@ -148,5 +150,27 @@ describe('dispatch', () => {
     const { context, answers } = recordingContext();
     await runCommand('help', context, '7');
     expect(answers).toEqual([helpText(null)]);
+  });
+});
+
+describe('/stats', () => {
+  it('shows the API gateway when it runs, and nothing of it when it is off', () => {
+    const engine = {
+      running: 1,
+      queued: 0,
+      totalNodes: 3,
+      trees: 2,
+      byState: { queued: 0, running: 1, done: 2, error: 0, stopped: 0, interrupted: 0 },
+      usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0 },
+      costUsd: 0,
+      errors: 0,
+      uptimeMs: 65_000,
+      maxSessions: 10,
+    };
+    const gateway = { active: 1, queued: 2, answered: 40, failed: 1, p50Ms: 3200, p95Ms: 12_400 };
+    expect(formatStats(engine, { providers: [] }, undefined, gateway)).toContain(
+      '- API gateway: 1 running, 2 queued, 40 answered, 1 failed, answered in 3.2 s (p50) / 12 s (p95)',
+    );
+    expect(formatStats(engine, { providers: [] }, undefined, null)).not.toContain('API gateway');
   });
 });
