@@ -60,7 +60,7 @@ export function newNode(fields: {
     state: 'queued',
     queuePosition: fields.queuePosition,
     sessionId: null,
-    workingDirectory: parent?.workingDirectory ?? fields.workspace,
+    workingDirectory: parent?.workingDirectory ?? task.workspace ?? fields.workspace,
     ...(task.run === undefined ? {} : { run: { ...task.run } }),
     ...(task.priority === undefined || task.priority === 'chat' ? {} : { priority: task.priority }),
     messages: [{ ref: { ...task.origin }, role: 'prompt' }],

@@ -148,6 +148,8 @@ export interface TaskInput {
   /** Chat tasks (the default) are served before API requests. */
   priority?: TaskPriority;
   run?: RunOptions;
+  /** Where a new conversation works; the engine's workspace when left out (a fork works where its parent did). */
+  workspace?: string;
   /** The user's message that carries the task. */
   origin: MessageRef;
   /** The message it replies to, if any: a reply to any message of a node forks that node. */

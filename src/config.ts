@@ -103,6 +103,8 @@ export interface GatewayConfig {
   /** `final`: the answer is the last turn's text, earlier narration goes to reasoning; `all`: every turn's text. */
   stream: 'final' | 'all';
   maxTurns: number | undefined;
+  /** Where API conversations work (GATEWAY_WORKSPACE); the sessions' workspace unless set. */
+  workspace: string | undefined;
 }
 
 export interface Config<P = unknown> {
@@ -251,7 +253,7 @@ function settingProblem(rule: SettingRule, value: unknown): string | null {
   }
 }
 
-function loadGateway(env: Env): GatewayConfig | undefined {
+function loadGateway(env: Env, cwd: string): GatewayConfig | undefined {
   if (text(env, 'GATEWAY_PORT') === undefined) return undefined;
   const host = text(env, 'HOST') ?? '127.0.0.1';
   const apiKeys = list(env, 'GATEWAY_API_KEYS');
@@ -271,6 +273,10 @@ function loadGateway(env: Env): GatewayConfig | undefined {
     maxBodyBytes: integer(env, 'GATEWAY_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     stream: oneOf(env, 'GATEWAY_STREAM', ['final', 'all'] as const, 'final'),
     maxTurns: maxTurns === undefined ? undefined : integer(env, 'GATEWAY_MAX_TURNS', 0, 1, 10_000),
+    workspace:
+      text(env, 'GATEWAY_WORKSPACE') === undefined
+        ? undefined
+        : directory(cwd, text(env, 'GATEWAY_WORKSPACE') ?? ''),
   };
 }
 
@@ -473,7 +479,7 @@ export function loadConfig<P = never>(
     );
   }
   const proxy = loadProxy(env);
-  const gateway = loadGateway(env);
+  const gateway = loadGateway(env, cwd);
   if (gateway !== undefined && gateway.port !== 0 && gateway.port === proxy.port) {
     throw new ConfigError('GATEWAY_PORT', `must differ from PORT (${proxy.port}): the proxy listens there`);
   }

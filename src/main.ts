@@ -127,6 +127,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
   const started = await sessions.start();
   if (config.gateway !== undefined) {
+    if (config.gateway.workspace !== undefined) mkdirSync(config.gateway.workspace, { recursive: true });
     const running = await startGateway({
       config: config.gateway,
       host: config.proxy.host,

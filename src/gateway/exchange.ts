@@ -171,6 +171,7 @@ export async function exchange(
           ...(maxTurns === undefined ? {} : { maxTurns }),
         },
         priority,
+        ...(config.workspace === undefined ? {} : { workspace: config.workspace }),
         stream: config.stream,
         // A client may ask for less time than GATEWAY_TIMEOUT, never for more.
         runTimeoutMs: Math.min(request.timeoutMs ?? config.runTimeoutMs, config.runTimeoutMs),

@@ -21,6 +21,8 @@ export interface RunRequest {
   parent: MessageRef | null;
   run: RunOptions;
   priority: Exclude<TaskPriority, 'chat'>;
+  /** Where a new conversation works (GATEWAY_WORKSPACE); the engine's workspace when left out. */
+  workspace?: string;
   /** `final`: only the last turn's text is the answer; `all`: every turn's text, as it comes. */
   stream: 'final' | 'all';
   runTimeoutMs: number;
@@ -90,6 +92,7 @@ export function createGatewayRunner(engine: SessionEngine, options: { queueMax: 
           replyTo: request.parent,
           priority: request.priority,
           run: request.run,
+          ...(request.workspace === undefined ? {} : { workspace: request.workspace }),
         });
         if (submitted.kind === 'rejected') {
           follow.end({ type: 'failed', status: 503, message: submitted.reason }, () => undefined);

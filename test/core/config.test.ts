@@ -131,7 +131,11 @@ describe('API gateway', () => {
       maxBodyBytes: 4 * 1024 * 1024,
       stream: 'final',
       maxTurns: undefined,
+      workspace: undefined,
     });
+    expect(loadConfig({ GATEWAY_PORT: '8083', GATEWAY_WORKSPACE: 'api-work' }, cwd).gateway?.workspace).toBe(
+      '/srv/relay/api-work',
+    );
   });
 
   it('reachable from other machines it needs keys; bad values get one line naming the variable', () => {

@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -382,8 +384,9 @@ describe('one session, a queue', () => {
   beforeAll(async () => {
     single = rig.engine({ maxSessions: 1, storeUrl: `sqlite://${rig.dir}/single.sqlite` });
     await single.start();
+    mkdirSync(join(rig.dir, 'api-work'), { recursive: true });
     busy = await startGateway({
-      config: gatewayConfig({ queueMax: 2, queueTimeoutMs: 1500 }),
+      config: gatewayConfig({ queueMax: 2, queueTimeoutMs: 1500, workspace: join(rig.dir, 'api-work') }),
       host: '127.0.0.1',
       engine: single,
       logger: createLogger('silent', []),
@@ -443,5 +446,8 @@ describe('one session, a queue', () => {
       .map((req) => said(req.body))
       .filter((words) => words !== '');
     expect(order.indexOf('high second')).toBeLessThan(order.indexOf('low first'));
+    // GATEWAY_WORKSPACE: these sessions worked there (Claude Code names its working directory to the model).
+    const asked = rig.upstream.requests.find((req) => said(req.body) === 'high second');
+    expect(JSON.stringify(asked?.body)).toContain(join(rig.dir, 'api-work'));
   });
 });
