@@ -72,3 +72,12 @@ export function textOf(content: unknown): { text: string; unsupported: string | 
   }
   return { text: texts.join('\n'), unsupported: null };
 }
+
+/** The OpenAI error `type` for a status: the SDKs pick their error class by status, people read the type. */
+export function openAiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 404) return 'not_found_error';
+  // A full queue or a wait past its limit is the gateway's capacity, not the request's fault.
+  if (status === 408 || status === 429 || status === 503) return 'server_error';
+  return status < 500 ? 'invalid_request_error' : 'server_error';
+}

@@ -135,7 +135,12 @@ export async function exchange(
         if (request.stream && stream) stream.text(event.text);
         return;
       case 'done': {
-        memory.remember(conversation, { text: event.text, responseId: id }, event.ref, event.treeId);
+        const remembered = {
+          text: event.text,
+          wholeHistory: request.previousResponseId === undefined,
+          ...(api.idPrefix === 'resp' ? { responseId: id } : {}),
+        };
+        memory.remember(conversation, remembered, event.ref, event.treeId);
         const answer: Answer = {
           id,
           model: request.model,

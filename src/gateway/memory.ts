@@ -16,12 +16,16 @@ export interface ConversationMemory {
   byResponse(scope: string, responseId: string): MessageRef | undefined;
   /** Where a request continues; `exists` says whether a remembered answer's node is still there. */
   continueFrom(conversation: Conversation, sessionId: string | undefined): Continuation<MessageRef>;
-  remember(
-    conversation: Conversation,
-    answer: { text: string; responseId: string },
-    ref: MessageRef,
-    conversationId: string,
-  ): void;
+  remember(conversation: Conversation, answer: RememberedAnswer, ref: MessageRef, conversationId: string): void;
+}
+
+export interface RememberedAnswer {
+  text: string;
+  /** A Responses API id a later request may name. */
+  responseId?: string;
+  /** False when the request's turns were only the new part (`previous_response_id`): a history that does not
+   * begin at the start must not be found by a client re-sending its whole history. */
+  wholeHistory: boolean;
 }
 
 /** A Map that forgets its oldest entry past LIMIT. */
@@ -57,9 +61,10 @@ export function createConversationMemory(exists: (ref: MessageRef) => boolean): 
       return { parent: named, prompt: conversation.turns.at(-1)?.text ?? '' };
     },
     remember(conversation, answer, ref, conversationId) {
-      answers.remember(conversation, answer.text, ref);
-      remember(latest, `${conversation.scope ?? ''}:${conversationId}`, ref);
-      remember(responses, `${conversation.scope ?? ''}:${answer.responseId}`, ref);
+      const scope = conversation.scope ?? '';
+      if (answer.wholeHistory) answers.remember(conversation, answer.text, ref);
+      remember(latest, `${scope}:${conversationId}`, ref);
+      if (answer.responseId !== undefined) remember(responses, `${scope}:${answer.responseId}`, ref);
     },
   };
 }

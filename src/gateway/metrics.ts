@@ -19,7 +19,8 @@ const RECENT = 1000;
 
 function percentile(sorted: readonly number[], fraction: number): number | null {
   if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? null;
+  // Nearest rank: the smallest value with at least `fraction` of the values at or below it.
+  return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? null;
 }
 
 export function createGatewayMetrics(now: () => { active: number; queued: number }): GatewayMetrics {
@@ -66,12 +67,13 @@ export function createGatewayMetrics(now: () => { active: number; queued: number
     request(route, status, seconds) {
       requests.inc({ route, status: String(status) });
       latency.observe({ route }, seconds);
-      // Runs only: a request refused before it ran (400, 401, 404 …) is not a failed session.
+      // Runs only: a request refused before it ran (400, 401, 404, 503 queue full, 408 queue wait) is not a failed
+      // session; a run that failed (502), timed out (504) or broke (500) is.
       if (status === 200 && route.startsWith('POST')) {
         answered++;
         recent.push(seconds * 1000);
         if (recent.length > RECENT) recent.shift();
-      } else if (status >= 500 || status === 408) failed++;
+      } else if (status === 500 || status === 502 || status === 504) failed++;
     },
     snapshot() {
       const sorted = [...recent].sort((a, b) => a - b);

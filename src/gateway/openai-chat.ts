@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isRecord, str } from '../common/index.js';
-import { type Answer, type AnswerStream, type Api, type Parsed, SSE_HEADERS, textOf } from './api.js';
+import { type Answer, type AnswerStream, type Api, openAiErrorType, type Parsed, SSE_HEADERS, textOf } from './api.js';
 import type { Turn } from './conversation.js';
 import type { RunUsage } from './runner.js';
 
@@ -119,13 +119,7 @@ function stream(
 }
 
 function error(status: number, message: string): unknown {
-  const type =
-    status === 401
-      ? 'authentication_error'
-      : status === 400 || status === 413
-        ? 'invalid_request_error'
-        : 'server_error';
-  return { error: { message, type, code: status } };
+  return { error: { message, type: openAiErrorType(status), code: status } };
 }
 
 export const openAiChat: Api = { idPrefix: 'chatcmpl', parse, answer, stream, error };

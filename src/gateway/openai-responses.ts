@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isRecord, str } from '../common/index.js';
-import { type Answer, type AnswerStream, type Api, type Parsed, SSE_HEADERS, textOf } from './api.js';
+import { type Answer, type AnswerStream, type Api, openAiErrorType, type Parsed, SSE_HEADERS, textOf } from './api.js';
 import type { Turn } from './conversation.js';
 import type { RunUsage } from './runner.js';
 
@@ -17,6 +17,9 @@ function parse(body: unknown): Parsed {
   if (typeof body.input === 'string') turns.push({ role: 'user', text: body.input });
   else if (Array.isArray(body.input)) {
     for (const [index, item] of body.input.entries()) {
+      // Clients that keep the history themselves send a previous answer's `output` back whole: its reasoning
+      // item is the narration the relay wrote, not something to tell the model again.
+      if (isRecord(item) && item.type === 'reasoning') continue;
       if (!isRecord(item) || (item.type !== undefined && item.type !== 'message')) {
         return { ok: false, message: `input[${index}]: only message items are supported` };
       }
@@ -83,7 +86,7 @@ function messageItem(id: string, text: string, status: 'in_progress' | 'complete
 }
 
 function responseObject(
-  meta: { id: string; model: string },
+  meta: { id: string; model: string; createdAt: number },
   status: string,
   output: object[],
   usage: object | null,
@@ -91,7 +94,7 @@ function responseObject(
   return {
     id: meta.id,
     object: 'response',
-    created_at: Math.floor(Date.now() / 1000),
+    created_at: meta.createdAt,
     status,
     model: meta.model,
     output,
@@ -114,11 +117,17 @@ function answer(result: Answer): unknown {
     ...(result.narration ? [reasoningItem(key, result.narration)] : []),
     messageItem(key, result.text, 'completed'),
   ];
-  return { ...responseObject(result, 'completed', output, usageOf(result.usage)), output_text: result.text };
+  const meta = { ...result, createdAt: nowSeconds() };
+  return { ...responseObject(meta, 'completed', output, usageOf(result.usage)), output_text: result.text };
 }
 
-function stream(res: ServerResponse, meta: { id: string; model: string }): AnswerStream {
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function stream(res: ServerResponse, answerMeta: { id: string; model: string }): AnswerStream {
+  // One creation time for every event of this response, as the API's clients compare them.
+  const meta = { ...answerMeta, createdAt: nowSeconds() };
   const key = meta.id.replace(/^resp_/, '');
+  const reasoningId = `rs_${key}`;
   let sequence = 0;
   const send = (type: string, data: object): void => {
     res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`);
@@ -132,6 +141,9 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
     if (!reasoningOpen) return;
     reasoningOpen = false;
     const item = reasoningItem(key, narration);
+    const at = { item_id: reasoningId, output_index: output.length - 1, summary_index: 0 };
+    send('response.reasoning_summary_text.done', { ...at, text: narration });
+    send('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text: narration } });
     output[output.length - 1] = item;
     send('response.output_item.done', { output_index: output.length - 1, item });
   };
@@ -160,8 +172,17 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
         const item = reasoningItem(key, '');
         output.push(item);
         send('response.output_item.added', { output_index: output.length - 1, item });
+        send('response.reasoning_summary_part.added', {
+          item_id: reasoningId,
+          output_index: output.length - 1,
+          summary_index: 0,
+          part: { type: 'summary_text', text: '' },
+        });
       }
-      narration += narration ? `\n\n${piece}` : piece;
+      const at = { item_id: reasoningId, output_index: output.length - 1, summary_index: 0 };
+      const delta = narration ? `\n\n${piece}` : piece;
+      narration += delta;
+      send('response.reasoning_summary_text.delta', { ...at, delta });
     },
     text(piece) {
       openMessage();
@@ -171,6 +192,7 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
         output_index: messageIndex,
         content_index: 0,
         delta: piece,
+        logprobs: [],
       });
     },
     keepAlive: () => void res.write(': keep-alive\n\n'),
@@ -178,7 +200,7 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
       openMessage();
       const part = { type: 'output_text', text, annotations: [] };
       const common = { item_id: `msg_${key}`, output_index: messageIndex, content_index: 0 };
-      send('response.output_text.done', { ...common, text });
+      send('response.output_text.done', { ...common, text, logprobs: [] });
       send('response.content_part.done', { ...common, part });
       const item = messageItem(key, text, 'completed');
       output[messageIndex] = item;
@@ -194,8 +216,7 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
 }
 
 function error(status: number, message: string): unknown {
-  const type =
-    status === 401 ? 'authentication_error' : status < 500 ? 'invalid_request_error' : 'server_error';
+  const type = openAiErrorType(status);
   return { error: { message, type, param: null, code: null } };
 }
 

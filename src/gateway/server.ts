@@ -129,12 +129,14 @@ export function createGatewayServer(options: GatewayServerOptions): {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]?.replace(/^\/v1(?=\/)/, '') ?? '/';
     const route = KNOWN_ROUTES.has(`${req.method} ${path}`) ? `${req.method} ${path}` : 'other';
+    // Errors speak the API the client was using, even on a path the gateway does not serve
+    // (`/v1/messages/count_tokens` is an Anthropic client's).
     const api =
       path === '/chat'
         ? simpleChat
-        : path === '/messages'
+        : path.startsWith('/messages')
           ? anthropicMessages
-          : path === '/responses'
+          : path.startsWith('/responses')
             ? openAiResponses
             : openAiChat;
     (async () => {

@@ -186,15 +186,36 @@ describe('OpenAI Responses', () => {
       .create({ model: 'sonnet', input: 'SAY(x)', previous_response_id: 'resp_unknown' })
       .catch((thrown: unknown) => thrown);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
-    // Streamed, a tool-using turn's narration is a reasoning item before the message.
-    const narrated = await client.responses
-      .stream({ model: 'sonnet', input: 'SAY(write the note again)', instructions: 'be brief' })
-      .finalResponse();
+    // Streamed, a tool-using turn's narration is a reasoning item before the message, its summary streamed too.
+    const narratedStream = client.responses.stream({
+      model: 'sonnet',
+      input: 'SAY(write the note again)',
+      instructions: 'be brief',
+    });
+    const summary: string[] = [];
+    narratedStream.on('response.reasoning_summary_text.delta', (event) => summary.push(event.delta));
+    const narrated = await narratedStream.finalResponse();
     expect(narrated.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
     expect(narrated.output[0]).toMatchObject({
       summary: [{ type: 'summary_text', text: 'I will write the note first.' }],
     });
+    expect(summary.join('')).toBe('I will write the note first.');
     expect(narrated.output_text).toBe('Wrote it. Results seen: 1');
+    // A client that keeps the history itself sends the answer's output back, reasoning item and all: the same
+    // session goes on (the provider is shown that turn's tool call again).
+    const again = await client.responses.create({
+      model: 'sonnet',
+      instructions: 'be brief',
+      input: [
+        { role: 'user', content: 'SAY(write the note again)' },
+        // The SDK types output items wider than input items; the API takes an answer's items back as input.
+        ...(narrated.output as unknown as OpenAI.Responses.ResponseInputItem[]),
+        { role: 'user', content: 'SAY(what did you write)' },
+      ],
+    });
+    expect(again.output_text).toBe('You said: what did you write');
+    const resumed = rig.upstream.requests.find((req) => said(req.body) === 'what did you write');
+    expect(toolResults(resumed?.body)).toHaveLength(1);
   });
 });
 
@@ -261,6 +282,15 @@ describe('limits and errors', () => {
     expect(await big.json()).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
     const missing = await fetch(`${gateway.url}/v1/nothing`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { type: 'not_found_error' } });
+    // An Anthropic client's route the gateway does not serve is answered in the Anthropic shape.
+    const countTokens = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(countTokens.status).toBe(404);
+    expect(await countTokens.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     const models = await openai().models.list();
     expect(models.data.map((model) => model.id)).toEqual(['claude-opus', 'claude-sonnet', 'claude-haiku']);
     const metrics = await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': KEY } });
@@ -268,7 +298,7 @@ describe('limits and errors', () => {
     const text = await metrics.text();
     expect(text).toMatch(/gateway_requests_total\{route="POST \/chat\/completions",status="200"\} [1-9]/);
     expect(text).toMatch(/gateway_requests_total\{route="GET \/models",status="401"\} 1/);
-    expect(text).toMatch(/gateway_requests_total\{route="other",status="404"\} 1/);
+    expect(text).toMatch(/gateway_requests_total\{route="other",status="404"\} 2/);
     expect(text).toMatch(/gateway_tokens_total\{kind="output"\} [1-9]/);
     expect(text).toContain('gateway_request_duration_seconds_bucket');
     expect(text).toMatch(/gateway_queue_depth 0/);
