@@ -33,6 +33,13 @@ export function toOutcome(summary: RunSummary, exit: ExitFacts): Outcome {
   if (exit.termination === 'timeout') {
     return { kind: 'timed_out', idleMs: exit.idleMs, partialText: summary.partialText };
   }
+  if (result?.subtype === 'error_max_turns') {
+    return {
+      kind: 'error',
+      message: 'Claude stopped at the turn limit (--max-turns) before it finished.',
+      limit: 'max_turns',
+    };
+  }
   if (result !== null) {
     const message =
       (result.text ?? '').trim() ||

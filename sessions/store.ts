@@ -30,7 +30,7 @@ const usageSchema = z.object({
 });
 const outcomeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('done'), text: z.string() }),
-  z.object({ kind: z.literal('error'), message: z.string() }),
+  z.object({ kind: z.literal('error'), message: z.string(), limit: z.literal('max_turns').optional() }),
   z.object({ kind: z.literal('stopped'), partialText: z.string() }),
   z.object({ kind: z.literal('timed_out'), idleMs: z.number(), partialText: z.string() }),
   z.object({

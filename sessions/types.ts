@@ -13,7 +13,8 @@ export type NodeState = 'queued' | 'running' | 'done' | 'error' | 'stopped' | 'i
 /** How a finished node ended, with the detail a user should see. */
 export type Outcome =
   | { kind: 'done'; text: string }
-  | { kind: 'error'; message: string }
+  /** `limit`: the run stopped at a limit it was given (`--max-turns`), not on a fault. */
+  | { kind: 'error'; message: string; limit?: 'max_turns' }
   | { kind: 'stopped'; partialText: string }
   | { kind: 'timed_out'; idleMs: number; partialText: string }
   | { kind: 'crashed'; exitCode: number | null; signal: string | null; detail: string }

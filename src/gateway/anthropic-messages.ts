@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { isRecord, num, str } from '../common/index.js';
 import { type Answer, type AnswerStream, type Api, type Parsed, SSE_HEADERS, textOf } from './api.js';
 import type { Turn } from './conversation.js';
-import type { RunUsage } from './runner.js';
+import type { RunUsage, StopReason } from './runner.js';
 
 // POST /v1/messages, the Anthropic Messages API: any Anthropic SDK pointed here (ANTHROPIC_BASE_URL) works
 // unchanged. Narration of earlier turns streams as a thinking block before the answer's text block; the
@@ -67,6 +67,10 @@ function usageOf(usage: RunUsage) {
   };
 }
 
+/** A run cut at its turn limit is an answer cut short by a limit: `max_tokens`, the reason clients handle. */
+const stopReasonOf = (stopReason: StopReason): string =>
+  stopReason === 'max_turns' ? 'max_tokens' : 'end_turn';
+
 function answer(result: Answer): unknown {
   return {
     id: result.id,
@@ -79,7 +83,7 @@ function answer(result: Answer): unknown {
         : []),
       { type: 'text', text: result.text },
     ],
-    stop_reason: 'end_turn',
+    stop_reason: stopReasonOf(result.stopReason),
     stop_sequence: null,
     usage: usageOf(result.usage),
   };
@@ -131,11 +135,11 @@ function stream(res: ServerResponse, meta: { id: string; model: string }): Answe
       send('content_block_delta', { index, delta: { type: 'text_delta', text } });
     },
     keepAlive: () => send('ping', {}),
-    done(usage) {
+    done(usage, stopReason) {
       if (index === -1) ensure('text'); // an empty answer still has one (empty) block
       close();
       send('message_delta', {
-        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        delta: { stop_reason: stopReasonOf(stopReason), stop_sequence: null },
         usage: usageOf(usage),
       });
       send('message_stop', {});

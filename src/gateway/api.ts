@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Conversation } from './conversation.js';
-import type { RunUsage } from './runner.js';
+import type { RunUsage, StopReason } from './runner.js';
 
 // What every API the gateway speaks provides: reading a request, answering whole, answering as a stream, and
 // saying what went wrong, each in that API's own shape.
@@ -26,6 +26,8 @@ export interface Answer {
   /** Earlier turns' narration (`GATEWAY_STREAM=final`), shown as reasoning where the API has it. */
   narration: string;
   usage: RunUsage;
+  /** `max_turns` is told as each API tells an answer cut short by a limit. */
+  stopReason: StopReason;
   /** The conversation's id (`X-Session-Id`). */
   sessionId: string;
 }
@@ -36,7 +38,7 @@ export interface AnswerStream {
   text(text: string): void;
   /** Keeps clients and proxies from timing out while tools run. */
   keepAlive(): void;
-  done(usage: RunUsage): void;
+  done(usage: RunUsage, stopReason: StopReason): void;
   /** After the stream began, a failure travels inside it. */
   fail(status: number, message: string): void;
 }

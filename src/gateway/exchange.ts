@@ -147,12 +147,16 @@ export async function exchange(
           text: event.text,
           narration,
           usage: event.usage,
+          stopReason: event.stopReason,
           sessionId: event.treeId,
         };
-        if (request.stream) startStream(event.treeId).done(event.usage);
+        if (request.stream) startStream(event.treeId).done(event.usage, event.stopReason);
         else sendJson(res, 200, api.answer(answer), { 'x-session-id': event.treeId });
         metrics.tokens(event.usage);
-        finish(200, { tokens: event.usage });
+        finish(200, {
+          tokens: event.usage,
+          ...(event.stopReason === 'end_turn' ? {} : { stop: event.stopReason }),
+        });
         return;
       }
       case 'failed':

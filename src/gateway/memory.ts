@@ -16,7 +16,12 @@ export interface ConversationMemory {
   byResponse(scope: string, responseId: string): MessageRef | undefined;
   /** Where a request continues; `exists` says whether a remembered answer's node is still there. */
   continueFrom(conversation: Conversation, sessionId: string | undefined): Continuation<MessageRef>;
-  remember(conversation: Conversation, answer: RememberedAnswer, ref: MessageRef, conversationId: string): void;
+  remember(
+    conversation: Conversation,
+    answer: RememberedAnswer,
+    ref: MessageRef,
+    conversationId: string,
+  ): void;
 }
 
 export interface RememberedAnswer {

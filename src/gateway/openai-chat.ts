@@ -1,8 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { isRecord, str } from '../common/index.js';
-import { type Answer, type AnswerStream, type Api, openAiErrorType, type Parsed, SSE_HEADERS, textOf } from './api.js';
+import {
+  type Answer,
+  type AnswerStream,
+  type Api,
+  openAiErrorType,
+  type Parsed,
+  SSE_HEADERS,
+  textOf,
+} from './api.js';
 import type { Turn } from './conversation.js';
-import type { RunUsage } from './runner.js';
+import type { RunUsage, StopReason } from './runner.js';
 
 // POST /v1/chat/completions. Claude Code acts with its own tools, so a client's function tools are never called:
 // they are accepted and ignored, and a `tool_choice` that forces one is refused, naming it. Sampling fields
@@ -65,6 +73,9 @@ function usageOf(usage: RunUsage) {
   };
 }
 
+/** A run cut at its turn limit is an answer cut short: `length`, as for a token limit. */
+const finishReason = (stopReason: StopReason): string => (stopReason === 'max_turns' ? 'length' : 'stop');
+
 function answer(result: Answer): unknown {
   return {
     id: result.id,
@@ -79,7 +90,7 @@ function answer(result: Answer): unknown {
           content: result.text,
           ...(result.narration ? { reasoning_content: result.narration } : {}),
         },
-        finish_reason: 'stop',
+        finish_reason: finishReason(result.stopReason),
       },
     ],
     usage: usageOf(result.usage),
@@ -102,8 +113,8 @@ function stream(
     narration: (text) => chunk({ reasoning_content: text }),
     text: (text) => chunk({ content: text }),
     keepAlive: () => void res.write(': keep-alive\n\n'),
-    done(usage) {
-      chunk({}, 'stop');
+    done(usage, stopReason) {
+      chunk({}, finishReason(stopReason));
       if (meta.includeUsage) {
         res.write(
           `data: ${JSON.stringify({ id: meta.id, object: 'chat.completion.chunk', created, model: meta.model, choices: [], usage: usageOf(usage) })}\n\n`,

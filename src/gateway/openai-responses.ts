@@ -1,8 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { isRecord, str } from '../common/index.js';
-import { type Answer, type AnswerStream, type Api, openAiErrorType, type Parsed, SSE_HEADERS, textOf } from './api.js';
+import {
+  type Answer,
+  type AnswerStream,
+  type Api,
+  openAiErrorType,
+  type Parsed,
+  SSE_HEADERS,
+  textOf,
+} from './api.js';
 import type { Turn } from './conversation.js';
-import type { RunUsage } from './runner.js';
+import type { RunUsage, StopReason } from './runner.js';
 
 // POST /v1/responses, the OpenAI Responses API: `input` as a string or as message items, `instructions` as the
 // system prompt, `previous_response_id` to continue (fork) the conversation of an earlier answer. Narration of
@@ -75,7 +83,7 @@ function reasoningItem(id: string, text: string) {
   return { type: 'reasoning', id: `rs_${id}`, summary: text ? [{ type: 'summary_text', text }] : [] };
 }
 
-function messageItem(id: string, text: string, status: 'in_progress' | 'completed') {
+function messageItem(id: string, text: string, status: 'in_progress' | 'completed' | 'incomplete') {
   return {
     type: 'message',
     id: `msg_${id}`,
@@ -85,9 +93,16 @@ function messageItem(id: string, text: string, status: 'in_progress' | 'complete
   };
 }
 
+/** A run cut at its turn limit is incomplete, for the reason clients know for an answer cut by a limit. */
+function statusOf(stopReason: StopReason) {
+  return stopReason === 'max_turns'
+    ? { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }
+    : { status: 'completed', incomplete_details: null };
+}
+
 function responseObject(
   meta: { id: string; model: string; createdAt: number },
-  status: string,
+  state: { status: string; incomplete_details: object | null },
   output: object[],
   usage: object | null,
 ) {
@@ -95,12 +110,11 @@ function responseObject(
     id: meta.id,
     object: 'response',
     created_at: meta.createdAt,
-    status,
     model: meta.model,
     output,
     usage,
     error: null,
-    incomplete_details: null,
+    ...state,
     instructions: null,
     metadata: {},
     parallel_tool_calls: false,
@@ -115,11 +129,14 @@ function answer(result: Answer): unknown {
   const key = result.id.replace(/^resp_/, '');
   const output = [
     ...(result.narration ? [reasoningItem(key, result.narration)] : []),
-    messageItem(key, result.text, 'completed'),
+    messageItem(key, result.text, result.stopReason === 'max_turns' ? 'incomplete' : 'completed'),
   ];
   const meta = { ...result, createdAt: nowSeconds() };
-  return { ...responseObject(meta, 'completed', output, usageOf(result.usage)), output_text: result.text };
+  const state = statusOf(result.stopReason);
+  return { ...responseObject(meta, state, output, usageOf(result.usage)), output_text: result.text };
 }
+
+const IN_PROGRESS = { status: 'in_progress', incomplete_details: null };
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -162,8 +179,8 @@ function stream(res: ServerResponse, answerMeta: { id: string; model: string }):
     });
   };
   res.writeHead(200, SSE_HEADERS);
-  send('response.created', { response: responseObject(meta, 'in_progress', [], null) });
-  send('response.in_progress', { response: responseObject(meta, 'in_progress', [], null) });
+  send('response.created', { response: responseObject(meta, IN_PROGRESS, [], null) });
+  send('response.in_progress', { response: responseObject(meta, IN_PROGRESS, [], null) });
   return {
     narration(piece) {
       if (messageIndex !== -1) return; // after the answer began, narration has no place left
@@ -196,16 +213,18 @@ function stream(res: ServerResponse, answerMeta: { id: string; model: string }):
       });
     },
     keepAlive: () => void res.write(': keep-alive\n\n'),
-    done(usage) {
+    done(usage, stopReason) {
       openMessage();
       const part = { type: 'output_text', text, annotations: [] };
       const common = { item_id: `msg_${key}`, output_index: messageIndex, content_index: 0 };
       send('response.output_text.done', { ...common, text, logprobs: [] });
       send('response.content_part.done', { ...common, part });
-      const item = messageItem(key, text, 'completed');
+      const item = messageItem(key, text, stopReason === 'max_turns' ? 'incomplete' : 'completed');
       output[messageIndex] = item;
       send('response.output_item.done', { output_index: messageIndex, item });
-      send('response.completed', { response: responseObject(meta, 'completed', output, usageOf(usage)) });
+      const state = statusOf(stopReason);
+      const response = responseObject(meta, state, output, usageOf(usage));
+      send(stopReason === 'max_turns' ? 'response.incomplete' : 'response.completed', { response });
       res.end();
     },
     fail(status, message) {

@@ -31,6 +31,8 @@ export interface RunRequest {
   signal: AbortSignal;
 }
 
+export type StopReason = 'end_turn' | 'max_turns';
+
 export interface RunUsage {
   inputTokens: number;
   outputTokens: number;
@@ -44,7 +46,16 @@ export type RunEvent =
   | { type: 'text'; text: string }
   /** Text of a turn that went on to call tools: narration, not the answer (`final` only). */
   | { type: 'narration'; text: string }
-  | { type: 'done'; text: string; usage: RunUsage; model: string | null; ref: MessageRef; treeId: string }
+  | {
+      type: 'done';
+      text: string;
+      /** `max_turns`: the run stopped at its turn limit; the text is what the last turn said, if anything. */
+      stopReason: StopReason;
+      usage: RunUsage;
+      model: string | null;
+      ref: MessageRef;
+      treeId: string;
+    }
   | { type: 'failed'; status: 408 | 502 | 503 | 504 | 499; message: string };
 
 export interface GatewayRunner {
@@ -209,12 +220,16 @@ function followNode(
           cacheReadTokens: event.usage.cacheReadTokens,
         };
         const outcome = event.outcome;
-        if (outcome.kind === 'done') {
-          if (mode === 'final') onEvent({ type: 'text', text: outcome.text });
+        const atLimit = outcome.kind === 'error' && outcome.limit === 'max_turns';
+        if (outcome.kind === 'done' || atLimit) {
+          // At the turn limit there is no final answer: the last turn's words (after its tools) stand for it.
+          const final = outcome.kind === 'done' ? outcome.text : turnText;
+          if (mode === 'final' && final !== '') onEvent({ type: 'text', text: final });
           // The answer is what the client got: in `all` mode every turn's text, as streamed.
-          const text = mode === 'all' ? sent : outcome.text;
+          const text = mode === 'all' ? sent : final;
+          const stopReason = atLimit ? 'max_turns' : 'end_turn';
           end(
-            { type: 'done', text, usage, model: event.model, ref: origin, treeId: node.treeId },
+            { type: 'done', text, stopReason, usage, model: event.model, ref: origin, treeId: node.treeId },
             () => undefined,
           );
         } else {

@@ -36,6 +36,7 @@ const simpleChat: Api = {
     model: answer.model,
     inputTokens: answer.usage.inputTokens + answer.usage.cacheReadTokens,
     outputTokens: answer.usage.outputTokens,
+    stopReason: answer.stopReason,
     sessionId: answer.sessionId,
   }),
   stream: () => {

@@ -404,7 +404,28 @@ describe('limits and errors', () => {
       model: 'claude-sonnet',
       outputTokens: expect.any(Number),
       sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      stopReason: 'end_turn',
     });
+  });
+
+  it('a run that reaches its turn limit is an answer cut short, as each API says it', async () => {
+    // One turn: the model's tool call runs, then the CLI stops before it can answer.
+    const chat = await fetch(`${gateway.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'SAY(write the note in one turn)', maxTurns: 1 }),
+    });
+    expect(chat.status).toBe(200);
+    expect(await chat.json()).toMatchObject({ text: '', stopReason: 'max_turns' });
+    const stream = anthropic().messages.stream({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: 'SAY(write the note, one turn)' }],
+      metadata: { max_turns: 1 } as Anthropic.Messages.Metadata,
+    });
+    const message = await stream.finalMessage();
+    expect(message.stop_reason).toBe('max_tokens');
+    expect(message.content[0]).toMatchObject({ type: 'thinking', thinking: 'I will write the note first.' });
   });
 });
 
