@@ -15,6 +15,8 @@ export interface ApiRequest {
   includeUsage: boolean;
   /** Responses API: the answer whose conversation this continues (a fork), instead of the history. */
   previousResponseId?: string;
+  /** Responses API `store` (default true): the answer can be read back by its id. */
+  store?: boolean;
 }
 
 export type Parsed = { ok: true; request: ApiRequest } | { ok: false; message: string };

@@ -150,6 +150,7 @@ export async function exchange(
           stopReason: event.stopReason,
           sessionId: event.treeId,
         };
+        if (request.store === true) memory.store(request.scope, id, api.answer(answer));
         if (request.stream) startStream(event.treeId).done(event.usage, event.stopReason);
         else sendJson(res, 200, api.answer(answer), { 'x-session-id': event.treeId });
         metrics.tokens(event.usage);

@@ -10,6 +10,8 @@ import {
 // each conversation's latest answer for a client that names it (`X-Session-Id`). Both bounded.
 
 const LIMIT = 10_000;
+/** Whole answers kept for `GET /v1/responses/{id}`: fewer, as each holds its text. */
+const STORED_LIMIT = 500;
 
 export interface ConversationMemory {
   /** The answer a Responses API id names (`previous_response_id`), if still there. */
@@ -22,6 +24,9 @@ export interface ConversationMemory {
     ref: MessageRef,
     conversationId: string,
   ): void;
+  /** A Responses API answer as it was sent, for a client that reads it back (`store`). */
+  store(scope: string, responseId: string, body: unknown): void;
+  stored(scope: string, responseId: string): unknown;
 }
 
 export interface RememberedAnswer {
@@ -33,11 +38,11 @@ export interface RememberedAnswer {
   wholeHistory: boolean;
 }
 
-/** A Map that forgets its oldest entry past LIMIT. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
+/** A Map that forgets its oldest entry past its limit. */
+function remember<V>(map: Map<string, V>, key: string, value: V, limit = LIMIT): void {
   map.delete(key);
   map.set(key, value);
-  if (map.size > LIMIT) {
+  if (map.size > limit) {
     const oldest = map.keys().next().value;
     if (oldest !== undefined) map.delete(oldest);
   }
@@ -47,7 +52,12 @@ export function createConversationMemory(exists: (ref: MessageRef) => boolean): 
   const answers = createConversationIndex<MessageRef>(LIMIT);
   const latest = new Map<string, MessageRef>();
   const responses = new Map<string, MessageRef>();
+  const bodies = new Map<string, unknown>();
   return {
+    store(scope, responseId, body) {
+      remember(bodies, `${scope}:${responseId}`, body, STORED_LIMIT);
+    },
+    stored: (scope, responseId) => bodies.get(`${scope}:${responseId}`),
     byResponse(scope, responseId) {
       const ref = responses.get(`${scope}:${responseId}`);
       return ref !== undefined && exists(ref) ? ref : undefined;

@@ -64,6 +64,7 @@ function parse(body: unknown): Parsed {
       stream: body.stream === true,
       includeUsage: false,
       ...(previous ? { previousResponseId: previous } : {}),
+      store: body.store !== false,
     },
   };
 }

@@ -25,6 +25,7 @@ const KNOWN_ROUTES = new Set([
   'GET /models',
   'GET /health',
   'GET /metrics',
+  'GET /responses/:id',
 ]);
 
 /** `/chat`: one prompt in, one small object out. */
@@ -121,6 +122,12 @@ export function createGatewayServer(options: GatewayServerOptions): {
     res.end(body);
   }
 
+  function storedResponse(req: IncomingMessage, res: ServerResponse, id: string): void {
+    const body = deps.memory.stored(scopeOf(req), id);
+    if (body === undefined) throw new RequestError(404, `no stored response with id '${id}'`);
+    sendJson(res, 200, body);
+  }
+
   function models(res: ServerResponse): void {
     const created = Math.floor(Date.now() / 1000);
     const data = MODEL_IDS.map((id) => ({ id, object: 'model', created, owned_by: 'claude-relay' }));
@@ -129,7 +136,9 @@ export function createGatewayServer(options: GatewayServerOptions): {
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]?.replace(/^\/v1(?=\/)/, '') ?? '/';
-    const route = KNOWN_ROUTES.has(`${req.method} ${path}`) ? `${req.method} ${path}` : 'other';
+    const storedId = req.method === 'GET' ? path.match(/^\/responses\/([\w-]+)$/)?.[1] : undefined;
+    const label = storedId === undefined ? `${req.method} ${path}` : 'GET /responses/:id';
+    const route = KNOWN_ROUTES.has(label) ? label : 'other';
     // Errors speak the API the client was using, even on a path the gateway does not serve
     // (`/v1/messages/count_tokens` is an Anthropic client's).
     const api =
@@ -149,6 +158,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
       if (route === 'POST /messages') return serveApi(anthropicMessages, req, res, route);
       if (route === 'POST /responses') return serveApi(openAiResponses, req, res, route);
       if (route === 'POST /chat') return serveChat(req, res, route);
+      if (storedId !== undefined) return storedResponse(req, res, storedId);
       throw new RequestError(404, `no route ${req.method} ${path}`);
     })().catch((error: unknown) => {
       const status = error instanceof RequestError ? error.status : 500;

@@ -186,6 +186,16 @@ describe('OpenAI Responses', () => {
       .create({ model: 'sonnet', input: 'SAY(x)', previous_response_id: 'resp_unknown' })
       .catch((thrown: unknown) => thrown);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    // Stored answers (the default) are read back by id, streamed ones too; `store: false` keeps nothing.
+    expect(await client.responses.retrieve(first.id)).toMatchObject({ id: first.id, status: 'completed' });
+    expect((await client.responses.retrieve(next.id)).output_text).toBe('You said: and then summarise');
+    const unstored = await client.responses.create({
+      model: 'sonnet',
+      input: 'SAY(forget me)',
+      store: false,
+    });
+    const notKept = await client.responses.retrieve(unstored.id).catch((thrown: unknown) => thrown);
+    expect(notKept).toBeInstanceOf(OpenAI.NotFoundError);
     // Streamed, a tool-using turn's narration is a reasoning item before the message, its summary streamed too.
     const narratedStream = client.responses.stream({
       model: 'sonnet',
