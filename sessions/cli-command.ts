@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunOptions } from './types.js';
+import type { PromptImage, RunOptions } from './types.js';
 
 // The CLI's command line, stdin and environment. Pure apart from resolving the bundled binary's path.
 
@@ -42,12 +42,16 @@ export function buildCliArgs(options: {
   return args;
 }
 
-/** The prompt as one stream-json user message line (the Agent SDK's form). */
-export function promptLine(prompt: string): string {
+/** The prompt as one stream-json user message line (the Agent SDK's form), images before the text. */
+export function promptLine(prompt: string, images: readonly PromptImage[] = []): string {
+  const pictures = images.map((image) => ({
+    type: 'image',
+    source: { type: 'base64', media_type: image.mediaType, data: image.data },
+  }));
   const message = {
     type: 'user',
     session_id: '',
-    message: { role: 'user', content: [{ type: 'text', text: prompt }] },
+    message: { role: 'user', content: [...pictures, { type: 'text', text: prompt }] },
     parent_tool_use_id: null,
   };
   return `${JSON.stringify(message)}\n`;

@@ -82,7 +82,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         // Marks the CLI and every tool it starts as this node's, so a restart can recognise them
         // (leftover-processes.ts).
         env: { ...env, [NODE_ID_ENV]: node.id, ...nodeHeaderEnv(node.id) },
-        stdin: promptLine(node.prompt),
+        stdin: promptLine(node.prompt, node.run?.images),
         permissions,
         permissionTimeoutMs: options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000,
         idleTimeoutMs: config.idleTimeoutMs,

@@ -57,6 +57,7 @@ const nodeSchema = z.object({
       model: z.string().optional(),
       appendSystemPrompt: z.string().optional(),
       maxTurns: z.number().optional(),
+      images: z.array(z.object({ mediaType: z.string(), data: z.string() })).optional(),
     })
     .optional(),
   priority: z.enum(['chat', 'high', 'normal', 'low']).optional(),

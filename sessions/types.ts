@@ -139,6 +139,14 @@ export interface RunOptions {
   appendSystemPrompt?: string;
   /** `--max-turns`: agentic turns before the CLI stops. */
   maxTurns?: number;
+  /** Images sent with the prompt, as image content of the CLI's first user message. */
+  images?: PromptImage[];
+}
+
+/** An image as the Anthropic API carries it: base64 data and its media type. */
+export interface PromptImage {
+  mediaType: string;
+  data: string;
 }
 
 /** Where a waiting task stands: chat tasks first, then API requests by their priority. */

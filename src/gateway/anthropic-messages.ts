@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isRecord, num, str } from '../common/index.js';
-import { type Answer, type AnswerStream, type Api, type Parsed, SSE_HEADERS, textOf } from './api.js';
+import { type Answer, type AnswerStream, type Api, contentOf, type Parsed, SSE_HEADERS } from './api.js';
 import type { Turn } from './conversation.js';
 import type { RunUsage, StopReason } from './runner.js';
 
@@ -22,9 +22,9 @@ function parse(body: unknown): Parsed {
       message: `tool_choice ${name ? `forcing "${name}"` : '"any"'} cannot be honoured: Claude Code acts with its own tools, not the client's`,
     };
   }
-  const system = textOf(body.system ?? '');
-  if (system.unsupported !== null)
-    return { ok: false, message: `system: blocks of type "${system.unsupported}" are not supported` };
+  const system = contentOf(body.system ?? '');
+  if (!system.ok || system.images.length > 0)
+    return { ok: false, message: 'system: only text blocks are supported' };
   const turns: Turn[] = [];
   for (const [index, message] of body.messages.entries()) {
     if (!isRecord(message) || (message.role !== 'user' && message.role !== 'assistant')) {
@@ -36,14 +36,9 @@ function parse(body: unknown): Parsed {
           (block) => !(isRecord(block) && (block.type === 'thinking' || block.type === 'redacted_thinking')),
         )
       : message.content;
-    const { text, unsupported } = textOf(content);
-    if (unsupported !== null) {
-      return {
-        ok: false,
-        message: `messages[${index}]: content of type "${unsupported}" is not supported (text only)`,
-      };
-    }
-    turns.push({ role: message.role, text });
+    const parsed = contentOf(content);
+    if (!parsed.ok) return { ok: false, message: `messages[${index}]: ${parsed.reason}` };
+    turns.push({ role: message.role, text: parsed.text, images: parsed.images });
   }
   if (turns.at(-1)?.role !== 'user') return { ok: false, message: 'the last message must be from the user' };
   const maxTurns = num(isRecord(body.metadata) ? body.metadata.max_turns : undefined);

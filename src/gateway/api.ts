@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import type { PromptImage } from '../../sessions/index.js';
+import { isRecord } from '../common/index.js';
 import type { Conversation } from './conversation.js';
 import type { RunUsage, StopReason } from './runner.js';
 
@@ -61,20 +63,62 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** The text of a content value: a string, or the text parts of an array (others are refused by the caller). */
-export function textOf(content: unknown): { text: string; unsupported: string | null } {
-  if (typeof content === 'string') return { text: content, unsupported: null };
-  if (!Array.isArray(content))
-    return { text: '', unsupported: content === null || content === undefined ? null : 'content' };
-  const texts: string[] = [];
-  for (const part of content) {
-    const type = typeof part === 'object' && part !== null ? Reflect.get(part, 'type') : undefined;
-    const text = typeof part === 'object' && part !== null ? Reflect.get(part, 'text') : undefined;
-    if ((type === 'text' || type === 'input_text' || type === 'output_text') && typeof text === 'string')
-      texts.push(text);
-    else return { text: '', unsupported: typeof type === 'string' ? type : 'part' };
+/** What a message's content holds: its text, and images for the CLI; or why it cannot be taken. */
+export type Content = { ok: true; text: string; images: PromptImage[] } | { ok: false; reason: string };
+
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/** An image from a `data:` URL; the relay fetches nothing, so any other URL is refused. */
+function imageFromUrl(url: unknown): PromptImage | string {
+  if (typeof url !== 'string') return 'an image part must carry its URL';
+  const match = /^data:([\w/+.-]+);base64,(.*)$/s.exec(url);
+  if (match === null) return 'an image must be a data: URL with base64 data (the relay fetches no URLs)';
+  return imageOf(match[1] ?? '', match[2] ?? '');
+}
+
+function imageOf(mediaType: string, data: string): PromptImage | string {
+  if (!IMAGE_TYPES.has(mediaType))
+    return `images of type "${mediaType}" are not supported (png, jpeg, gif, webp)`;
+  if (data === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(data))
+    return "an image's base64 data is empty or not base64";
+  return { mediaType, data };
+}
+
+/** One content part: text, an image (OpenAI `image_url`/`input_image`, Anthropic `image`), or a refusal. */
+function partOf(part: unknown): string | PromptImage | { refused: string } {
+  if (!isRecord(part)) return { refused: 'a content part must be an object' };
+  const { type } = part;
+  if ((type === 'text' || type === 'input_text' || type === 'output_text') && typeof part.text === 'string')
+    return part.text;
+  let image: PromptImage | string | undefined;
+  if (type === 'image_url')
+    image = imageFromUrl(isRecord(part.image_url) ? part.image_url.url : part.image_url);
+  else if (type === 'input_image') image = imageFromUrl(part.image_url);
+  else if (type === 'image' && isRecord(part.source)) {
+    image =
+      part.source.type === 'base64'
+        ? imageOf(String(part.source.media_type), String(part.source.data ?? ''))
+        : 'an image must be base64 data (the relay fetches no URLs)';
   }
-  return { text: texts.join('\n'), unsupported: null };
+  if (image === undefined)
+    return { refused: `content of type "${String(type ?? 'part')}" is not supported (text and images)` };
+  return typeof image === 'string' ? { refused: image } : image;
+}
+
+/** The text and images of a content value: a string, or an array of parts. */
+export function contentOf(content: unknown): Content {
+  if (typeof content === 'string') return { ok: true, text: content, images: [] };
+  if (content === null || content === undefined) return { ok: true, text: '', images: [] };
+  if (!Array.isArray(content)) return { ok: false, reason: 'content must be a string or an array of parts' };
+  const texts: string[] = [];
+  const images: PromptImage[] = [];
+  for (const raw of content) {
+    const part = partOf(raw);
+    if (typeof part === 'string') texts.push(part);
+    else if ('refused' in part) return { ok: false, reason: part.refused };
+    else images.push(part);
+  }
+  return { ok: true, text: texts.join('\n'), images };
 }
 
 /** The OpenAI error `type` for a status: the SDKs pick their error class by status, people read the type. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PromptImage } from '../../sessions/index.js';
 
 // API clients send the whole history with every request. This maps a history to the CLI session that already
 // holds it: each finished answer is remembered under the fingerprint of the history it completes, so the next
@@ -10,6 +11,8 @@ export type Role = 'user' | 'assistant';
 export interface Turn {
   role: Role;
   text: string;
+  /** Images sent with the turn (user turns): given to the CLI with the prompt they belong to. */
+  images?: PromptImage[];
 }
 
 /** One API request, whatever its shape (OpenAI chat, Anthropic messages, /chat). */
@@ -31,6 +34,8 @@ export function historyKey(conversation: Conversation, length = conversation.tur
   hash.update(`${conversation.scope ?? ''}\u0000${conversation.system.trim()}`);
   for (const turn of conversation.turns.slice(0, length)) {
     hash.update(`\u0000${turn.role}\u0000${turn.text.trim()}`);
+    // Two turns with the same words and other pictures are other histories.
+    for (const image of turn.images ?? []) hash.update(`\u0000${image.mediaType}\u0000${image.data}`);
   }
   return hash.digest('hex');
 }
@@ -40,6 +45,8 @@ export interface Continuation<T> {
   parent: T | null;
   /** The prompt for the new run: the turns after the prefix, as the model should read them. */
   prompt: string;
+  /** The images of those turns, in order. */
+  images: PromptImage[];
 }
 
 /**
@@ -55,24 +62,27 @@ export function continuationOf<T>(
   for (let length = turns.length - 1; length > 0; length--) {
     if (turns[length - 1]?.role !== 'assistant') continue;
     const parent = find(historyKey(conversation, length));
-    if (parent !== undefined) return { parent, prompt: promptOf(turns.slice(length)) };
+    if (parent !== undefined) return { parent, ...promptOf(turns.slice(length)) };
   }
-  return { parent: null, prompt: promptOf(turns) };
+  return { parent: null, ...promptOf(turns) };
 }
 
-/** The turns as the model should read them: one message alone, several as a transcript. */
-export function promptOf(turns: readonly Turn[]): string {
-  if (turns.length === 1) return turns[0]?.text ?? '';
+/** The turns as the model should read them: one message alone, several as a transcript; their images. */
+export function promptOf(turns: readonly Turn[]): { prompt: string; images: PromptImage[] } {
+  const images = turns.flatMap((turn) => turn.images ?? []);
+  if (turns.length === 1) return { prompt: turns[0]?.text ?? '', images };
   const lines = ['(The conversation so far, then the new message to answer.)', ''];
   for (const [index, turn] of turns.entries()) {
     const last = index === turns.length - 1;
+    const pictures = turn.images?.length ? [`[${turn.images.length} image(s) attached]`] : [];
     lines.push(
       last ? 'New message from the user:' : turn.role === 'user' ? 'User:' : 'Assistant:',
+      ...pictures,
       turn.text,
       '',
     );
   }
-  return lines.join('\n').trimEnd();
+  return { prompt: lines.join('\n').trimEnd(), images };
 }
 
 /** Remembered answers by the fingerprint of the history they complete. Bounded: the oldest are forgotten. */

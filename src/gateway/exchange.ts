@@ -43,8 +43,9 @@ export type ExchangeRequest = ApiRequest & { priority?: string; timeoutMs?: numb
 
 /** A request's own mistakes are a 400 or 413 before a session is taken, never a 503 to be retried. */
 function checkRequest(request: ExchangeRequest): void {
-  const last = request.conversation.turns.at(-1)?.text ?? '';
-  if (last.trim() === '') throw new RequestError(400, 'the last user message is empty');
+  const last = request.conversation.turns.at(-1);
+  if ((last?.text ?? '').trim() === '' && !last?.images?.length)
+    throw new RequestError(400, 'the last user message is empty');
   const size = request.conversation.turns.reduce((sum, turn) => sum + turn.text.length, 0);
   if (size > MAX_PROMPT_CHARS) {
     throw new RequestError(413, `the conversation is longer than ${MAX_PROMPT_CHARS} characters`);
@@ -83,7 +84,7 @@ function continuation(
       `no response with id '${request.previousResponseId}' is known to this gateway`,
     );
   }
-  return { parent, prompt: promptOf(conversation.turns) };
+  return { parent, ...promptOf(conversation.turns) };
 }
 
 export async function exchange(
@@ -97,7 +98,13 @@ export async function exchange(
   const { config, memory, metrics, logger } = deps;
   checkRequest(request);
   const conversation = { ...request.conversation, scope: request.scope };
-  const { parent, prompt } = continuation(memory, request, conversation, str(req.headers['x-session-id']));
+  const {
+    parent,
+    prompt: words,
+    images,
+  } = continuation(memory, request, conversation, str(req.headers['x-session-id']));
+  // A picture sent without words is still a task: the engine takes no empty prompt.
+  const prompt = words.trim() === '' && images.length > 0 ? '(image attached)' : words;
   const priority = priorityOf(req, request.priority);
   const tier = tierOf(request.model);
   const maxTurns = request.maxTurns ?? config.maxTurns;
@@ -179,6 +186,7 @@ export async function exchange(
           ...(tier === undefined ? {} : { model: tier }),
           ...(conversation.system ? { appendSystemPrompt: conversation.system } : {}),
           ...(maxTurns === undefined ? {} : { maxTurns }),
+          ...(images.length === 0 ? {} : { images }),
         },
         priority,
         ...(config.workspace === undefined ? {} : { workspace: config.workspace }),

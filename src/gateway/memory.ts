@@ -73,7 +73,8 @@ export function createConversationMemory(exists: (ref: MessageRef) => boolean): 
       // message. An id the gateway does not know (from before a restart, another program's header) starts afresh.
       const named = latest.get(`${conversation.scope ?? ''}:${sessionId}`);
       if (named === undefined || !exists(named)) return found;
-      return { parent: named, prompt: conversation.turns.at(-1)?.text ?? '' };
+      const last = conversation.turns.at(-1);
+      return { parent: named, prompt: last?.text ?? '', images: last?.images ?? [] };
     },
     remember(conversation, answer, ref, conversationId) {
       const scope = conversation.scope ?? '';

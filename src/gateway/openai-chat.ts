@@ -4,10 +4,10 @@ import {
   type Answer,
   type AnswerStream,
   type Api,
+  contentOf,
   openAiErrorType,
   type Parsed,
   SSE_HEADERS,
-  textOf,
 } from './api.js';
 import type { Turn } from './conversation.js';
 import type { RunUsage, StopReason } from './runner.js';
@@ -34,15 +34,13 @@ function parse(body: unknown): Parsed {
   for (const [index, message] of body.messages.entries()) {
     if (!isRecord(message)) return { ok: false, message: `messages[${index}] must be an object` };
     const role = message.role;
-    const { text, unsupported } = textOf(message.content);
-    if (unsupported !== null) {
-      return {
-        ok: false,
-        message: `messages[${index}]: content of type "${unsupported}" is not supported (text only)`,
-      };
-    }
+    const content = contentOf(message.content);
+    if (!content.ok) return { ok: false, message: `messages[${index}]: ${content.reason}` };
+    const { text, images } = content;
+    if ((role === 'system' || role === 'developer') && images.length > 0)
+      return { ok: false, message: `messages[${index}]: a ${role} message takes text only` };
     if (role === 'system' || role === 'developer') system.push(text);
-    else if (role === 'user' || role === 'assistant') turns.push({ role, text });
+    else if (role === 'user' || role === 'assistant') turns.push({ role, text, images });
     else if (role === 'tool') turns.push({ role: 'user', text: `[tool result] ${text}` });
     else
       return {

@@ -4,10 +4,10 @@ import {
   type Answer,
   type AnswerStream,
   type Api,
+  contentOf,
   openAiErrorType,
   type Parsed,
   SSE_HEADERS,
-  textOf,
 } from './api.js';
 import type { Turn } from './conversation.js';
 import type { RunUsage, StopReason } from './runner.js';
@@ -31,15 +31,14 @@ function parse(body: unknown): Parsed {
       if (!isRecord(item) || (item.type !== undefined && item.type !== 'message')) {
         return { ok: false, message: `input[${index}]: only message items are supported` };
       }
-      const { text, unsupported } = textOf(item.content);
-      if (unsupported !== null) {
-        return {
-          ok: false,
-          message: `input[${index}]: content of type "${unsupported}" is not supported (text only)`,
-        };
-      }
+      const content = contentOf(item.content);
+      if (!content.ok) return { ok: false, message: `input[${index}]: ${content.reason}` };
+      const { text, images } = content;
+      if ((item.role === 'system' || item.role === 'developer') && images.length > 0)
+        return { ok: false, message: `input[${index}]: a ${item.role} message takes text only` };
       if (item.role === 'system' || item.role === 'developer') system.push(text);
-      else if (item.role === 'user' || item.role === 'assistant') turns.push({ role: item.role, text });
+      else if (item.role === 'user' || item.role === 'assistant')
+        turns.push({ role: item.role, text, images });
       else
         return {
           ok: false,

@@ -12,7 +12,7 @@ const first: Conversation = { system: 'be brief', turns: [{ role: 'user', text: 
 describe('continuationOf', () => {
   it('a new history is a new conversation whose prompt is the last message alone', () => {
     const index = createConversationIndex<string>();
-    expect(continuationOf(first, index.find)).toEqual({ parent: null, prompt: 'write the note' });
+    expect(continuationOf(first, index.find)).toEqual({ parent: null, prompt: 'write the note', images: [] });
   });
 
   it('a history that adds a message to a remembered answer continues it with that message', () => {
@@ -23,7 +23,35 @@ describe('continuationOf', () => {
       turns: [...first.turns, { role: 'assistant', text: '  Done.\n' }, { role: 'user', text: 'summarise' }],
     };
     // Whitespace around the answer, as clients often send it back, does not matter.
-    expect(continuationOf(next, index.find)).toEqual({ parent: 'node-1', prompt: 'summarise' });
+    expect(continuationOf(next, index.find)).toEqual({ parent: 'node-1', prompt: 'summarise', images: [] });
+  });
+
+  it('the same words with another picture are another history; pictures go with the prompt', () => {
+    const index = createConversationIndex<string>();
+    const cat = { mediaType: 'image/png', data: 'Y2F0' };
+    const dog = { mediaType: 'image/png', data: 'ZG9n' };
+    const withCat: Conversation = {
+      system: '',
+      turns: [{ role: 'user', text: 'what is this', images: [cat] }],
+    };
+    index.remember(withCat, 'A cat.', 'node-cat');
+    const next = (picture: typeof cat): Conversation => ({
+      system: '',
+      turns: [
+        { role: 'user', text: 'what is this', images: [picture] },
+        { role: 'assistant', text: 'A cat.' },
+        { role: 'user', text: 'and this?', images: [dog] },
+      ],
+    });
+    expect(continuationOf(next(cat), index.find)).toEqual({
+      parent: 'node-cat',
+      prompt: 'and this?',
+      images: [dog],
+    });
+    const other = continuationOf(next(dog), index.find);
+    expect(other.parent).toBeNull();
+    expect(other.images).toEqual([dog, dog]);
+    expect(other.prompt).toContain('[1 image(s) attached]');
   });
 
   it('an edited history forks at the longest remembered prefix and reads the rest as a transcript', () => {

@@ -24,6 +24,9 @@ import { type E2eRig, startE2eRig } from '../sessions/e2e-rig.js';
 // engine → the real `claude` CLI → the embedded proxy → a scripted provider.
 
 const KEY = 'gw-test-key-0123456789';
+/** A 1×1 PNG. */
+const PIXEL_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
 /** The words of the user's own message (Claude Code adds reminders around it in the same turn). */
 function said(body: unknown): string {
@@ -337,21 +340,45 @@ describe('limits and errors', () => {
     expect(await empty.json()).toMatchObject({ error: { message: 'the last user message is empty' } });
     expect((await post('/chat', { prompt: 'SAY(x)', timeoutMs: -5 })).status).toBe(400);
     expect((await post('/chat', { prompt: 'SAY(x)', maxTurns: 1.5 })).status).toBe(400);
-    const image = await post('/v1/messages', {
-      model: 'sonnet',
-      max_tokens: 10,
-      messages: [
+    // Images must come with their data: the relay fetches no URLs; an unknown kind is named.
+    const refusals: Array<[string, unknown, string]> = [
+      [
+        '/v1/chat/completions',
         {
-          role: 'user',
-          content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA' } }],
+          model: 'sonnet',
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/cat.png' } }] },
+          ],
         },
+        'data: URL',
       ],
-    });
-    expect(image.status).toBe(400);
-    expect(await image.json()).toMatchObject({
-      type: 'error',
-      error: { message: expect.stringContaining('"image"') },
-    });
+      [
+        '/v1/messages',
+        {
+          model: 'sonnet',
+          max_tokens: 10,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'image', source: { type: 'base64', media_type: 'image/tiff', data: 'AAAA' } },
+              ],
+            },
+          ],
+        },
+        'image/tiff',
+      ],
+      [
+        '/v1/responses',
+        { model: 'sonnet', input: [{ role: 'user', content: [{ type: 'input_file' }] }] },
+        'input_file',
+      ],
+    ];
+    for (const [path, body, named] of refusals) {
+      const refused = await post(path, body);
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(await refused.json())).toContain(named);
+    }
     const stranger = await post(
       '/chat',
       { prompt: 'SAY(fresh start)' },
@@ -380,6 +407,48 @@ describe('limits and errors', () => {
       req.end();
     });
     expect(chunked).toBe(413);
+  });
+
+  it('images reach the model with the prompt, from OpenAI and Anthropic clients', async () => {
+    const png = PIXEL_PNG;
+    const fromOpenAi = await openai().chat.completions.create({
+      model: 'sonnet',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'SAY(what is in the picture)' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
+    });
+    expect(fromOpenAi.choices[0]?.message.content).toBe('You said: what is in the picture');
+    const fromAnthropic = await anthropic().messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }],
+        },
+      ],
+    });
+    expect(fromAnthropic.stop_reason).toBe('end_turn');
+    // The provider got each picture as image content of the user's message, through the CLI and the proxy.
+    const pictures = rig.upstream.requests.flatMap((req) =>
+      messagesOf(req.body).flatMap((message) =>
+        Array.isArray(message.content)
+          ? message.content.filter((part: { type?: string }) => part.type === 'image_url')
+          : [],
+      ),
+    );
+    expect(pictures).toContainEqual({
+      type: 'image_url',
+      image_url: { url: `data:image/png;base64,${png}` },
+    });
+    const askedWithPicture = rig.upstream.requests.filter((req) => JSON.stringify(req.body).includes(png));
+    expect(askedWithPicture.length).toBeGreaterThanOrEqual(2);
   });
 
   it('a client that disconnects mid-stream stops its CLI', async () => {
