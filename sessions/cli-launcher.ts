@@ -7,9 +7,12 @@ import {
   promptLine,
   resolveBundledClaude,
 } from './cli-command.js';
+import { startCliRun } from './cli-runner.js';
 import { checkCliVersion, TESTED_CLI_VERSIONS } from './cli-version.js';
+import { encodeInitialize, encodeReadyProbe } from './control-protocol.js';
 import { NODE_ID_ENV } from './leftover-processes.js';
 import { type NodeRun, type NodeRunOptions, startNodeRun } from './node-run.js';
+import { createPrestartPool, type Prestarted } from './prestart.js';
 import type { CliCheck, NodeSnapshot } from './types.js';
 
 // The Claude CLI as this engine is configured: which binary, with which environment and permission mode, checked
@@ -33,15 +36,29 @@ export interface CliLauncherOptions {
   permissions?: PermissionMode;
   /** `PERMISSION_TIMEOUT`: an unanswered prompt is denied after this long (default 5 min). */
   permissionTimeoutMs?: number;
+  /**
+   * `GATEWAY_PRESTART`: keep `count` CLI processes started and waiting for new conversations whose first message
+   * comes from `platform`, per launch shape (model tier, directory) in use.
+   */
+  prestart?: { count: number; platform: string };
 }
 
-export type RunHooks = Pick<NodeRunOptions, 'emit' | 'onSessionId' | 'onSpawn'>;
+export type RunHooks = Pick<NodeRunOptions, 'emit' | 'onSessionId'> & {
+  /** `tag`: the node id a pre-started process carries in its environment (its tools inherit it). */
+  onSpawn(pid: number, tag?: string): void;
+};
 
 export interface CliLauncher {
   /** Runs `--version` and logs what it found: a CLI that cannot run is an error, an untested version a warning. */
   check(): Promise<CliCheck>;
   /** Starts the node's CLI: a fork of `node.forkOf` when set, else a fresh session. */
   start(node: NodeSnapshot, hooks: RunHooks): NodeRun;
+  /** The node a process's id tag names: a pre-started process carries its own tag, not its node's id. */
+  nodeIdOf(tag: string): string;
+  /** Pre-started processes waiting now. */
+  prestarted(): number;
+  /** Ends the pre-started processes. */
+  close(): void;
 }
 
 export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
@@ -62,6 +79,47 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
   /** CLI event types already warned about: shared by every run, so each is logged once per engine. */
   const unknownTypes = new Set<string>();
 
+  const prestartFor = options.prestart;
+  const prestart =
+    prestartFor !== undefined && prestartFor.count > 0
+      ? createPrestartPool({
+          count: prestartFor.count,
+          onGiveUp: (reason) => logger.warn({ reason }, 'pre-started CLI processes given up for this shape'),
+        })
+      : null;
+  /** Tags of pre-started processes now working for a node. */
+  const takenBy = new Map<string, string>();
+  const idEnv = (id: string): Record<string, string> => ({ ...env, [NODE_ID_ENV]: id, ...nodeHeaderEnv(id) });
+  const idleTimeoutMs = config.idleTimeoutMs;
+  const graceMs = options.stopGraceMs ?? 2000;
+
+  /** A waiting process for a new conversation from the pre-start platform, if one is ready; keeps the shape warm. */
+  const takePrestarted = (node: NodeSnapshot, args: string[]): Prestarted | undefined => {
+    if (prestart === null || node.forkOf !== null) return undefined;
+    if (node.messages[0]?.ref.platform !== prestartFor?.platform) return undefined;
+    const key = JSON.stringify([args, node.workingDirectory]);
+    const taken = prestart.take(key);
+    prestart.want(key, (tag, onReady) => {
+      const probe = `ready_${tag}`;
+      const run = startCliRun({
+        bin,
+        args,
+        cwd: node.workingDirectory,
+        env: idEnv(tag),
+        stdin: null,
+        idleTimeoutMs,
+        graceMs,
+        // Until a task takes it the process prints only the probe's reply (the task's own lines go to its run).
+        onLine: (line) => {
+          if (line.includes(probe)) onReady();
+        },
+      });
+      run.send(encodeReadyProbe(probe));
+      return run;
+    });
+    return taken;
+  };
+
   return {
     async check() {
       const cli = await checkCliVersion(bin, env);
@@ -69,29 +127,51 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       return cli;
     },
     start(node, hooks) {
-      return startNodeRun({
-        nodeId: node.id,
-        bin,
-        args: buildCliArgs({
+      const run = node.run ?? {};
+      const argsWith = (appendSystemPrompt: string | undefined): string[] =>
+        buildCliArgs({
           addDirs: config.allowedDirs,
           resumeSessionId: node.forkOf ?? null,
           permissions,
-          ...(node.run === undefined ? {} : { run: node.run }),
-        }),
+          run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
+        });
+      // A pre-started process has every argument but the system prompt, which it is given by initialize.
+      const { appendSystemPrompt, ...shape } = run;
+      const prestarted = takePrestarted(
+        node,
+        buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+      );
+      const prompt = promptLine(node.prompt, run.images);
+      if (prestarted !== undefined) takenBy.set(prestarted.tag, node.id);
+      const nodeRun = startNodeRun({
+        nodeId: node.id,
+        bin,
+        args: argsWith(appendSystemPrompt),
         cwd: node.workingDirectory,
         // Marks the CLI and every tool it starts as this node's, so a restart can recognise them
         // (leftover-processes.ts).
-        env: { ...env, [NODE_ID_ENV]: node.id, ...nodeHeaderEnv(node.id) },
-        stdin: promptLine(node.prompt, node.run?.images),
+        env: idEnv(node.id),
+        stdin:
+          prestarted !== undefined && appendSystemPrompt
+            ? encodeInitialize(`init_${node.id}`, appendSystemPrompt) + prompt
+            : prompt,
         permissions,
         permissionTimeoutMs: options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000,
-        idleTimeoutMs: config.idleTimeoutMs,
-        graceMs: options.stopGraceMs ?? 2000,
+        idleTimeoutMs,
+        graceMs,
         logger,
         unknownTypes,
-        ...hooks,
+        emit: hooks.emit,
+        onSessionId: hooks.onSessionId,
+        onSpawn: (pid) => hooks.onSpawn(pid, prestarted?.tag),
+        ...(prestarted === undefined ? {} : { prestarted: prestarted.run }),
       });
+      if (prestarted !== undefined) void nodeRun.ended.then(() => takenBy.delete(prestarted.tag));
+      return nodeRun;
     },
+    nodeIdOf: (tag) => takenBy.get(tag) ?? tag,
+    prestarted: () => prestart?.ready() ?? 0,
+    close: () => prestart?.close(),
   };
 }
 

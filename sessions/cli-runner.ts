@@ -13,16 +13,21 @@ import type { ExitFacts, Termination } from './outcome.js';
 // messages (`send`): permission answers and the interrupt that `stop` sends first. The CLI then waits for more
 // turns, so the caller says when the run is over (`endInput`, engine.ts: at the final result). A stop sends the
 // interrupt and closes stdin; the signals follow only if the CLI has not ended a grace period later.
+//
+// Pre-started (`stdin: null`): the process starts and waits for its first message; `begin` later gives it its
+// prompt and its line handler, and only then does the idle clock run (waiting for work is not being stuck).
 
 export interface CliRunOptions {
   bin: string;
   args: string[];
   cwd: string;
   env: Record<string, string>;
-  stdin: string;
+  /** The prompt line(s), or null: a pre-started process that waits for `begin`. */
+  stdin: string | null;
   idleTimeoutMs: number;
   /** Wait after SIGINT before SIGTERM, and after SIGTERM before SIGKILL. */
   graceMs: number;
+  /** Every stdout line (a pre-started process: until `begin` brings the task's handler). */
   onLine(line: string): void;
   onSpawn?(pid: number): void;
   /** Keep stdin open after the prompt for control messages (see above). */
@@ -43,7 +48,17 @@ export interface CliRun {
   endInput(): void;
   /** While held (a permission prompt waits for a person) silence is no reason to stop the run. */
   holdIdle(held: boolean): void;
+  /** Gives a pre-started process its work: its lines go to the work's handler from now on. */
+  begin(work: RunWork): void;
   readonly exit: Promise<Omit<ExitFacts, 'strayLines'>>;
+}
+
+/** What a pre-started run is given when a task takes it. */
+export interface RunWork {
+  stdin: string;
+  keepInputOpen: boolean;
+  interruptLine?: string;
+  onLine(line: string): void;
 }
 
 const STDERR_KEEP = 8 * 1024;
@@ -64,6 +79,8 @@ export function startCliRun(options: CliRunOptions): CliRun {
   const pid = subprocess.pid;
   if (pid !== undefined) options.onSpawn?.(pid);
 
+  let onLine = options.onLine;
+  let interruptLine = options.interruptLine;
   let termination: Termination = null;
   let exited = false;
   let stderr = '';
@@ -96,7 +113,7 @@ export function startCliRun(options: CliRunOptions): CliRun {
     termination = reason;
     // The interrupt ends the turn cleanly (an open prompt is withdrawn, the partial answer stays in the
     // session); the signals are the fallback for a CLI that does not react to it.
-    const interrupted = options.interruptLine !== undefined && send(options.interruptLine);
+    const interrupted = interruptLine !== undefined && send(interruptLine);
     endInput();
     const lead = interrupted ? options.graceMs : 0;
     const escalate = (signal: NodeJS.Signals, at: number): void => {
@@ -110,22 +127,25 @@ export function startCliRun(options: CliRunOptions): CliRun {
 
   let idleHeld = false;
   // A held timer that fires does nothing; releasing re-arms it for a full period (refresh re-activates a timer
-  // that has fired, not one that was cleared).
-  const idle = setTimeout(() => {
-    if (!idleHeld) stop('timeout');
-  }, options.idleTimeoutMs);
+  // that has fired, not one that was cleared). Armed when the process has work.
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    idle = setTimeout(() => {
+      if (!idleHeld) stop('timeout');
+    }, options.idleTimeoutMs);
+  };
   const touch = (): void => {
-    if (termination === null) idle.refresh();
+    if (termination === null) idle?.refresh();
   };
   const holdIdle = (held: boolean): void => {
     idleHeld = held;
-    if (!held && termination === null && !exited) idle.refresh();
+    if (!held && termination === null && !exited) idle?.refresh();
   };
 
   const decoder = createLineDecoder();
   subprocess.stdout?.on('data', (chunk: Buffer) => {
     touch();
-    for (const line of decoder.feed(chunk)) options.onLine(line);
+    for (const line of decoder.feed(chunk)) onLine(line);
   });
   subprocess.stderr?.on('data', (chunk: Buffer) => {
     touch();
@@ -133,12 +153,21 @@ export function startCliRun(options: CliRunOptions): CliRun {
   });
   // A CLI that dies before reading its prompt makes this write fail with EPIPE; the exit tells the story.
   stdin?.on('error', () => {});
-  if (options.keepInputOpen === true) {
-    stdin?.write(options.stdin);
-  } else {
-    inputOpen = false;
-    stdin?.end(options.stdin);
-  }
+  const giveInput = (text: string, keepOpen: boolean): void => {
+    armIdle();
+    if (keepOpen) stdin?.write(text);
+    else {
+      inputOpen = false;
+      stdin?.end(text);
+    }
+  };
+  if (options.stdin !== null) giveInput(options.stdin, options.keepInputOpen === true);
+  const begin = (work: RunWork): void => {
+    if (idle !== undefined || exited) return; // already working, or gone: the exit tells the taker
+    onLine = work.onLine;
+    interruptLine = work.interruptLine;
+    giveInput(work.stdin, work.keepInputOpen);
+  };
 
   const exit = (async () => {
     const result = await subprocess;
@@ -150,7 +179,7 @@ export function startCliRun(options: CliRunOptions): CliRun {
     // or the CLI died by a signal, nothing of its group may keep working in the workspace. The group id cannot
     // have been handed to another process while members remain, and once none remain this is a no-op.
     if (termination !== null || result.signal !== undefined) signalGroup('SIGKILL', true);
-    for (const line of decoder.flush()) options.onLine(line);
+    for (const line of decoder.flush()) onLine(line);
     const started = pid !== undefined && result.exitCode !== undefined ? true : result.signal !== undefined;
     const cause = result.cause instanceof Error ? result.cause.message : String(result.cause ?? '');
     return {
@@ -165,5 +194,5 @@ export function startCliRun(options: CliRunOptions): CliRun {
     };
   })();
 
-  return { pid, stop, kill: () => signalGroup('SIGKILL'), send, endInput, holdIdle, exit };
+  return { pid, stop, kill: () => signalGroup('SIGKILL'), send, endInput, holdIdle, begin, exit };
 }

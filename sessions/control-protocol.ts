@@ -149,6 +149,26 @@ export function encodeDeny(request: PermissionRequest, message: string): string 
   });
 }
 
+/**
+ * The SDK's initialize request carrying what `--append-system-prompt` would have: a pre-started process was
+ * started before the task's system prompt was known. It applies from the first turn on.
+ */
+export function encodeInitialize(requestId: string, appendSystemPrompt: string): string {
+  return line({
+    type: 'control_request',
+    request_id: requestId,
+    request: { subtype: 'initialize', appendSystemPrompt },
+  });
+}
+
+/**
+ * A harmless question a pre-started process answers once it has started: its reply says it is ready. (Not
+ * initialize: the CLI takes initialize's options only once, and the task's system prompt comes later.)
+ */
+export function encodeReadyProbe(requestId: string): string {
+  return line({ type: 'control_request', request_id: requestId, request: { subtype: 'mcp_status' } });
+}
+
 /** Ends the current turn like the Stop button of the SDK: the CLI withdraws an open prompt and prints a result. */
 export function encodeInterrupt(requestId: string): string {
   return line({ type: 'control_request', request_id: requestId, request: { subtype: 'interrupt' } });

@@ -108,7 +108,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       return { removed: branch.map(snapshotOf) };
     },
 
-    reportProviderWait(nodeId, wait) {
+    reportProviderWait(tag, wait) {
+      const nodeId = cli.nodeIdOf(tag);
       const node = tree.get(nodeId);
       if (node?.state === 'running' && !storage.isRemoving(nodeId)) {
         listeners.emit(node, { type: 'provider_wait', ...wait });
@@ -128,6 +129,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         errors: byState.error,
         uptimeMs: startedAt === 0 ? 0 : clock.now() - startedAt,
         maxSessions: config.maxSessions,
+        prestarted: cli.prestarted(),
         store: storage.status(),
       };
     },
@@ -137,6 +139,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     async close() {
       if (runs.closing) return;
       process.off('exit', runs.killAll);
+      cli.close();
       await runs.close();
       await storage.close();
     },

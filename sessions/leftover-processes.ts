@@ -17,6 +17,8 @@ export interface CliProcessRecord {
   /** /proc/<pid>/stat field 22: clock ticks after boot. */
   startTime: number;
   bootId: string | null;
+  /** The node id in the environment of a pre-started process, which a node took later (its tools carry it). */
+  tag?: string;
 }
 
 export interface ProcInfo {
@@ -109,7 +111,8 @@ export function leftoversOf(
       proc.pid === record.pid &&
       proc.startTime === record.startTime;
     if (isLeader) leader = true;
-    if (isLeader || proc.nodeId === nodeId) pids.push(proc.pid);
+    const carriesId = proc.nodeId !== null && (proc.nodeId === nodeId || proc.nodeId === record?.tag);
+    if (isLeader || carriesId) pids.push(proc.pid);
   }
   return { pids, leader };
 }

@@ -34,6 +34,8 @@ export interface NodeRunOptions {
   /** The run's session id, as soon as its first init line shows it. */
   onSessionId(sessionId: string): void;
   onSpawn(pid: number): void;
+  /** A process started earlier with these same arguments, waiting for work: taken instead of a new one. */
+  prestarted?: CliRun;
 }
 
 export interface NodeRun {
@@ -92,19 +94,26 @@ export function startNodeRun(options: NodeRunOptions): NodeRun {
     else if (event.kind === 'result' && backgroundTasks === 0) run.endInput();
   };
 
-  const run = startCliRun({
-    bin: options.bin,
-    args: options.args,
-    cwd: options.cwd,
-    env: options.env,
-    stdin: options.stdin,
-    keepInputOpen: ask,
-    ...(ask ? { interruptLine: encodeInterrupt(`stop_${nodeId}`) } : {}),
-    idleTimeoutMs: options.idleTimeoutMs,
-    graceMs: options.graceMs,
-    onLine,
-    onSpawn: options.onSpawn,
-  });
+  const interrupt = ask ? { interruptLine: encodeInterrupt(`stop_${nodeId}`) } : {};
+  const run =
+    options.prestarted ??
+    startCliRun({
+      bin: options.bin,
+      args: options.args,
+      cwd: options.cwd,
+      env: options.env,
+      stdin: options.stdin,
+      keepInputOpen: ask,
+      ...interrupt,
+      idleTimeoutMs: options.idleTimeoutMs,
+      graceMs: options.graceMs,
+      onLine,
+      onSpawn: options.onSpawn,
+    });
+  if (options.prestarted !== undefined) {
+    if (run.pid !== undefined) options.onSpawn(run.pid);
+    run.begin({ stdin: options.stdin, keepInputOpen: ask, ...interrupt, onLine });
+  }
   if (ask) {
     permissions = createPermissionBroker({
       timeoutMs: options.permissionTimeoutMs,

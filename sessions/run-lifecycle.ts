@@ -102,10 +102,10 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
         node.sessionId = sessionId;
         sessionWrite = sessionWrite.then(() => persist(node));
       },
-      onSpawn(pid) {
+      onSpawn(pid, tag) {
         // Read now: the child cannot be reaped before we wait for it, so this pid is still ours.
         const record = readCliProcessRecord(pid);
-        if (record !== null) storage.setProcess(node.id, record);
+        if (record !== null) storage.setProcess(node.id, tag === undefined ? record : { ...record, tag });
       },
     });
     run.run = current.run;

@@ -74,6 +74,7 @@ const processSchema = z.object({
   pgid: z.number(),
   startTime: z.number(),
   bootId: z.string().nullable(),
+  tag: z.string().optional(),
 });
 const storedSchema = z.object({
   v: z.literal(SCHEMA_VERSION),

@@ -191,6 +191,8 @@ export interface EngineStats {
   errors: number;
   uptimeMs: number;
   maxSessions: number;
+  /** CLI processes started ahead and waiting for a new conversation (`GATEWAY_PRESTART`). */
+  prestarted?: number;
   /**
    * Whether the session store accepts writes; while it does not, new tasks are refused and state changes of
    * running ones are held (`pendingWrites`) and retried.

@@ -105,6 +105,8 @@ export interface GatewayConfig {
   maxTurns: number | undefined;
   /** Where API conversations work (GATEWAY_WORKSPACE); the sessions' workspace unless set. */
   workspace: string | undefined;
+  /** CLI processes kept started per model tier in use, for new API conversations (GATEWAY_PRESTART). */
+  prestart: number;
 }
 
 export interface Config<P = unknown> {
@@ -277,6 +279,7 @@ function loadGateway(env: Env, cwd: string): GatewayConfig | undefined {
       text(env, 'GATEWAY_WORKSPACE') === undefined
         ? undefined
         : directory(cwd, text(env, 'GATEWAY_WORKSPACE') ?? ''),
+    prestart: integer(env, 'GATEWAY_PRESTART', 1, 0, 10),
   };
 }
 

@@ -9,7 +9,7 @@ import {
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
-import { type RunningGateway, startGateway } from './gateway/index.js';
+import { GATEWAY_PLATFORM, type RunningGateway, startGateway } from './gateway/index.js';
 import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
 import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
@@ -105,6 +105,10 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     // The engine passes an allow-list of this (PATH, HOME, locale …) to the CLI, never the user's keys.
     inheritedEnv: process.env,
     logger: logger.child({ part: 'sessions' }),
+    // New API conversations take a CLI started ahead of them (the CLI's own start-up is about half a second).
+    ...(config.gateway?.prestart
+      ? { prestart: { count: config.gateway.prestart, platform: GATEWAY_PLATFORM } }
+      : {}),
   });
   engine = sessions;
   stops.unshift(() => sessions.close());

@@ -7,6 +7,7 @@ import { createGatewayServer } from './server.js';
 // The API gateway's public entry: Claude Code sessions of the shared engine behind the OpenAI and Anthropic APIs.
 
 export { tierOf } from './exchange.js';
+export { GATEWAY_PLATFORM } from './runner.js';
 
 export interface RunningGateway {
   url: string;

@@ -113,6 +113,7 @@ export function createGatewayServer(options: GatewayServerOptions): {
       queued: counts.queued,
       maxConcurrent: engine.stats().maxSessions,
       maxQueue: config.queueMax,
+      prestarted: engine.stats().prestarted ?? 0,
     });
   }
 

@@ -132,6 +132,7 @@ describe('API gateway', () => {
       stream: 'final',
       maxTurns: undefined,
       workspace: undefined,
+      prestart: 1,
     });
     expect(loadConfig({ GATEWAY_PORT: '8083', GATEWAY_WORKSPACE: 'api-work' }, cwd).gateway?.workspace).toBe(
       '/srv/relay/api-work',
@@ -154,5 +155,9 @@ describe('API gateway', () => {
     expect(configError({ GATEWAY_PORT: 'http' }).message).toBe(
       "GATEWAY_PORT: must be a whole number from 0 to 65535, got 'http'",
     );
+    expect(configError({ GATEWAY_PORT: '8083', GATEWAY_PRESTART: '50' }).message).toBe(
+      "GATEWAY_PRESTART: must be a whole number from 0 to 10, got '50'",
+    );
+    expect(loadConfig({ GATEWAY_PORT: '8083', GATEWAY_PRESTART: '0' }, '/srv').gateway?.prestart).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionEngine } from '../../sessions/index.js';
 import { type GatewayConfig, loadConfig } from '../../src/config.js';
-import { type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { GATEWAY_PLATFORM, type RunningGateway, startGateway } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/log.js';
 import {
   lastRole,
@@ -322,7 +322,14 @@ describe('limits and errors', () => {
     expect(stats.p50Ms).toBeGreaterThan(0);
     expect(stats.p95Ms).toBeGreaterThanOrEqual(stats.p50Ms ?? 0);
     const health = await fetch(`${gateway.url}/health`);
-    expect(await health.json()).toEqual({ ok: true, active: 0, queued: 0, maxConcurrent: 2, maxQueue: 20 });
+    expect(await health.json()).toEqual({
+      ok: true,
+      active: 0,
+      queued: 0,
+      maxConcurrent: 2,
+      maxQueue: 20,
+      prestarted: 0,
+    });
   });
 
   it('bad requests are 400 or 413 before any session is taken; an unknown X-Session-Id starts afresh', async () => {
@@ -564,13 +571,31 @@ describe('one session, a queue', () => {
   });
 
   it('a high-priority request overtakes a low one that came first', async () => {
+    // Its own gateway on the same one-session engine, with time to wait: two runs may take seconds on a busy machine.
+    const patient = await startGateway({
+      config: gatewayConfig({ queueTimeoutMs: 60_000, workspace: join(rig.dir, 'api-work') }),
+      host: '127.0.0.1',
+      engine: single,
+      logger: createLogger('silent', []),
+    });
+    const askPatiently = (text: string, priority: string) =>
+      fetch(`${patient.url}/chat`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          'x-priority': priority,
+        },
+        body: JSON.stringify({ prompt: `SAY(${text})` }),
+      });
     const start = rig.upstream.requests.length;
-    const quick = ask('quick blocker', 'normal');
-    const low = ask('low first', 'low');
-    const high = ask('high second', 'high');
+    const quick = askPatiently('quick blocker', 'normal');
+    const low = askPatiently('low first', 'low');
+    const high = askPatiently('high second', 'high');
     expect((await quick).status).toBe(200);
     expect((await low).status).toBe(200);
     expect((await high).status).toBe(200);
+    await patient.close();
     const order = rig.upstream.requests
       .slice(start)
       .map((req) => said(req.body))
@@ -579,5 +604,57 @@ describe('one session, a queue', () => {
     // GATEWAY_WORKSPACE: these sessions worked there (Claude Code names its working directory to the model).
     const asked = rig.upstream.requests.find((req) => said(req.body) === 'high second');
     expect(JSON.stringify(asked?.body)).toContain(join(rig.dir, 'api-work'));
+  });
+});
+
+describe('pre-started CLIs (GATEWAY_PRESTART)', () => {
+  it('a new conversation takes a CLI started ahead, system prompt and all; each tier in use is kept warm; none is left after close', async () => {
+    const warm = rig.engine(
+      { storeUrl: `sqlite://${rig.dir}/warm.sqlite` },
+      { prestart: { count: 1, platform: GATEWAY_PLATFORM } },
+    );
+    await warm.start();
+    const served = await startGateway({
+      config: gatewayConfig(),
+      host: '127.0.0.1',
+      engine: warm,
+      logger: createLogger('silent', []),
+    });
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${served.url}/v1`, maxRetries: 0 });
+    const waitingNow = async (): Promise<number> =>
+      Reflect.get((await (await fetch(`${served.url}/health`)).json()) as object, 'prestarted') as number;
+    try {
+      // The first conversation starts its CLI cold; then one of that shape waits.
+      const first = await client.chat.completions.create({
+        model: 'sonnet',
+        messages: [{ role: 'user', content: 'SAY(cold start)' }],
+      });
+      expect(first.choices[0]?.message.content).toBe('You said: cold start');
+      await vi.waitFor(async () => expect(await waitingNow()).toBe(1), { timeout: 20_000, interval: 200 });
+      const waiting = rig.cliPids();
+      expect(waiting).toHaveLength(1);
+      // The next new conversation, with a system prompt of its own, is answered by that process.
+      const second = await client.chat.completions.create({
+        model: 'claude-sonnet-4-5',
+        messages: [
+          { role: 'system', content: 'Answer tersely. PRESTART-SYSTEM-MARK' },
+          { role: 'user', content: 'SAY(warm start)' },
+        ],
+      });
+      expect(second.choices[0]?.message.content).toBe('You said: warm start');
+      const asked = rig.upstream.requests.find((req) => said(req.body) === 'warm start');
+      expect(JSON.stringify(messagesOf(asked?.body)[0])).toContain('PRESTART-SYSTEM-MARK');
+      expect(rig.cliPids()).not.toContain(waiting[0]);
+      // Another tier is another shape: one of each waits.
+      await client.chat.completions.create({
+        model: 'opus',
+        messages: [{ role: 'user', content: 'SAY(opus)' }],
+      });
+      await vi.waitFor(async () => expect(await waitingNow()).toBe(2), { timeout: 20_000, interval: 200 });
+    } finally {
+      await served.close();
+      await warm.close();
+    }
+    await vi.waitFor(() => expect(rig.cliPids()).toEqual([]), { timeout: 10_000, interval: 200 });
   });
 });

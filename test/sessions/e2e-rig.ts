@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createSessionEngine } from '../../sessions/index.js';
+import { createSessionEngine, type SessionEngineOptions } from '../../sessions/index.js';
 import type { NodeSnapshot, SessionEngine } from '../../sessions/types.js';
 import { loadConfig, type SessionsConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -33,7 +33,8 @@ export interface E2eRig {
   proxy: RunningProxy;
   upstream: FakeUpstream;
   sessionsConfig(overrides?: Partial<SessionsConfig>): SessionsConfig;
-  engine(overrides?: Partial<SessionsConfig>): SessionEngine;
+  /** `options`: engine options beyond the config (pre-start, permissions …). */
+  engine(overrides?: Partial<SessionsConfig>, options?: Partial<SessionEngineOptions>): SessionEngine;
   childEnv: Record<string, string>;
   /**
    * Pids of processes working inside this rig's workspace; with `parent`, only that process's direct children
@@ -96,8 +97,9 @@ export async function startE2eRig(upstream: FakeUpstream): Promise<E2eRig> {
     upstream,
     childEnv,
     sessionsConfig,
-    engine(overrides) {
+    engine(overrides, options = {}) {
       const engine = createSessionEngine({
+        ...options,
         config: sessionsConfig(overrides),
         proxy: { url: proxy.url, authToken: undefined, nodeHeader: RELAY_NODE_HEADER },
         logger: createLogger('silent', []),
