@@ -51,4 +51,13 @@ describe('leftoversOf', () => {
     ]);
     expect(found).toEqual({ pids: [200], leader: false });
   });
+
+  it('a pre-started CLI a node took: its tools carry the tag it started with, which the record keeps', () => {
+    const taken = { ...record, tag: 'prestart-1' };
+    const found = leftoversOf('n1', taken, 'boot-a', [
+      proc(300, { nodeId: 'prestart-1', pgid: 300 }),
+      proc(301, { nodeId: 'prestart-2', pgid: 301 }),
+    ]);
+    expect(found).toEqual({ pids: [300], leader: false });
+  });
 });
