@@ -11,6 +11,8 @@ export interface ProviderExchange {
   fields: Readonly<Record<string, unknown>>;
   /** The model the provider is asked for: the routed one, or the requested one when the route names none. */
   model: string;
+  /** The model the answer names to the client (cli-compat.ts: the provider's, or the one asked for). */
+  answeredAs: string;
   /** This provider's counters (stats.ts). */
   stats: ProviderCounters;
   /** Aborted when the client goes away. */

@@ -5,6 +5,7 @@ import type { ProviderSettings, ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { PROVIDERS, type ProviderDescriptor } from '../providers.js';
 import { type Json, records } from './anthropic-types.js';
+import { echoesRequestedModel } from './cli-compat.js';
 import { ProxyError } from './errors.js';
 import type { ProviderExchange } from './exchange.js';
 import { type OpenAiPathDeps, viaOpenAiChat } from './openai-path.js';
@@ -40,12 +41,15 @@ export interface MessagesDeps {
   onProviderWait?(wait: ProviderWait): void;
 }
 
-/** Handles one request; `relayNode` is the relay session that sent it, when one did (provider-waits.ts). */
+/**
+ * Handles one request; `client.relayNode` is the relay session that sent it, when one did (provider-waits.ts),
+ * `client.userAgent` tells which CLI it is (cli-compat.ts).
+ */
 export type MessagesHandler = (
   request: Json,
   rawBytes: number,
   res: ServerResponse,
-  relayNode?: string,
+  client?: { relayNode?: string | undefined; userAgent?: string | undefined },
 ) => Promise<void>;
 
 interface Route {
@@ -104,7 +108,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     pingIntervalMs: deps.pingIntervalMs,
   };
 
-  return async (request, rawBytes, res, relayNode) => {
+  return async (request, rawBytes, res, client = {}) => {
+    const { relayNode } = client;
     if (typeof request.model !== 'string' || records(request.messages).length === 0) {
       throw new ProxyError(
         'client_request',
@@ -135,6 +140,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
         provider,
         fields: settings.requestFields,
         model,
+        answeredAs: echoesRequestedModel(client.userAgent) ? request.model : model,
         stats,
         signal: abort.signal,
         async send(body) {

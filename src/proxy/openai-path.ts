@@ -47,7 +47,7 @@ export async function viaOpenAiChat(
   const upstream = await exchange.send(deps.tools.serialize(conversion.body));
   const translator = createStreamTranslator({
     messageId: deps.newId('msg'),
-    model,
+    model: exchange.answeredAs,
     inputTokens: roughTokens(rawBytes),
     newToolId: () => deps.newId('toolu'),
   });

@@ -117,7 +117,10 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
     }
     if (method === 'POST' && path === '/v1/messages') {
       const body = await readBody(req, config.maxBodyBytes);
-      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, relayNodeOf(req));
+      await handleMessages(parseJson(body, deps.tools.parseBody), body.length, res, {
+        relayNode: relayNodeOf(req),
+        userAgent: req.headers['user-agent'],
+      });
       return;
     }
     if (method === 'POST' && path === '/v1/messages/count_tokens') {

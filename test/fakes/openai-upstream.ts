@@ -269,7 +269,7 @@ export type ToolCallLayout = 'sequential' | 'interleaved' | 'one_chunk';
 
 export function toolCallReply(
   calls: Array<{ name: string; arguments: object | string; id?: string }>,
-  opts: { fragments?: number; text?: string; layout?: ToolCallLayout } = {},
+  opts: { fragments?: number; text?: string; layout?: ToolCallLayout; reasoning?: string } = {},
 ): UpstreamReply {
   const id = `chatcmpl-${randomUUID().slice(0, 12)}`;
   const created = 1_760_000_000;
@@ -278,6 +278,7 @@ export function toolCallReply(
     choices: [{ index: 0, delta, finish_reason: null }],
   });
   const chunks: object[] = [chunk({ role: 'assistant', content: '' })];
+  if (opts.reasoning) chunks.push(chunk({ reasoning_content: opts.reasoning }));
   if (opts.text) chunks.push(chunk({ content: opts.text }));
   const prepared = calls.map((call, index) => {
     const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);

@@ -71,12 +71,13 @@ export async function runClaude(
   proxyUrl: string,
   prompt: string,
   extraEnv: Record<string, string> = {},
+  bin = CLAUDE_BIN,
 ): Promise<CliRun> {
   const home = await mkdtemp(join(tmpdir(), 'relay-home-'));
   const cwd = await mkdtemp(join(tmpdir(), 'relay-cwd-'));
   try {
     const child = await execa(
-      CLAUDE_BIN,
+      bin,
       ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'],
       {
         cwd,
