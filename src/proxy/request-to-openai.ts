@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProviderDescriptor } from '../providers.js';
 import { isRecord, type Json, num, records, str } from './anthropic-types.js';
 import { stripSchemaKeywords } from './tool-schema.js';
@@ -178,6 +179,34 @@ function repairToolPairs(messages: OpenAiMessage[]): { messages: OpenAiMessage[]
   return { messages: out, repairs };
 }
 
+/**
+ * Mistral's models (whoever serves them: NIM, OpenRouter, a local server) refuse a tool-call id that is not
+ * exactly nine letters or digits ("Tool call id was toolu_… but must be a-z, A-Z, 0-9, with a length of 9"), and
+ * the ids they get back may come from the relay or from another provider. Such ids are mapped by a hash, so a
+ * call has the same id in every later request without any state kept; ids already in the format stay.
+ */
+const NINE_CHAR_TOOL_IDS = /mistral|mixtral|codestral|devstral|magistral|ministral|pixtral/i;
+
+function toolIdFormatOf(model: string): ((id: string) => string) | null {
+  return NINE_CHAR_TOOL_IDS.test(model) ? nineCharToolId : null;
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function nineCharToolId(id: string): string {
+  if (/^[A-Za-z0-9]{9}$/.test(id)) return id;
+  const digest = createHash('sha256').update(id).digest();
+  return Array.from(digest.subarray(0, 9), (byte) => ALPHANUMERIC[byte % ALPHANUMERIC.length]).join('');
+}
+
+function withToolIds(message: OpenAiMessage, toolId: (id: string) => string): OpenAiMessage {
+  if (message.role === 'tool') return { ...message, tool_call_id: toolId(message.tool_call_id) };
+  if (message.role === 'assistant' && message.tool_calls) {
+    return { ...message, tool_calls: message.tool_calls.map((call) => ({ ...call, id: toolId(call.id) })) };
+  }
+  return message;
+}
+
 function toolChoice(value: unknown): unknown {
   if (!isRecord(value)) return undefined;
   switch (value.type) {
@@ -235,7 +264,8 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   const repaired = repairToolPairs(converted);
   const messages: OpenAiMessage[] = [];
   if (system.length > 0) messages.push({ role: 'system', content: system.join('\n\n') });
-  messages.push(...repaired.messages);
+  const toolId = toolIdFormatOf(target.model);
+  messages.push(...(toolId === null ? repaired.messages : repaired.messages.map((m) => withToolIds(m, toolId))));
 
   const body: Record<string, unknown> = { model: target.model, messages };
   const tools = (target.convertTools ?? toOpenAiTools)(request.tools, provider);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   lastRole,
+  messagesOf,
   type Script,
   textReply,
   toolCallReply,
@@ -145,6 +146,37 @@ describe('the real CLI through the proxy', () => {
     expect(await readFile(join(result.cwd, 'notes.txt'), 'utf8')).toBe('from text');
     expect(result.result).toBe('Done.');
     tap?.assertStreams();
+  });
+
+  it('a Mistral model, which takes only nine-letter tool-call ids, gets every id in that form, the same each time', async () => {
+    const nine = /^[A-Za-z0-9]{9}$/;
+    rig = await startRig(
+      (req) => {
+        if (lastRole(req.body) !== 'tool') {
+          // An id in another provider's form (or one the relay made up) on the way in.
+          return toolCallReply([
+            { name: 'Write', arguments: { file_path: 'm.txt', content: 'nine\n' }, id: 'call_0001' },
+          ]);
+        }
+        const messages = messagesOf(req.body);
+        const called = messages.flatMap((m) => (Array.isArray(m.tool_calls) ? m.tool_calls : []));
+        const answered = messages.filter((m) => m.role === 'tool').map((m) => String(m.tool_call_id));
+        const ids = [...called.map((call: { id?: unknown }) => String(call.id)), ...answered];
+        const wrong = ids.find((id) => !nine.test(id));
+        if (wrong !== undefined || answered[0] !== ids[0]) {
+          return {
+            kind: 'error',
+            status: 400,
+            body: { message: `Tool call id was ${wrong} but must be a-z, A-Z, 0-9, with a length of 9.` },
+          };
+        }
+        return textReply('Wrote m.txt.');
+      },
+      { MODEL: 'devstral-small-2507' },
+    );
+    const result = await runClaude(rig.proxy.url, 'write m.txt');
+    expect(result.result).toBe('Wrote m.txt.');
+    expect(await readFile(join(result.cwd, 'm.txt'), 'utf8')).toBe('nine\n');
   });
 
   it('waits out an upstream 429 and then answers', async () => {
