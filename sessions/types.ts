@@ -98,10 +98,12 @@ export type ProgressEvent =
       provider: string;
       /** The provider as people know it ("NVIDIA NIM"), for the chat line. */
       label: string;
-      reason: 'rate_limited' | 'rate_window' | 'busy' | 'over';
+      reason: 'rate_limited' | 'rate_window' | 'busy' | 'over' | 'fallback';
       delayMs: number | null;
       attempt: number | null;
       maxRetries: number | null;
+      /** `fallback`: why the provider was left, and the model answering instead (MODEL_FALLBACKS). */
+      fallback?: { cause: string; next: string };
     }
   | { type: 'compacting' }
   /**

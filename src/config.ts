@@ -30,6 +30,10 @@ export interface ProxyConfig {
   port: number;
   authToken: string | undefined;
   models: { default: ModelRef; opus: ModelRef; sonnet: ModelRef; haiku: ModelRef };
+  /** Tried in order when a tier's model fails or stays rate-limited (MODEL_FALLBACKS, MODEL_<TIER>_FALLBACKS). */
+  fallbacks: { default: ModelRef[]; opus: ModelRef[]; sonnet: ModelRef[]; haiku: ModelRef[] };
+  /** How long a rate limit is waited out before a fallback answers instead (PROVIDER_FALLBACK_AFTER). */
+  fallbackAfterMs: number;
   providers: Record<ProviderId, ProviderSettings>;
   rateLimit: { requests: number; windowMs: number; maxConcurrency: number };
   timeouts: { readMs: number; writeMs: number; connectMs: number };
@@ -329,6 +333,16 @@ function loadProxy(env: Env): ProxyConfig {
     sonnet: tier('MODEL_SONNET'),
     haiku: tier('MODEL_HAIKU'),
   };
+  const chain = (name: string): ModelRef[] =>
+    list(env, name).map((raw) => parseModelRef(name, raw, defaultProvider));
+  const everyTier = chain('MODEL_FALLBACKS');
+  const tierChain = (name: string): ModelRef[] => (text(env, name) === undefined ? everyTier : chain(name));
+  const fallbacks = {
+    default: everyTier,
+    opus: tierChain('MODEL_OPUS_FALLBACKS'),
+    sonnet: tierChain('MODEL_SONNET_FALLBACKS'),
+    haiku: tierChain('MODEL_HAIKU_FALLBACKS'),
+  };
 
   const providers = perProvider<ProviderSettings>((provider) => ({
     id: provider.id,
@@ -341,8 +355,19 @@ function loadProxy(env: Env): ProxyConfig {
   }));
 
   // A model routed to a provider that cannot be reached is a start-up error, not a first-request surprise.
-  for (const [tierName, ref] of Object.entries(models)) {
-    const variable = tierName === 'default' ? 'MODEL' : `MODEL_${tierName.toUpperCase()}`;
+  const routed = [
+    ...Object.entries(models).map(([tierName, ref]) => ({ tierName, ref, fallback: false })),
+    ...Object.entries(fallbacks).flatMap(([tierName, refs]) =>
+      refs.map((ref) => ({ tierName, ref, fallback: true })),
+    ),
+  ];
+  for (const { tierName, ref, fallback } of routed) {
+    const tierVariable = tierName === 'default' ? 'MODEL' : `MODEL_${tierName.toUpperCase()}`;
+    const variable = fallback
+      ? tierName === 'default' || text(env, `${tierVariable}_FALLBACKS`) === undefined
+        ? 'MODEL_FALLBACKS'
+        : `${tierVariable}_FALLBACKS`
+      : tierVariable;
     const provider = PROVIDERS[ref.provider];
     if (providers[ref.provider].baseUrl === '') {
       throw new ConfigError(
@@ -372,6 +397,8 @@ function loadProxy(env: Env): ProxyConfig {
     port: integer(env, 'PORT', 8082, 0, 65_535),
     authToken,
     models,
+    fallbacks,
+    fallbackAfterMs: seconds(env, 'PROVIDER_FALLBACK_AFTER', 30),
     providers,
     rateLimit: {
       requests: integer(env, 'PROVIDER_RATE_LIMIT', 40, 1, 1_000_000),
@@ -396,7 +423,9 @@ function loadProxy(env: Env): ProxyConfig {
 
 /** A provider that needs a key and has none would fail every request: said at start, not at the first task. */
 export function missingKeyWarnings(proxy: ProxyConfig): string[] {
-  const used = new Set(Object.values(proxy.models).map((ref) => ref.provider));
+  const used = new Set(
+    [...Object.values(proxy.models), ...Object.values(proxy.fallbacks).flat()].map((ref) => ref.provider),
+  );
   const warnings: string[] = [];
   for (const id of used) {
     const key = PROVIDERS[id].key;

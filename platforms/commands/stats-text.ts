@@ -44,7 +44,7 @@ export function formatStats(
   } else {
     for (const provider of proxy.providers) {
       lines.push(
-        `- Provider \`${provider.provider}\`: ${provider.requests} requests, ${provider.inputTokens} tokens in, ${provider.outputTokens} out, ${provider.errors} errors, ${provider.rateLimited} rate limited`,
+        `- Provider \`${provider.provider}\`: ${provider.requests} requests, ${provider.inputTokens} tokens in, ${provider.outputTokens} out, ${provider.errors} errors, ${provider.rateLimited} rate limited${provider.fallbacks > 0 ? `, ${provider.fallbacks} handed to a fallback` : ''}`,
       );
       if (provider.live) lines.push(`  now: ${liveLine(provider.live)}`);
     }

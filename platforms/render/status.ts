@@ -107,6 +107,10 @@ export function waitNotice(wait: NonNullable<TaskView['waiting']>): string {
       return `request limit of ${provider} reached (PROVIDER_RATE_LIMIT): next request in ${seconds} s`;
     case 'busy':
       return `all streams to ${provider} busy (PROVIDER_MAX_CONCURRENCY): waiting for one`;
+    case 'fallback':
+      return wait.fallback === undefined
+        ? `${provider} failed: answering with a fallback`
+        : `${provider} ${wait.fallback.cause}: answering with ${wait.fallback.next}`;
     case 'over':
       return ''; // never shown: the view clears the notice
   }

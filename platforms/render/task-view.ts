@@ -200,6 +200,7 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
           delayMs: event.delayMs,
           attempt: event.attempt,
           maxRetries: event.maxRetries,
+          ...(event.fallback === undefined ? {} : { fallback: event.fallback }),
         },
       };
     case 'compacting':

@@ -51,6 +51,8 @@ export interface ProviderStats {
   requests: number;
   errors: number;
   rateLimited: number;
+  /** Requests this provider failed that a fallback (MODEL_FALLBACKS) answered or tried to. */
+  fallbacks: number;
   inputTokens: number;
   outputTokens: number;
   /** Absent before the provider's first request. */

@@ -8,19 +8,20 @@ import { type Json, records } from './anthropic-types.js';
 import { echoesRequestedModel } from './cli-compat.js';
 import { ProxyError } from './errors.js';
 import type { ProviderExchange } from './exchange.js';
+import { fallbackCause, WaitedTooLong, watchWaits } from './fallback.js';
 import { type OpenAiPathDeps, viaOpenAiChat } from './openai-path.js';
 import { type PassThroughDeps, passThrough } from './pass-through.js';
 import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SSE_HEADERS, sendJson } from './responses.js';
-import { routeModel } from './routing.js';
+import { routeChain } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
 import { toSse } from './sse-writer.js';
 import type { StatsBook } from './stats.js';
 import { reduceMessage } from './stream-contract.js';
 import { createStreamTranslator } from './stream-translator.js';
 import type { ToolsMemo } from './tools-memo.js';
-import { callUpstream } from './upstream.js';
+import { callUpstream, type UpstreamWait } from './upstream.js';
 
 // POST /v1/messages, the deciding part: answer a shortcut locally, or route the model to its provider, check
 // the key, wait for a slot and hand the request to the path the provider's protocol takes (openai-path.ts or
@@ -58,20 +59,28 @@ interface Route {
   model: string;
 }
 
-/** The provider and model a request goes to; refused here when that provider cannot work without a key. */
-function routeRequest(config: ProxyConfig, requested: string): Route {
-  const route = routeModel(config.models, requested);
-  const provider = PROVIDERS[route.provider];
-  const settings = config.providers[route.provider];
-  if (provider.key?.required && !settings.apiKey) {
-    throw new ProxyError(
-      'client_request',
-      400,
-      'invalid_request_error',
-      `${provider.key.variable} is not set: add it to .env (provider ${provider.id}).`,
-    );
+/**
+ * The providers and models a request may go to, in order: its tier's model, then the tier's fallbacks. The first
+ * is refused here when its provider cannot work without a key; a fallback without one is left out (the start-up
+ * log warned about it).
+ */
+function routesFor(config: ProxyConfig, requested: string): Route[] {
+  const routes: Route[] = [];
+  for (const ref of routeChain(config, requested)) {
+    const provider = PROVIDERS[ref.provider];
+    const settings = config.providers[ref.provider];
+    if (provider.key?.required && !settings.apiKey) {
+      if (routes.length > 0) continue;
+      throw new ProxyError(
+        'client_request',
+        400,
+        'invalid_request_error',
+        `${provider.key.variable} is not set: add it to .env (provider ${provider.id}).`,
+      );
+    }
+    routes.push({ provider, settings, model: ref.model || requested });
   }
-  return { provider, settings, model: route.model || requested };
+  return routes;
 }
 
 function answerLocally(
@@ -109,7 +118,6 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
   };
 
   return async (request, rawBytes, res, client = {}) => {
-    const { relayNode } = client;
     if (typeof request.model !== 'string' || records(request.messages).length === 0) {
       throw new ProxyError(
         'client_request',
@@ -124,25 +132,87 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       answerLocally(res, request.stream === true, shortcut.text, request.model, deps.newId);
       return;
     }
-    const { provider, settings, model } = routeRequest(config, request.model);
+    const routes = routesFor(config, request.model);
+    const clientGone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone.abort(new Error('client disconnected'));
+    });
+    for (const [index, route] of routes.entries()) {
+      const next = routes[index + 1];
+      const giveUp = new AbortController();
+      try {
+        await attempt(request, request.model, rawBytes, res, client, route, {
+          signal:
+            next === undefined ? clientGone.signal : AbortSignal.any([clientGone.signal, giveUp.signal]),
+          // Only a request that has somewhere else to go stops waiting.
+          ...(next === undefined
+            ? {}
+            : { giveUp: () => giveUp.abort(new WaitedTooLong(config.fallbackAfterMs / 1000)) }),
+        });
+        return;
+      } catch (error) {
+        const cause =
+          next === undefined || res.headersSent || clientGone.signal.aborted
+            ? null
+            : giveUp.signal.aborted
+              ? `rate limited or busy for ${config.fallbackAfterMs / 1000} s`
+              : fallbackCause(error);
+        if (cause === null || next === undefined) throw error;
+        deps.stats.of(route.provider.id).fallbacks++;
+        const nextName = `${next.provider.label} ${next.model || request.model}`;
+        logger.warn(
+          { from: route.provider.id, to: next.provider.id, cause },
+          `provider ${cause}: answering with ${nextName}`,
+        );
+        waitReporter(
+          deps.onProviderWait,
+          client.relayNode,
+          route.provider,
+        )?.({
+          reason: 'fallback',
+          delayMs: null,
+          attempt: null,
+          maxRetries: null,
+          fallback: { cause, next: nextName },
+        });
+      }
+    }
+  };
+
+  /** One provider's try at the request; throws what it failed with (the loop above decides what follows). */
+  async function attempt(
+    request: Json,
+    requested: string,
+    rawBytes: number,
+    res: ServerResponse,
+    client: { relayNode?: string | undefined; userAgent?: string | undefined },
+    { provider, settings, model }: Route,
+    limits: { signal: AbortSignal; giveUp?: () => void },
+  ): Promise<void> {
     const stats = deps.stats.of(provider.id);
     stats.requests++;
-
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
     const limiter = deps.limiterFor(provider.id);
-    const onWait = waitReporter(deps.onProviderWait, relayNode, provider);
-    const release = await enterReporting(limiter, abort.signal, onWait);
+    const reporter = waitReporter(deps.onProviderWait, client.relayNode, provider);
+    const watch = limits.giveUp === undefined ? null : watchWaits(config.fallbackAfterMs, limits.giveUp);
+    const onWait =
+      watch === null
+        ? reporter
+        : (wait: UpstreamWait): void => {
+            watch.onWait(wait);
+            reporter?.(wait);
+          };
+    const { signal } = limits;
+    const release = await enterReporting(limiter, signal, onWait).finally(() => {
+      if (signal.aborted) watch?.stop();
+    });
     try {
       const exchange: ProviderExchange = {
         provider,
         fields: settings.requestFields,
         model,
-        answeredAs: echoesRequestedModel(client.userAgent) ? request.model : model,
+        answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
         stats,
-        signal: abort.signal,
+        signal,
         async send(body) {
           try {
             return await callUpstream(
@@ -150,10 +220,10 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
                 provider,
                 settings,
                 body,
-                signal: abort.signal,
+                signal,
                 limiter,
                 onRateLimited: () => stats.rateLimited++,
-                onWait,
+                ...(onWait === undefined ? {} : { onWait }),
               },
               deps.agent,
               deps.clock,
@@ -162,6 +232,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
           } catch (error) {
             stats.errors++;
             throw error;
+          } finally {
+            watch?.stop(); // the answer began, or the attempt is over: no more waiting to time
           }
         },
       };
@@ -169,7 +241,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
         await passThrough(request, exchange, res, passThroughDeps);
       else await viaOpenAiChat(request, rawBytes, exchange, res, openAiDeps);
     } finally {
+      watch?.stop();
       release();
     }
-  };
+  }
 }

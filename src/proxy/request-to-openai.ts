@@ -265,7 +265,9 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   const messages: OpenAiMessage[] = [];
   if (system.length > 0) messages.push({ role: 'system', content: system.join('\n\n') });
   const toolId = toolIdFormatOf(target.model);
-  messages.push(...(toolId === null ? repaired.messages : repaired.messages.map((m) => withToolIds(m, toolId))));
+  messages.push(
+    ...(toolId === null ? repaired.messages : repaired.messages.map((m) => withToolIds(m, toolId))),
+  );
 
   const body: Record<string, unknown> = { model: target.model, messages };
   const tools = (target.convertTools ?? toOpenAiTools)(request.tools, provider);

@@ -23,6 +23,7 @@ export function createStatsBook(): StatsBook {
           requests: 0,
           errors: 0,
           rateLimited: 0,
+          fallbacks: 0,
           inputTokens: 0,
           outputTokens: 0,
           malformedChunks: 0,

@@ -38,10 +38,12 @@ export interface UpstreamCall {
  * goes out after all. `attempt` of `maxRetries` only for this request's own 429s.
  */
 export interface UpstreamWait {
-  reason: 'rate_limited' | 'rate_window' | 'busy' | 'over';
+  reason: 'rate_limited' | 'rate_window' | 'busy' | 'over' | 'fallback';
   delayMs: number | null;
   attempt: number | null;
   maxRetries: number | null;
+  /** `fallback`: why this provider was left, and the model answering instead (MODEL_FALLBACKS). */
+  fallback?: { cause: string; next: string };
 }
 
 const MAX_429_RETRIES = 3;

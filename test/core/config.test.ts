@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PLATFORMS } from '../../platforms/index.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, missingKeyWarnings } from '../../src/config.js';
 
 const cwd = '/srv/relay';
 
@@ -48,6 +48,35 @@ describe('loadConfig', () => {
     expect(config.proxy.models.sonnet).toEqual(config.proxy.models.default);
     expect(config.proxy.models.haiku).toEqual({ provider: 'lmstudio', model: 'qwen2.5-coder' });
     expect(config.proxy.models.opus).toEqual({ provider: 'nvidia_nim', model: 'meta/llama3-70b-instruct' });
+  });
+
+  it("reads fallbacks for every tier, or a tier's own, and when to use them", () => {
+    const config = loadConfig(
+      {
+        NVIDIA_NIM_API_KEY: 'nvapi-test',
+        MODEL_FALLBACKS: 'open_router/deepseek/deepseek-r1:free, lmstudio/qwen2.5-coder',
+        MODEL_HAIKU_FALLBACKS: 'llamacpp/small',
+        PROVIDER_FALLBACK_AFTER: '45',
+      },
+      cwd,
+    ).proxy;
+    const everyTier = [
+      { provider: 'open_router', model: 'deepseek/deepseek-r1:free' },
+      { provider: 'lmstudio', model: 'qwen2.5-coder' },
+    ];
+    expect(config.fallbacks).toEqual({
+      default: everyTier,
+      opus: everyTier,
+      sonnet: everyTier,
+      haiku: [{ provider: 'llamacpp', model: 'small' }],
+    });
+    expect(config.fallbackAfterMs).toBe(45_000);
+    expect(loadConfig({}, cwd).proxy.fallbacks.default).toEqual([]);
+    expect(configError({ MODEL_OPUS_FALLBACKS: 'open_router/' }).message).toBe(
+      "MODEL_OPUS_FALLBACKS: names provider 'open_router' but no model after the '/'",
+    );
+    // A fallback on a provider without its key is warned about at start, like a tier's own model.
+    expect(missingKeyWarnings(config).join('\n')).toContain('OPENROUTER_API_KEY is not set');
   });
 
   it('enables a platform only when its token is set, unless MESSAGING_PLATFORM says otherwise', () => {

@@ -119,6 +119,22 @@ describe('task view and live status', () => {
     expect(renderStatus(windowed, dc).plain).toContain(
       '⏳ request limit of OpenRouter reached (PROVIDER_RATE_LIMIT): next request in 23 s',
     );
+    const handedOn = fold([
+      running,
+      {
+        type: 'provider_wait',
+        provider: 'nvidia_nim',
+        label: 'NVIDIA NIM',
+        reason: 'fallback',
+        delayMs: null,
+        attempt: null,
+        maxRetries: null,
+        fallback: { cause: 'rate limited or busy for 30 s', next: 'OpenRouter deepseek/deepseek-r1' },
+      },
+    ]);
+    expect(renderStatus(handedOn, tg).plain).toContain(
+      '⏳ NVIDIA NIM rate limited or busy for 30 s: answering with OpenRouter deepseek/deepseek-r1',
+    );
     const busy = fold([
       running,
       {

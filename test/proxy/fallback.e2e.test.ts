@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProviderWait } from '../../src/proxy/index.js';
+import { type FakeUpstream, startFakeUpstream, textReply } from '../fakes/openai-upstream.js';
+import { type Rig, runClaude, startRig } from './harness.js';
+
+// MODEL_FALLBACKS with the real CLI: the tier's provider fails or stays rate-limited, the next one answers, the
+// session is told which, and /stats counts it.
+
+let rig: Rig | undefined;
+let backup: FakeUpstream | undefined;
+afterEach(async () => {
+  await rig?.close();
+  await backup?.close();
+  rig = undefined;
+  backup = undefined;
+});
+
+async function withFallback(primary: Parameters<typeof startRig>[0], env: Record<string, string> = {}) {
+  backup = await startFakeUpstream(() => textReply('Answered by the backup.'));
+  const waits: ProviderWait[] = [];
+  rig = await startRig(
+    primary,
+    { MODEL_FALLBACKS: 'lmstudio/backup-model', LM_STUDIO_BASE_URL: backup.url, ...env },
+    { onProviderWait: (wait) => waits.push(wait) },
+  );
+  const result = await runClaude(rig.proxy.url, 'say something', {
+    ANTHROPIC_CUSTOM_HEADERS: 'x-claude-relay-node: node-1',
+  });
+  return { result, waits };
+}
+
+describe('fallback providers', () => {
+  it('a provider that keeps failing (HTTP 503) hands the request to the next: the answer arrives, the chat is told', async () => {
+    const { result, waits } = await withFallback(() => ({
+      kind: 'error',
+      status: 503,
+      body: { error: 'down' },
+    }));
+    expect(result.result).toBe('Answered by the backup.');
+    expect(backup?.requests.at(-1)?.body).toMatchObject({ model: 'backup-model' });
+    expect(waits).toContainEqual(
+      expect.objectContaining({
+        nodeId: 'node-1',
+        reason: 'fallback',
+        fallback: { cause: 'failing (HTTP 503)', next: 'LM Studio backup-model' },
+      }),
+    );
+    const stats = rig?.proxy.stats().providers;
+    expect(stats?.find((p) => p.provider === 'openai')?.fallbacks).toBeGreaterThanOrEqual(1);
+    expect(stats?.find((p) => p.provider === 'lmstudio')?.requests).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a rate limit waited out longer than PROVIDER_FALLBACK_AFTER goes to the next provider instead', async () => {
+    const started = Date.now();
+    const { result, waits } = await withFallback(
+      () => ({ kind: 'error', status: 429, headers: { 'retry-after': '15' }, body: { error: 'slow down' } }),
+      { PROVIDER_FALLBACK_AFTER: '1' },
+    );
+    expect(result.result).toBe('Answered by the backup.');
+    // Well before the 15 s the provider asked for (each of the CLI's requests waits at most ~1 s).
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(waits.map((wait) => wait.reason)).toContain('rate_limited');
+    expect(waits).toContainEqual(
+      expect.objectContaining({
+        reason: 'fallback',
+        fallback: expect.objectContaining({ cause: 'rate limited or busy for 1 s' }),
+      }),
+    );
+  });
+
+  it('a request the provider refuses as malformed (4xx) is not sent elsewhere', async () => {
+    const { result } = await withFallback(() => ({
+      kind: 'error',
+      status: 400,
+      body: { error: { message: 'bad request' } },
+    }));
+    expect(result.isError).toBe(true);
+    expect(backup?.requests).toHaveLength(0);
+  });
+});
