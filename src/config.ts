@@ -5,6 +5,7 @@ import {
   PROVIDER_IDS,
   PROVIDERS,
   type ProviderId,
+  type ProviderProtocol,
   perProvider,
   type SettingRule,
 } from './providers.js';
@@ -19,6 +20,8 @@ export interface ModelRef {
 
 export interface ProviderSettings {
   id: ProviderId;
+  /** How requests reach it: the table's protocol, or the Messages API where the server has it and was told to. */
+  protocol: ProviderProtocol;
   baseUrl: string;
   apiKey: string | undefined;
   /** Request fields sent unless the request sets its own: the table's defaults, then the user's settings. */
@@ -346,6 +349,11 @@ function loadProxy(env: Env): ProxyConfig {
 
   const providers = perProvider<ProviderSettings>((provider) => ({
     id: provider.id,
+    protocol:
+      provider.nativeMessages !== undefined &&
+      oneOf(env, provider.nativeMessages.variable, ['chat', 'messages'] as const, 'chat') === 'messages'
+        ? 'anthropic-messages'
+        : provider.protocol,
     baseUrl: url(env, provider.baseUrlVariable, provider.defaultBaseUrl),
     apiKey: provider.key === undefined ? undefined : text(env, provider.key.variable),
     requestFields: {

@@ -10,6 +10,12 @@ interface ProviderEntry {
   /** How a chat names it ("OpenRouter rate limited …"); the generic `openai` entry is just "the provider". */
   readonly label: string;
   readonly protocol: ProviderProtocol;
+  /**
+   * A server that also speaks the Messages API itself: `<variable>=messages` sends requests there untranslated,
+   * to `<base URL><path>` (free-claude-code's way); `chat` (the default) keeps the chat-completions route, with
+   * the relay's parsers for thinking and printed tool calls.
+   */
+  readonly nativeMessages: { readonly variable: string; readonly path: string } | undefined;
   /** Its API key: the variable holding it, and whether every request fails without it. Absent: it takes none. */
   readonly key: { readonly variable: string; readonly required: boolean } | undefined;
   readonly baseUrlVariable: string;
@@ -99,6 +105,7 @@ const TABLE = table({
     id: 'nvidia_nim',
     label: 'NVIDIA NIM',
     protocol: 'openai-chat',
+    nativeMessages: undefined,
     key: { variable: 'NVIDIA_NIM_API_KEY', required: true },
     baseUrlVariable: 'NVIDIA_NIM_BASE_URL',
     defaultBaseUrl: 'https://integrate.api.nvidia.com/v1',
@@ -123,6 +130,7 @@ const TABLE = table({
     id: 'open_router',
     label: 'OpenRouter',
     protocol: 'openai-chat',
+    nativeMessages: undefined,
     key: { variable: 'OPENROUTER_API_KEY', required: true },
     baseUrlVariable: 'OPENROUTER_BASE_URL',
     defaultBaseUrl: 'https://openrouter.ai/api/v1',
@@ -140,6 +148,7 @@ const TABLE = table({
     id: 'lmstudio',
     label: 'LM Studio',
     protocol: 'openai-chat',
+    nativeMessages: { variable: 'LM_STUDIO_API', path: '/messages' }, // LM Studio's own POST /v1/messages
     key: undefined,
     baseUrlVariable: 'LM_STUDIO_BASE_URL',
     defaultBaseUrl: 'http://localhost:1234/v1',
@@ -157,6 +166,7 @@ const TABLE = table({
     id: 'llamacpp',
     label: 'llama.cpp',
     protocol: 'openai-chat',
+    nativeMessages: { variable: 'LLAMACPP_API', path: '/messages' }, // llama-server's own POST /v1/messages
     key: undefined,
     baseUrlVariable: 'LLAMACPP_BASE_URL',
     defaultBaseUrl: 'http://localhost:8080/v1', // llama-server's default port
@@ -174,6 +184,7 @@ const TABLE = table({
     id: 'openai',
     label: 'the provider',
     protocol: 'openai-chat',
+    nativeMessages: undefined,
     key: { variable: 'OPENAI_API_KEY', required: false }, // local servers take none
     baseUrlVariable: 'OPENAI_BASE_URL',
     defaultBaseUrl: '',
@@ -191,6 +202,7 @@ const TABLE = table({
     id: 'anthropic',
     label: 'Anthropic',
     protocol: 'anthropic-messages',
+    nativeMessages: undefined,
     key: { variable: 'ANTHROPIC_UPSTREAM_KEY', required: false }, // the server may not ask for one
     baseUrlVariable: 'ANTHROPIC_UPSTREAM_URL',
     defaultBaseUrl: '',

@@ -237,7 +237,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
           }
         },
       };
-      if (provider.protocol === 'anthropic-messages')
+      if (settings.protocol === 'anthropic-messages')
         await passThrough(request, exchange, res, passThroughDeps);
       else await viaOpenAiChat(request, rawBytes, exchange, res, openAiDeps);
     } finally {

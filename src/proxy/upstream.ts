@@ -113,7 +113,7 @@ export function createUpstreamAgent(timeouts: ProxyConfig['timeouts']): Agent {
 /** Headers for a provider call; the key is never logged (the logger scrubs it as well). */
 function upstreamHeaders(provider: ProviderDescriptor, settings: ProviderSettings): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  if (provider.protocol === 'anthropic-messages') {
+  if (settings.protocol === 'anthropic-messages') {
     headers['anthropic-version'] = '2023-06-01';
     if (settings.apiKey) headers['x-api-key'] = settings.apiKey;
   } else if (settings.apiKey) {
@@ -125,7 +125,9 @@ function upstreamHeaders(provider: ProviderDescriptor, settings: ProviderSetting
 /** The chat-completions (or messages) endpoint under a base URL such as `https://host/v1`. */
 function upstreamUrl(provider: ProviderDescriptor, settings: ProviderSettings): string {
   const base = settings.baseUrl.replace(/\/+$/, '');
-  return provider.protocol === 'anthropic-messages' ? `${base}/v1/messages` : `${base}/chat/completions`;
+  if (settings.protocol === 'openai-chat') return `${base}/chat/completions`;
+  // A server reached natively is addressed under its OpenAI-style base (`…/v1` + `/messages`).
+  return `${base}${provider.nativeMessages?.path ?? '/v1/messages'}`;
 }
 
 function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {

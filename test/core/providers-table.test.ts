@@ -27,6 +27,7 @@ describe('config reads each provider from the table', () => {
     expect(config.models.default).toEqual({ provider: id, model: 'test-model' });
     expect(config.providers[id]).toEqual({
       id,
+      protocol: provider.protocol,
       baseUrl: 'http://upstream.test:9/v1',
       apiKey: provider.key ? `key-of-${id}` : undefined,
       requestFields: provider.requestDefaults,

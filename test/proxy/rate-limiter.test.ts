@@ -177,7 +177,13 @@ describe('upstream call on 429', () => {
     const run = callUpstream(
       {
         provider: PROVIDERS.openai,
-        settings: { id: 'openai', baseUrl: upstream?.url ?? '', apiKey: 'k', requestFields: {} },
+        settings: {
+          id: 'openai',
+          protocol: 'openai-chat',
+          baseUrl: upstream?.url ?? '',
+          apiKey: 'k',
+          requestFields: {},
+        },
         body: '{"model":"m","messages":[]}',
         signal: new AbortController().signal,
         limiter,
