@@ -28,7 +28,8 @@ export function tierOf(model: string): (typeof TIERS)[number] | undefined {
   return TIERS.find((tier) => lower.includes(tier));
 }
 
-export const MODEL_IDS = TIERS.map((tier) => `claude-${tier}`);
+/** What `/v1/models` lists: each tier by its name, then the short aliases (any name holding a tier works too). */
+export const MODEL_IDS = [...TIERS.map((tier) => `claude-${tier}`), ...TIERS];
 
 export interface ExchangeDeps {
   config: GatewayConfig;

@@ -305,7 +305,14 @@ describe('limits and errors', () => {
     expect(countTokens.status).toBe(404);
     expect(await countTokens.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     const models = await openai().models.list();
-    expect(models.data.map((model) => model.id)).toEqual(['claude-opus', 'claude-sonnet', 'claude-haiku']);
+    expect(models.data.map((model) => model.id)).toEqual([
+      'claude-opus',
+      'claude-sonnet',
+      'claude-haiku',
+      'opus',
+      'sonnet',
+      'haiku',
+    ]);
     const metrics = await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': KEY } });
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await metrics.text();
