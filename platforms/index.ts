@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import type { GatewayStatsSnapshot, ProxyStatsSnapshot, Transcriber } from '../src/common/index.js';
-import type { MessagingConfig } from '../src/config.js';
+import type { Env, MessagingConfig } from '../src/config.js';
 import { createController } from './controller.js';
 import { discordModule } from './discord/index.js';
-import type { MessagingPlatform } from './platform.js';
-import { type ConfiguredPlatform, type RegisteredPlatform, register } from './platform-module.js';
+import type { HttpRoutes, MessagingPlatform } from './platform.js';
+import { type ConfiguredPlatform, configured, type RegisteredPlatform, register } from './platform-module.js';
 import { telegramModule } from './telegram/index.js';
+import { webModule } from './web/index.js';
 
 // The platforms' public entry: the registry of chat platforms, and building every configured one over the one
 // engine and starting them.
@@ -26,6 +27,7 @@ export type { OutboxStats } from './outbox/index.js';
 export { sumOutboxStats } from './outbox/index.js';
 export type {
   CommandName,
+  HttpRoutes,
   Incoming,
   IncomingAudio,
   IncomingFile,
@@ -49,12 +51,22 @@ export {
   telegramHtml,
   telegramModule,
 } from './telegram/index.js';
+export { createWebPlatform, WEB_MAX_LENGTH, type WebConfig, webHtml, webModule } from './web/index.js';
 
 /**
  * Every chat platform the relay knows, and the only list of them: config, log scrubbing and start-up read it.
  * The order is MESSAGING_PLATFORM's list of choices and the order platforms are selected, read and built in.
  */
 export const PLATFORMS: readonly RegisteredPlatform[] = [register(discordModule), register(telegramModule)];
+
+/**
+ * The web console, when WEB_CONSOLE leaves it on (the default): a platform like the chats, but not one
+ * MESSAGING_PLATFORM chooses, so it runs beside whichever chats run, or alone. Throws ConfigError for a bad value.
+ */
+export function webConsole(env: Env): ConfiguredPlatform | null {
+  const config = webModule.readConfig(env);
+  return config.enabled ? configured(webModule, config) : null;
+}
 
 /** The messaging config as loadConfig makes it from the registry. */
 export type PlatformsConfig = MessagingConfig<ConfiguredPlatform>;
@@ -87,6 +99,8 @@ export interface StartPlatformsOptions {
 export interface RunningPlatforms {
   /** Per chat: what its outbox sent, edited, waited out and retried so far. */
   chatStats(): ChatStats[];
+  /** The pages platforms serve on the relay's port (the web console's). */
+  http(): HttpRoutes[];
   /** Stops listening on every platform (started or still waiting for its network), then delivers what is owed. */
   stop(): Promise<void>;
 }
@@ -103,8 +117,9 @@ export interface Platforms extends RunningPlatforms {
 /** The platforms over the one engine, built but not started, so their stop can be registered before a long start. */
 export function createPlatforms(options: StartPlatformsOptions): Platforms {
   const { config, logger } = options;
+  const conversations = { list: () => options.engine.nodes(), subscribe: options.engine.subscribe };
   const platforms: MessagingPlatform[] = config.configured.map((platform) =>
-    platform.create({ logger: logger.child({ platform: platform.id }) }),
+    platform.create({ logger: logger.child({ platform: platform.id }), conversations }),
   );
   const controller = createController({
     engine: options.engine,
@@ -132,6 +147,7 @@ export function createPlatforms(options: StartPlatformsOptions): Platforms {
 
   return {
     chatStats: () => controller.chatStats(),
+    http: () => platforms.flatMap((platform) => (platform.http === undefined ? [] : [platform.http])),
     stop,
     async start(engineStarted) {
       // The composition root may have started the engine already (the API gateway shares it).

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { EngineListener, NodeSnapshot } from '../sessions/index.js';
 import type { Env, PlatformSource } from '../src/config.js';
 import type { MessagingPlatform } from './platform.js';
 import type { Dialect } from './render/index.js';
@@ -10,6 +11,14 @@ import type { Dialect } from './render/index.js';
 export interface PlatformDeps {
   /** Already tagged with the platform's id. */
   logger: Logger;
+  /** Every conversation the relay runs, read-only (the web console draws them; chats have no use for it). */
+  conversations?: ConversationsView;
+}
+
+/** The engine's conversations as a platform may read them: a list, and word of every change. */
+export interface ConversationsView {
+  list(): NodeSnapshot[];
+  subscribe(listener: EngineListener): () => void;
 }
 
 /** One entry of a platform's command menu. */

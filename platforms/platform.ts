@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandName } from './commands/index.js';
 import type { ChatTransport } from './outbox/index.js';
 import type { RenderLimits } from './render/index.js';
@@ -72,4 +73,12 @@ export interface MessagingPlatform extends ChatTransport {
   isAllowed(chatId: string, userId: string): boolean;
   /** The bot's own user name once connected (commands addressed `/cmd@name` to another bot are ignored). */
   botName(): string | null;
+  /** Pages it serves on the relay's port (the web console's /ui/); chat apps serve none. */
+  readonly http?: HttpRoutes;
+}
+
+/** Requests under `prefix` (`/ui`: the path itself and everything below it), answered by the platform. */
+export interface HttpRoutes {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
 }

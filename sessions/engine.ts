@@ -84,6 +84,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     linkMessage: intake.linkMessage,
     findNodeByMessage: (ref) => copyOf(tree.findByRef(ref)),
     getNode: (nodeId) => copyOf(tree.get(nodeId)),
+    nodes: () => tree.select({ kind: 'all' }).map(snapshotOf),
 
     async stop(target) {
       const targets = tree.select(target).filter((node) => isActive(node.state));

@@ -218,6 +218,8 @@ export interface SessionEngine {
   linkMessage(nodeId: string, ref: MessageRef, role: MessageRole): Promise<void>;
   findNodeByMessage(ref: MessageRef): NodeSnapshot | undefined;
   getNode(nodeId: string): NodeSnapshot | undefined;
+  /** Every node of every conversation (copies), for a front end that draws the trees. */
+  nodes(): NodeSnapshot[];
   stop(target: Target): Promise<StopResult>;
   /**
    * Answers a pending permission prompt of a running node; false when there is no such pending prompt

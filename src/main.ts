@@ -5,6 +5,7 @@ import {
   PLATFORMS,
   PlatformRefusedError,
   platformSecrets,
+  webConsole,
 } from '../platforms/index.js';
 import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
@@ -12,7 +13,7 @@ import { readEnvironment } from './env-file.js';
 import { GATEWAY_PLATFORM, type RunningGateway, startGateway } from './gateway/index.js';
 import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
-import { RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
+import { type MountedRoutes, RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
 import { createTranscriber } from './voice/index.js';
 
 // The composition root: the only place that reads config, constructs the parts, starts and stops them.
@@ -52,8 +53,10 @@ function createSay(env: Readonly<Record<string, string | undefined>>): Say {
 
 async function run(say: Say, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let config: Config<ConfiguredPlatform>;
+  let web: ConfiguredPlatform | null;
   try {
     config = loadConfig(env, process.cwd(), PLATFORMS);
+    web = webConsole(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       say(process.stderr, `Configuration error: ${error.message}\n`);
@@ -73,11 +76,22 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   warnAboutMissingKeys(config, logger);
   // Set once the sessions run; until then no request can carry a node's header.
   let engine: SessionEngine | undefined;
+  // The console's pages are mounted before the platforms exist; they answer once the console is built.
+  let pages: MountedRoutes | undefined;
   const proxy = await startProxy({
     config: config.proxy,
     logger: logger.child({ part: 'proxy' }),
     // Events back: the proxy tells the session whose request waits, the session tells its chat.
     onProviderWait: ({ nodeId, ...wait }) => engine?.reportProviderWait(nodeId, wait),
+    ...(web === null
+      ? {}
+      : {
+          mounted: {
+            prefix: '/ui',
+            handle: (req, res) =>
+              pages ? pages.handle(req, res) : res.writeHead(503).end('the console is starting'),
+          },
+        }),
   });
   const model = config.proxy.models.default;
   logger.info(
@@ -93,7 +107,8 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   // it is up, and a signal stops whatever is up by then.
   const stops: Array<() => Promise<void>> = [() => proxy.close()];
   installShutdown(logger, stops);
-  const chats = config.messaging.platforms.length > 0;
+  const bots = config.messaging.platforms.length > 0;
+  const chats = bots || web !== null;
   if (!chats && config.gateway === undefined) {
     printProxyOnlyHelp(say, proxy.url, config);
     return;
@@ -116,7 +131,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   let gateway: RunningGateway | undefined;
   const platforms = chats
     ? createPlatforms({
-        config: config.messaging,
+        config: { ...config.messaging, configured: [...config.messaging.configured, ...(web ? [web] : [])] },
         engine: sessions,
         transcriber: createTranscriber(config.voice, logger.child({ part: 'voice' })),
         voiceEnabled: config.voice.enabled,
@@ -128,6 +143,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
       })
     : null;
   if (platforms !== null) stops.unshift(() => platforms.stop());
+  pages = platforms?.http()[0];
   // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
   const started = await sessions.start();
   if (config.gateway !== undefined) {
@@ -147,23 +163,32 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     return;
   }
   await platforms.start(started);
+  if (web !== null) printConsoleAddress(say, proxy.url, bots, config);
+}
+
+/** The console's address; with no bot it comes first, since the console is where the relay's main job is done. */
+function printConsoleAddress(say: Say, url: string, bots: boolean, config: Config): void {
+  say(process.stdout, `\nWeb console: ${url}/ui/  (type a task there)\n\n`);
+  if (!bots) printProxyOnlyHelp(say, url, config, true);
 }
 
 function warnAboutMissingKeys(config: Config, logger: Logger): void {
   for (const warning of missingKeyWarnings(config.proxy)) logger.warn(warning);
 }
 
-function printProxyOnlyHelp(say: Say, url: string, config: Config): void {
+function printProxyOnlyHelp(say: Say, url: string, config: Config, withConsole = false): void {
   const token = config.proxy.authToken ? '<your PROXY_AUTH_TOKEN>' : 'relay';
   const tokens = PLATFORMS.map((platform) => platform.selectedBy.join(' + ')).join(' / ');
   say(
     process.stdout,
     [
       '',
-      config.gateway === undefined
-        ? `No messaging token is set (${tokens}): running the proxy alone.`
-        : `No messaging token is set (${tokens}): running the proxy and the API gateway.`,
-      'Point Claude Code at it:',
+      withConsole
+        ? `No messaging token is set (${tokens}): the web console above is where tasks run.`
+        : config.gateway === undefined
+          ? `No messaging token is set (${tokens}): running the proxy alone.`
+          : `No messaging token is set (${tokens}): running the proxy and the API gateway.`,
+      withConsole ? 'Or point Claude Code at the proxy itself:' : 'Point Claude Code at it:',
       '',
       `  ANTHROPIC_BASE_URL=${url} ANTHROPIC_AUTH_TOKEN=${token} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude`,
       '',

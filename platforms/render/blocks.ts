@@ -30,6 +30,37 @@ const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
 const HEADING = /^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
 const BULLET = /^([ \t]*)[-*+][ \t]+(.*)$/;
 const QUOTE = /^ {0,3}> ?(.*)$/;
+const TABLE_ROW = /^ {0,3}\|.*\|[ \t]*$/;
+const TABLE_RULE = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
+
+/** A row's cells: split on pipes that are not escaped, without the outer ones. */
+function tableCells(row: string): string[] {
+  const cells = row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/);
+  return cells.map((cell) => cell.trim().replace(/\\\|/g, '|'));
+}
+
+/** A table starting at `lines[at]` as one line of the dialect's table markup, and how many lines it took. */
+function renderTable(lines: string[], at: number, dialect: Dialect): { line: Line; taken: number } | null {
+  const markup = dialect.markdown;
+  if (markup === 'native' || markup.table === undefined) return null;
+  const head = lines[at] as string;
+  const rule = lines[at + 1];
+  if (!TABLE_ROW.test(head) || rule === undefined || !TABLE_RULE.test(rule) || !rule.includes('-'))
+    return null;
+  let end = at + 2;
+  while (end < lines.length && TABLE_ROW.test(lines[end] as string)) end++;
+  const cellMarkup = (cell: string): string => toMarkup(parseInline(cell), dialect, markup, true);
+  const source = lines.slice(at, end).join('\n');
+  const formatted = markup.table(
+    tableCells(head).map(cellMarkup),
+    lines.slice(at + 2, end).map((row) => tableCells(row).map(cellMarkup)),
+  );
+  return { line: { kind: 'text', source, formatted, plain: dialect.verbatim(source) }, taken: end - at };
+}
 
 export function renderTextLine(source: string, dialect: Dialect): Line {
   const markup = dialect.markdown;
@@ -143,6 +174,14 @@ export function toBlocks(markdown: string, dialect: Dialect): Block[] {
       finish();
       blankBefore = blocks.length > 0;
       i++;
+      continue;
+    }
+    const table = renderTable(lines, i, dialect);
+    if (table) {
+      finish();
+      blocks.push({ blankBefore, wrapper: null, lines: [table.line] });
+      blankBefore = false;
+      i += table.taken;
       continue;
     }
     const isQuote = quote !== null && QUOTE.test(line);

@@ -43,4 +43,6 @@ export interface MarkdownMarkup {
   quote: Enclosure;
   /** Whether inline code may sit inside emphasis, links, headings and quotes; if not, it is shown as text. */
   codeNests: boolean;
+  /** A markdown table from its cells' markup; without it a table's lines are shown as written. */
+  table?(header: string[], rows: string[][]): string;
 }

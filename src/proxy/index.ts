@@ -5,7 +5,7 @@ import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ProviderWait } from './provider-waits.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
-import { createProxyServer } from './server.js';
+import { createProxyServer, type MountedRoutes } from './server.js';
 import { createStatsBook, type ProviderCounters } from './stats.js';
 import { createToolsMemo } from './tools-memo.js';
 import { createUpstreamAgent } from './upstream.js';
@@ -14,6 +14,7 @@ import { createUpstreamAgent } from './upstream.js';
 
 export type { AnthropicEvent, AnthropicMessage } from './anthropic-types.js';
 export { type ProviderWait, RELAY_NODE_HEADER } from './provider-waits.js';
+export type { MountedRoutes } from './server.js';
 export {
   assertAnthropicStream,
   parseAnthropicSse,
@@ -41,30 +42,37 @@ export async function startProxy(options: {
   clock?: Clock;
   /** Why a relay session's request is held (a 429 waited out, the rate window, all slots busy). */
   onProviderWait?: (wait: ProviderWait) => void;
+  /** Pages another part of the relay serves on this port (the web console); the proxy's routes are untouched. */
+  mounted?: MountedRoutes;
 }): Promise<RunningProxy> {
   const { config, logger } = options;
   const agent = createUpstreamAgent(config.timeouts);
   const stats = createStatsBook();
   const limiters = new Map<string, RateLimiter>();
-  const server = createProxyServer(config, logger, {
+  const server = createProxyServer(
     config,
     logger,
-    agent,
-    clock: options.clock ?? systemClock,
-    stats,
-    tools: createToolsMemo(),
-    pingIntervalMs: options.pingIntervalMs ?? 10_000,
-    onProviderWait: options.onProviderWait,
-    newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
-    limiterFor(provider) {
-      let limiter = limiters.get(provider);
-      if (!limiter) {
-        limiter = createRateLimiter(config.rateLimit, options.clock ?? systemClock);
-        limiters.set(provider, limiter);
-      }
-      return limiter;
+    {
+      config,
+      logger,
+      agent,
+      clock: options.clock ?? systemClock,
+      stats,
+      tools: createToolsMemo(),
+      pingIntervalMs: options.pingIntervalMs ?? 10_000,
+      onProviderWait: options.onProviderWait,
+      newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+      limiterFor(provider) {
+        let limiter = limiters.get(provider);
+        if (!limiter) {
+          limiter = createRateLimiter(config.rateLimit, options.clock ?? systemClock);
+          limiters.set(provider, limiter);
+        }
+        return limiter;
+      },
     },
-  });
+    options.mounted,
+  );
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // streams may legitimately last long; upstream timeouts bound them instead
   const sockets = new Set<Socket>();

@@ -48,6 +48,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+function isUnder(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/');
+}
+
 function parseJson(body: Buffer, parse: (raw: Buffer) => unknown): Json {
   let value: unknown;
   try {
@@ -74,7 +78,18 @@ function parseJson(body: Buffer, parse: (raw: Buffer) => unknown): Json {
   return value;
 }
 
-export function createProxyServer(config: ProxyConfig, logger: Logger, deps: MessagesDeps): Server {
+/** Requests under `prefix` handed to another part of the relay (the web console's /ui/), which answers them itself. */
+export interface MountedRoutes {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function createProxyServer(
+  config: ProxyConfig,
+  logger: Logger,
+  deps: MessagesDeps,
+  mounted?: MountedRoutes,
+): Server {
   const counter = createTokenCounter();
   const handleMessages = createMessagesHandler(deps);
   const status = () => ({
@@ -87,6 +102,7 @@ export function createProxyServer(config: ProxyConfig, logger: Logger, deps: Mes
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    if (mounted !== undefined && isUnder(path, mounted.prefix)) return mounted.handle(req, res);
     // The CLI's start-up probe (HEAD / or /api/hello) carries no credentials; /health is for monitors.
     if (method === 'HEAD') {
       res.writeHead(path === '/' || path.endsWith('/api/hello') ? 200 : 404).end();

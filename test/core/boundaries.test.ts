@@ -57,6 +57,7 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
       'platforms/outbox',
       'platforms/discord',
       'platforms/telegram',
+      'platforms/web',
       'platforms/commands',
     ],
     reason:
@@ -64,6 +65,10 @@ const allowed: Record<string, { may: string[]; reason: string }> = {
   },
   'platforms/discord': platformFolder,
   'platforms/telegram': platformFolder,
+  'platforms/web': {
+    may: [...platformFolder.may, 'sessions'],
+    reason: 'the web console is a platform that also draws the conversation trees, read from the engine',
+  },
   'platforms/commands': {
     may: ['sessions', 'platforms', 'platforms/outbox'],
     reason: 'the command table: handlers reach the chat through the CommandContext port',
@@ -87,6 +92,7 @@ const publicEntries = new Set([
   'platforms/start-errors.ts',
   'platforms/discord/index.ts',
   'platforms/telegram/index.ts',
+  'platforms/web/index.ts',
   'platforms/render/index.ts',
   'platforms/outbox/index.ts',
   'platforms/commands/index.ts',
