@@ -191,8 +191,9 @@ function firstWords(message) {
   if (message.html === null) return message.text.slice(0, 40);
   // Parsed into an inert template (nothing in it loads or runs) to read its text.
   const scratch = document.createElement('template');
-  scratch.innerHTML = message.html;
-  return (scratch.content.textContent ?? '').slice(0, 40);
+  // Cells and blocks end with a space, so their words do not run together.
+  scratch.innerHTML = message.html.replace(/<\/(td|th|tr|pre|blockquote)>/g, '$& ');
+  return (scratch.content.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 40);
 }
 
 /** @param {any} message */

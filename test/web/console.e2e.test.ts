@@ -1,0 +1,248 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textReply } from '../fakes/openai-upstream.js';
+import { requireToolsInCi } from '../require-tools.js';
+import {
+  CHROMIUM,
+  type ConsoleRelay,
+  type Forwarder,
+  gate,
+  launchChromium,
+  startConsoleRelay,
+  startForwarder,
+} from './console-rig.js';
+
+// The web console in a real headless Chromium, over the relay as `npm start` runs it with no bot token: the
+// real `claude` through the embedded proxy to a scripted provider. Each test is what a person at the page does.
+
+const missing = existsSync(CHROMIUM) ? [] : ['chromium'];
+requireToolsInCi(missing);
+
+const screenshot = resolve(import.meta.dirname, '../../docs/console.png');
+const HOSTILE = '<img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>';
+
+const firstAnswer = gate();
+const stopped = gate();
+const dropped = gate();
+const replies = {
+  'WEB-FIRST': () => ({
+    ...textReply(
+      '**Answer one**, with a table:\n\n| name | value |\n|---|---|\n| `x` | 1 < 2 |\n\n```js\nconst x = 1 < 2;\n```',
+    ),
+    pause: { after: 1, until: firstAnswer.opened },
+  }),
+  'WEB-FORK': () => textReply('Fork answer: I remember the first task.'),
+  'WEB-XSS': () => textReply(`Hostile: ${HOSTILE} and \`${HOSTILE}\``),
+  'WEB-STOP': () => ({ ...textReply('never seen'), pause: { after: 1, until: stopped.opened } }),
+  'WEB-DROP': () => ({
+    ...textReply('Answer written while the page was away.'),
+    pause: { after: 1, until: dropped.opened },
+  }),
+};
+
+describe.skipIf(missing.length > 0)('the web console', () => {
+  let relay: ConsoleRelay;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  const task = (marker: string) => page.getByRole('article').filter({ hasText: marker }).first();
+
+  beforeAll(async () => {
+    relay = await startConsoleRelay({ replies });
+    const chromium = await launchChromium();
+    browser = chromium.browser;
+    context = await chromium.newContext();
+    page = await context.newPage();
+    await page.goto(`${relay.url}/ui/`);
+  }, 90_000);
+  afterAll(async () => {
+    firstAnswer.open();
+    stopped.open();
+    dropped.open();
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('shows a typed task live (status, then the whole answer with Markdown rendered); Shift+Enter is a new line', async () => {
+    // No token set: no login asked for.
+    expect(await page.getByRole('button', { name: 'Log in' }).isVisible()).toBe(false);
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('WEB-FIRST what is');
+    await composer.press('Shift+Enter');
+    await composer.pressSequentially('the answer?');
+    expect(await composer.inputValue()).toBe('WEB-FIRST what is\nthe answer?');
+    await composer.press('Enter');
+    await expect.poll(() => composer.inputValue()).toBe('');
+    const article = task('WEB-FIRST');
+    // Held upstream: the status is what shows, updated live.
+    await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('Running');
+    expect(await article.innerText()).not.toContain('Answer one');
+    await expect.poll(() => article.getByRole('button', { name: 'Stop', exact: true }).count()).toBe(1);
+    firstAnswer.open();
+    // The status previews the answer as it streams; the whole answer then replaces it, Markdown rendered.
+    await expect
+      .poll(() => article.locator('table td').allInnerTexts(), { timeout: 60_000 })
+      .toEqual(['x', '1 < 2']);
+    expect(await article.locator('strong', { hasText: 'Answer one' }).count()).toBe(1);
+    expect(await article.locator('pre code').innerText()).toBe('const x = 1 < 2;');
+    await expect.poll(() => article.getByRole('button', { name: 'Stop', exact: true }).count()).toBe(0);
+  }, 120_000);
+
+  it('Reply forks the conversation with its history, and the tree shows the branch', async () => {
+    const first = task('WEB-FIRST');
+    await first.locator('.message.relay').getByRole('button', { name: 'Reply', exact: true }).last().click();
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('WEB-FORK go on');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => task('WEB-FORK').innerText(), { timeout: 60_000 }).toContain('Fork answer');
+    // The provider saw the parent's turn in the fork's conversation.
+    expect(relay.carries('WEB-FORK', 'WEB-FIRST')).toBe(true);
+    expect(relay.carries('WEB-FORK', 'Answer one')).toBe(true);
+    const tree = page.getByRole('navigation', { name: 'Conversations' });
+    const branch = tree.locator('li:has(> button:has-text("WEB-FIRST")) > ul > li > button');
+    await expect.poll(() => branch.allInnerTexts()).toEqual([expect.stringContaining('WEB-FORK')]);
+    mkdirSync(resolve(screenshot, '..'), { recursive: true });
+    await page.setViewportSize({ width: 1100, height: 700 });
+    await page.screenshot({ path: screenshot });
+  }, 120_000);
+
+  it('renders hostile model output and file names as text, never as markup', async () => {
+    await page.locator('#files').setInputFiles({
+      name: '<img src=x onerror="window.__pwned=3">.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('hello'),
+    });
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill(`WEB-XSS ${HOSTILE}`);
+    await composer.press('Enter');
+    const article = task('WEB-XSS');
+    await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('Hostile:');
+    const text = await article.innerText();
+    expect(text).toContain('<img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>');
+    expect(text).toContain('<img src=x onerror="window.__pwned=3">.txt');
+    expect(await page.locator('#feed img, #feed script').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+  }, 120_000);
+
+  it('Stop stops a running task', async () => {
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('WEB-STOP take your time');
+    await composer.press('Enter');
+    const article = task('WEB-STOP');
+    await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('Running');
+    await article.getByRole('button', { name: 'Stop', exact: true }).click();
+    await expect.poll(() => article.innerText(), { timeout: 30_000 }).toContain('Stopped');
+    await expect.poll(() => article.getByRole('button', { name: 'Stop', exact: true }).count()).toBe(0);
+    expect(await article.innerText()).not.toContain('never seen');
+  }, 120_000);
+
+  it('loses nothing and doubles nothing when the connection drops, nor on a reload', async () => {
+    const forwarder: Forwarder = await startForwarder(relay.url);
+    try {
+      const away = await context.newPage();
+      await away.goto(`${forwarder.url}/ui/`);
+      const composer = away.getByRole('textbox', { name: 'Message' });
+      await composer.fill('WEB-DROP work while I am away');
+      await composer.press('Enter');
+      const article = away.getByRole('article').filter({ hasText: 'WEB-DROP' });
+      await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('Running');
+      forwarder.drop();
+      dropped.open();
+      // The answer is written while the page cannot hear it (asked of the relay directly).
+      await expect
+        .poll(async () => JSON.stringify(await (await fetch(`${relay.url}/ui/api/state`)).json()), {
+          timeout: 60_000,
+        })
+        .toContain('Answer written while the page was away.');
+      expect(await article.innerText()).not.toContain('Answer written');
+      forwarder.restore();
+      await expect.poll(() => article.innerText(), { timeout: 30_000 }).toContain('Answer written');
+      expect(await away.getByRole('article').filter({ hasText: 'WEB-DROP' }).count()).toBe(1);
+      expect(await away.locator('.message', { hasText: 'Answer written' }).count()).toBe(1);
+      const before = await away.locator('#feed').innerText();
+      // Every page shows the same: the first tab, and this one reloaded.
+      await away.reload();
+      await expect.poll(() => away.locator('#feed').innerText()).toBe(before);
+      await expect.poll(() => page.locator('#feed').innerText()).toBe(before);
+      await away.close();
+    } finally {
+      await forwarder.close();
+    }
+  }, 120_000);
+
+  it('refuses a cross-origin or origin-less POST (403) and a malformed one (400), and adds nothing', async () => {
+    const state = async () => JSON.stringify(await (await fetch(`${relay.url}/ui/api/state`)).json());
+    const before = await state();
+    const send = (headers: Record<string, string>, body: string) =>
+      fetch(`${relay.url}/ui/api/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const evil = await send({ origin: 'http://evil.example' }, JSON.stringify({ text: 'WEB-EVIL' }));
+    expect(evil.status).toBe(403);
+    expect((await send({}, JSON.stringify({ text: 'WEB-EVIL' }))).status).toBe(403);
+    const own = { origin: relay.url };
+    const bad = await send(own, 'not json');
+    expect([bad.status, await bad.json()]).toEqual([400, { error: 'the body must be JSON' }]);
+    const empty = await send(own, JSON.stringify({ text: '  ' }));
+    expect(empty.status).toBe(400);
+    const gone = await send(own, JSON.stringify({ text: 'WEB-EVIL', replyTo: 'r999999' }));
+    expect([gone.status, await gone.json()]).toEqual([
+      400,
+      { error: 'the message you reply to is no longer here (cleared?)' },
+    ]);
+    expect(await state()).toBe(before);
+    expect(relay.requestsFor('WEB-EVIL')).toEqual([]);
+  });
+});
+
+describe.skipIf(missing.length > 0)('the web console with PROXY_AUTH_TOKEN', () => {
+  const token = 'console-token-0123456789';
+  let relay: ConsoleRelay;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    relay = await startConsoleRelay({ replies: {}, env: { PROXY_AUTH_TOKEN: token } });
+    browser = (await launchChromium()).browser;
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('gives a wrong token nothing, and the right one a session cookie the page script cannot read', async () => {
+    for (const path of ['api/state', 'api/events', 'api/tree']) {
+      expect((await fetch(`${relay.url}/ui/${path}`)).status).toBe(401);
+    }
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${relay.url}/ui/`);
+    await page.getByLabel(/PROXY_AUTH_TOKEN/).fill('not-the-token');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toBe('wrong token');
+    expect(await context.cookies()).toEqual([]);
+    expect(await page.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(false);
+
+    await page.getByLabel(/PROXY_AUTH_TOKEN/).fill(token);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(true);
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/ui' });
+    expect(cookie?.value).not.toContain(token);
+    expect(await page.evaluate('document.cookie')).toBe('');
+    // Asked once: a reload keeps the session.
+    await page.reload();
+    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(true);
+    // The proxy's own routes still want the token itself, not the console's cookie.
+    const cookieHeader = `${cookie?.name}=${cookie?.value}`;
+    expect((await fetch(`${relay.url}/v1/models`, { headers: { cookie: cookieHeader } })).status).toBe(401);
+    expect((await fetch(`${relay.url}/ui/api/state`, { headers: { cookie: cookieHeader } })).status).toBe(
+      200,
+    );
+    await context.close();
+  }, 60_000);
+});
