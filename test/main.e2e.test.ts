@@ -113,8 +113,29 @@ describe('npm start', () => {
     );
   });
 
-  it('with no messaging token runs the proxy alone, says how to point claude at it, and stops on SIGTERM', async () => {
-    const relay = startRelay(dir, { PORT: '0', MESSAGING_PLATFORM: '' });
+  it('with no bot token prints the web console’s address first, serves it, and stops on SIGTERM', async () => {
+    const relay = startRelay(dir, {
+      PORT: '0',
+      SESSION_STORE_URL: 'sqlite://./console-store/sessions.sqlite',
+    });
+    await vi.waitFor(() => expect(relay.output()).toContain('ANTHROPIC_BASE_URL='), { timeout: 30_000 });
+    const url = proxyUrl(relay.output());
+    const printed = relay
+      .output()
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('{'));
+    expect(printed[0]).toBe(`Web console: ${url}/ui/  (type a task there)`);
+    // Served from the built relay (dist/), with its script and style, and nothing from elsewhere.
+    const page = await fetch(`${url}/ui/`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<label for="message" class="visually-hidden">Message</label>');
+    expect((await fetch(`${url}/ui/console.js`)).status).toBe(200);
+    relay.child.kill('SIGTERM');
+    expect((await relay.exit).code).toBe(0);
+  });
+
+  it('with no messaging token and WEB_CONSOLE=false runs the proxy alone, says how to point claude at it, and stops on SIGTERM', async () => {
+    const relay = startRelay(dir, { PORT: '0', MESSAGING_PLATFORM: '', WEB_CONSOLE: 'false' });
     await vi.waitFor(() => expect(relay.output()).toContain('ANTHROPIC_BASE_URL='), { timeout: 30_000 });
     const url = proxyUrl(relay.output());
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -123,6 +144,8 @@ describe('npm start', () => {
     expect(relay.output()).toContain(`ANTHROPIC_BASE_URL=${url} `);
     const health = await fetch(`${url}/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
+    expect(relay.output()).not.toContain('Web console');
+    expect((await fetch(`${url}/ui/`)).status).toBe(404);
     relay.child.kill('SIGTERM');
     expect((await relay.exit).code).toBe(0);
   });
