@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { telegramHtml, WEB_MAX_LENGTH, webHtml } from '../../platforms/index.js';
+import { renderMarkdown } from '../../platforms/render/index.js';
+import { createMessageLog, type WebMessage } from '../../platforms/web/message-log.js';
+
+// The console's pure parts: the numbered log a reconnecting page resumes from, and the HTML its answers are in.
+
+const message = (id: string, text: string): WebMessage => ({
+  id,
+  author: 'relay',
+  replyTo: null,
+  html: null,
+  text,
+  buttons: [],
+  files: [],
+  at: 0,
+});
+
+describe('the console message log', () => {
+  it('gives a page that names its last change exactly the changes after it, each once', () => {
+    const log = createMessageLog('b1', 100);
+    const start = log.lastId();
+    log.put(message('r1', 'one'));
+    const seen = log.put(message('r1', 'one, edited')).id;
+    log.put(message('r2', 'two'));
+    log.remove('r1');
+    const changesAfter = (id: string) => {
+      const result = log.after(id);
+      return result.kind === 'changes' ? result.changes.map((c) => c.change) : result.kind;
+    };
+    expect(changesAfter(start)).toHaveLength(4);
+    expect(changesAfter(seen)).toEqual([
+      { kind: 'message', message: message('r2', 'two') },
+      { kind: 'delete', id: 'r1' },
+    ]);
+    expect(changesAfter(log.lastId())).toEqual([]);
+    expect(log.messages().map((m) => m.id)).toEqual(['r2']);
+    // Deleting what is not there is no change.
+    expect(log.remove('r1')).toBeNull();
+  });
+
+  it('tells a page to reload when it names another run, an id from the future, or changes no longer kept', () => {
+    const log = createMessageLog('b2', 3);
+    const first = log.lastId();
+    for (let n = 0; n < 5; n++) log.put(message(`r${n}`, String(n)));
+    expect(log.after(first)).toEqual({ kind: 'reload' });
+    expect(log.after('old-run:2')).toEqual({ kind: 'reload' });
+    expect(log.after('b2:99')).toEqual({ kind: 'reload' });
+    expect(log.after('b2:not-a-number')).toEqual({ kind: 'reload' });
+    const kept = log.after('b2:2');
+    expect(kept.kind === 'changes' && kept.changes.map((c) => c.id)).toEqual(['b2:3', 'b2:4', 'b2:5']);
+  });
+});
+
+describe('the console’s HTML dialect', () => {
+  const html = (markdown: string) =>
+    renderMarkdown(markdown, { dialect: webHtml, maxLength: WEB_MAX_LENGTH })
+      .map((part) => part.formatted)
+      .join('');
+
+  it('escapes markup from the model everywhere: text, inline code, code blocks, links, tables', () => {
+    const hostile = '<img src=x onerror=alert(1)> & "quoted" \'single\'';
+    const out = html(
+      `${hostile}\n\n\`${hostile}\`\n\n\`\`\`js"><script>\n${hostile}\n\`\`\`\n\n| a | b |\n|---|---|\n| ${hostile} | ok |\n\n[x](https://example.com/"onmouseover=alert(1))`,
+    );
+    expect(out).not.toMatch(/<img|<script|onerror=alert\(1\)>/);
+    expect(out).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot; &#39;single&#39;');
+    expect(out).not.toContain('"onmouseover');
+  });
+
+  it('renders tables as tables and code blocks as blocks', () => {
+    expect(html('| name | value |\n|:--|--:|\n| `x` | **1** |\n| y \\| z | 2 |')).toBe(
+      '<table><thead><tr><th>name</th><th>value</th></tr></thead><tbody><tr><td><code>x</code></td><td><strong>1</strong></td></tr><tr><td>y | z</td><td>2</td></tr></tbody></table>',
+    );
+    expect(html('```ts\nconst a = 1 < 2;\n```')).toBe(
+      '<pre><code data-language="ts">const a = 1 &lt; 2;</code></pre>',
+    );
+  });
+
+  it('leaves a table as written for a chat without table markup (Telegram)', () => {
+    const parts = renderMarkdown('| a | b |\n|---|---|\n| 1 | 2 |', {
+      dialect: telegramHtml,
+      maxLength: 4096,
+    });
+    expect(parts.map((part) => part.formatted).join('')).toBe('| a | b |\n|---|---|\n| 1 | 2 |');
+  });
+});
