@@ -5,11 +5,12 @@ import { ChatApiError } from '../outbox/index.js';
 import type { IncomingFile, IncomingHandler, MessagingPlatform } from '../platform.js';
 import type { ConversationsView } from '../platform-module.js';
 import type { WebConfig } from './config.js';
-import { webHtml } from './dialect.js';
+import { escapeHtml, webHtml } from './dialect.js';
 import { type ConsoleHttp, createConsoleHttp } from './http.js';
 import { WEB_MAX_LENGTH } from './limits.js';
 import { createMessageLog, type LoggedChange, type WebFile, type WebMessage } from './message-log.js';
 import type { Posted, PostedFile } from './posted.js';
+import { nodeDetail } from './tree-view.js';
 
 // The web console as a chat platform: one chat ("console") that every open page shares. What the controller
 // sends lands in the message log, and each change goes out to the pages that follow it; what a page posts
@@ -46,7 +47,9 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
     if (change === null) return;
     for (const follower of followers) follower(change);
   };
-  const newId = (prefix: string): string => `${prefix}${++sent}`;
+  // The run's id in every message id: the store keeps which node owns each message, so an id of an earlier run
+  // must never be handed out again.
+  const newId = (prefix: string): string => `${log.boot}-${prefix}${++sent}`;
 
   const relayMessage = (
     id: string,
@@ -142,6 +145,7 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
 
     async start(handler) {
       onIncoming = handler;
+      for (const message of restoredMessages(options.conversations?.list() ?? [])) log.put(message);
       // State changes and outcomes redraw the tree; the rest of a run's progress shows in its status message.
       unsubscribe =
         options.conversations?.subscribe((node: NodeSnapshot, event) => {
@@ -157,6 +161,48 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
       http.close();
     },
   };
+}
+
+/**
+ * The console's tasks of earlier runs, from the store: each prompt and its answer under the ids the store links
+ * to the node, so a reply to them still forks it. (Only what the store keeps: the prompt and the outcome.)
+ */
+function restoredMessages(nodes: readonly NodeSnapshot[]): WebMessage[] {
+  const restored: WebMessage[] = [];
+  const replyAnchor = new Map<string, string>();
+  for (const node of [...nodes].sort((a, b) => a.createdAt - b.createdAt)) {
+    const web = node.messages.filter((message) => message.ref.platform === 'web');
+    const prompt = web.find((message) => message.role === 'prompt');
+    if (prompt === undefined) continue;
+    const answer =
+      web.find((message) => message.role === 'status') ?? web.find((m) => m.role === 'continuation');
+    const parentAnchor = node.parentId === null ? null : (replyAnchor.get(node.parentId) ?? null);
+    restored.push({
+      id: prompt.ref.messageId,
+      author: 'user',
+      replyTo: parentAnchor,
+      html: null,
+      text: node.prompt,
+      buttons: [],
+      files: [],
+      at: node.createdAt,
+    });
+    replyAnchor.set(node.id, prompt.ref.messageId);
+    if (answer === undefined) continue;
+    const detail = nodeDetail(node);
+    restored.push({
+      id: answer.ref.messageId,
+      author: 'relay',
+      replyTo: prompt.ref.messageId,
+      html: detail.answerHtml ?? escapeHtml(`${node.state}…`),
+      text: '',
+      buttons: [],
+      files: [],
+      at: node.finishedAt ?? node.createdAt,
+    });
+    replyAnchor.set(node.id, answer.ref.messageId);
+  }
+  return restored;
 }
 
 function base(messageId: string, replyTo: string | null) {

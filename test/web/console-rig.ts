@@ -32,15 +32,20 @@ export interface ConsoleRelay {
   /** Whether the conversation sent upstream for `marker` also carries `earlier`. */
   carries(marker: string, earlier: string): boolean;
   requestsFor(marker: string): unknown[];
-  stop(): Promise<void>;
+  /** The relay's working directory (its store and workspace), for a restart in the same place. */
+  dir: string;
+  /** SIGTERM; the directory is removed unless `keepDir`. */
+  stop(options?: { keepDir?: boolean }): Promise<void>;
 }
 
 export async function startConsoleRelay(options: {
   replies: Replies;
   env?: Record<string, string>;
+  /** Start where an earlier relay ran (its store, its workspace): a restart. */
+  dir?: string;
 }): Promise<ConsoleRelay> {
-  const dir = mkdtempSync(join(tmpdir(), 'relay-console-'));
-  mkdirSync(join(dir, 'home'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relay-console-'));
+  mkdirSync(join(dir, 'home'), { recursive: true });
   const upstream = await startFakeUpstream((request) => {
     const text = lastUserText(request.body);
     for (const [marker, reply] of Object.entries(options.replies)) {
@@ -91,17 +96,18 @@ export async function startConsoleRelay(options: {
     upstream.requests.filter((request) => lastUserText(request.body).includes(marker)).map((r) => r.body);
   return {
     url,
+    dir,
     upstream,
     output: () => output,
     requestsFor,
     carries: (marker, earlier) =>
       requestsFor(marker).some((body) => JSON.stringify(messagesOf(body)).includes(earlier)),
-    async stop() {
+    async stop(stopOptions = {}) {
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await upstream.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!stopOptions.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

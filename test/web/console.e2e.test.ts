@@ -246,3 +246,46 @@ describe.skipIf(missing.length > 0)('the web console with PROXY_AUTH_TOKEN', () 
     await context.close();
   }, 60_000);
 });
+
+describe.skipIf(missing.length > 0)('the web console after a restart of the relay', () => {
+  let browser: Browser;
+  let relay: ConsoleRelay | undefined;
+
+  beforeAll(async () => {
+    browser = (await launchChromium()).browser;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('shows the tasks from the store, and a reply to one still forks it with its history', async () => {
+    const replies = {
+      'WEB-BEFORE': () => textReply('Answer kept in the store.'),
+      'WEB-AFTER': () => textReply('Continued after the restart.'),
+    };
+    const first = await startConsoleRelay({ replies });
+    const page = await browser.newPage();
+    await page.goto(`${first.url}/ui/`);
+    await page.getByRole('textbox', { name: 'Message' }).fill('WEB-BEFORE remember this');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const before = page.getByRole('article').filter({ hasText: 'WEB-BEFORE' });
+    await expect.poll(() => before.innerText(), { timeout: 60_000 }).toContain('Answer kept in the store.');
+    await first.stop({ keepDir: true });
+
+    relay = await startConsoleRelay({ replies, dir: first.dir });
+    await page.goto(`${relay.url}/ui/`);
+    const restored = page.getByRole('article').filter({ hasText: 'WEB-BEFORE' });
+    await expect.poll(() => restored.innerText()).toContain('Answer kept in the store.');
+    await restored.locator('.message.relay').getByRole('button', { name: 'Reply', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('WEB-AFTER and now?');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const after = page.getByRole('article').filter({ hasText: 'WEB-AFTER' });
+    await expect.poll(() => after.innerText(), { timeout: 60_000 }).toContain('Continued after the restart.');
+    expect(relay.carries('WEB-AFTER', 'Answer kept in the store.')).toBe(true);
+    const tree = page.getByRole('navigation', { name: 'Conversations' });
+    await expect
+      .poll(() => tree.locator('li:has(> button:has-text("WEB-BEFORE")) > ul > li > button').allInnerTexts())
+      .toEqual([expect.stringContaining('WEB-AFTER')]);
+  }, 120_000);
+});
