@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, existsSync as fileExists, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { textReply } from '../fakes/openai-upstream.js';
+import { textReply, toolCallReply, toolResults } from '../fakes/openai-upstream.js';
 import { requireToolsInCi } from '../require-tools.js';
 import {
   CHROMIUM,
@@ -287,5 +287,47 @@ describe.skipIf(missing.length > 0)('the web console after a restart of the rela
     await expect
       .poll(() => tree.locator('li:has(> button:has-text("WEB-BEFORE")) > ul > li > button').allInnerTexts())
       .toEqual([expect.stringContaining('WEB-AFTER')]);
+  }, 120_000);
+});
+
+describe.skipIf(missing.length > 0)('the web console in ask mode (CLAUDE_PERMISSIONS=ask)', () => {
+  let relay: ConsoleRelay;
+  let browser: Browser;
+  const command = 'touch web-allowed.txt # <img src=x onerror="window.__pwned=5">';
+
+  beforeAll(async () => {
+    relay = await startConsoleRelay({
+      env: { CLAUDE_PERMISSIONS: 'ask' },
+      replies: {
+        'WEB-ASK': (request) =>
+          toolResults(request.body).length === 0
+            ? toolCallReply([{ name: 'Bash', arguments: { command, description: 'touch a file' } }])
+            : textReply('The file is there.'),
+      },
+    });
+    browser = (await launchChromium()).browser;
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('asks with Allow / Always / Deny, shows the tool call as text, and Allow lets it run', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${relay.url}/ui/`);
+    await page.getByRole('textbox', { name: 'Message' }).fill('WEB-ASK make the file');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const allow = page.getByRole('button', { name: 'Allow', exact: true });
+    await expect.poll(() => allow.count(), { timeout: 60_000 }).toBe(1);
+    expect(await page.getByRole('button', { name: 'Always', exact: true }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Deny', exact: true }).count()).toBe(1);
+    expect(await page.locator('#feed').innerText()).toContain('<img src=x onerror="window.__pwned=5">');
+    expect(fileExists(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(false);
+    await allow.click();
+    const article = page.getByRole('article').filter({ hasText: 'WEB-ASK' });
+    await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('The file is there.');
+    expect(fileExists(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(true);
+    expect(await page.locator('#feed img').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
   }, 120_000);
 });
