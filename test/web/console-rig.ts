@@ -113,11 +113,17 @@ export async function startConsoleRelay(options: {
 }
 
 /** Real headless Chromium with a fresh profile and nothing of its own on the network. */
-export async function launchChromium(): Promise<{ browser: Browser; newContext(): Promise<BrowserContext> }> {
+export async function launchChromium(
+  /** Chromium's fake microphone (a beep) instead of none, answering yes to the page's request for it. */
+  options: { fakeMicrophone?: boolean } = {},
+): Promise<{ browser: Browser; newContext(): Promise<BrowserContext> }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
+      ...(options.fakeMicrophone
+        ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
+        : []),
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',

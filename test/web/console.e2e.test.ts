@@ -1,9 +1,12 @@
-import { existsSync, existsSync as fileExists, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textReply, toolCallReply, toolResults } from '../fakes/openai-upstream.js';
 import { requireToolsInCi } from '../require-tools.js';
+import { WHISPER_TESTDATA_DIR } from '../shared-dir.js';
 import {
   CHROMIUM,
   type ConsoleRelay,
@@ -322,12 +325,87 @@ describe.skipIf(missing.length > 0)('the web console in ask mode (CLAUDE_PERMISS
     expect(await page.getByRole('button', { name: 'Always', exact: true }).count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Deny', exact: true }).count()).toBe(1);
     expect(await page.locator('#feed').innerText()).toContain('<img src=x onerror="window.__pwned=5">');
-    expect(fileExists(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(false);
+    expect(existsSync(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(false);
     await allow.click();
     const article = page.getByRole('article').filter({ hasText: 'WEB-ASK' });
     await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('The file is there.');
-    expect(fileExists(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(true);
+    expect(existsSync(resolve(relay.dir, 'agent_workspace', 'web-allowed.txt'))).toBe(true);
     expect(await page.locator('#feed img').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
+  }, 120_000);
+});
+
+const whisperCli = resolve(
+  import.meta.dirname,
+  '../../node_modules/nodejs-whisper/cpp/whisper.cpp/build/bin/whisper-cli',
+);
+const voiceMissing = [
+  ...missing,
+  ...(existsSync(whisperCli) ? [] : ['whisper-cli (npm run build:whisper)']),
+  ...(existsSync('/usr/bin/ffmpeg') ? [] : ['ffmpeg']),
+];
+requireToolsInCi(voiceMissing);
+
+describe.skipIf(voiceMissing.length > 0)('a voice note recorded in the web console', () => {
+  let relay: ConsoleRelay;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const models = mkdtempSync(join(tmpdir(), 'console-whisper-'));
+    // whisper.cpp's weightless test model: it runs the whole model and recognises nothing.
+    copyFileSync(join(WHISPER_TESTDATA_DIR, 'for-tests-ggml-tiny.bin'), join(models, 'ggml-tiny.bin'));
+    relay = await startConsoleRelay({
+      replies: {},
+      env: { WHISPER_MODEL: 'tiny', WHISPER_MODEL_DIR: models, WHISPER_AUTO_DOWNLOAD: 'false' },
+    });
+    browser = (await launchChromium({ fakeMicrophone: true })).browser;
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('goes from the browser’s microphone (WebM/Opus) through the voice path to whisper, and Ogg/Opus does too', async () => {
+    const context = await browser.newContext({ permissions: ['microphone'] });
+    const page = await context.newPage();
+    await page.goto(`${relay.url}/ui/`);
+    await page.getByRole('button', { name: 'Record voice' }).click();
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor();
+    await new Promise((done) => setTimeout(done, 1500));
+    await page.getByRole('button', { name: 'Stop recording' }).click();
+    const article = page.getByRole('article').filter({ hasText: 'voice.webm' });
+    // The fake microphone beeps and the test model hears no words: that answer means decoding and whisper ran.
+    await expect
+      .poll(() => article.innerText(), { timeout: 60_000 })
+      .toContain('No speech was recognised in the voice note, so no task was started.');
+
+    // An Ogg/Opus note, as Firefox records it, posted the way the page posts one.
+    const ogg = execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=1',
+      '-c:a',
+      'libopus',
+      '-f',
+      'ogg',
+      '-',
+    ]);
+    const posted = await fetch(`${relay.url}/ui/api/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: relay.url },
+      body: JSON.stringify({
+        text: '',
+        voice: { name: 'voice.ogg', type: 'audio/ogg', data: ogg.toString('base64') },
+      }),
+    });
+    expect(posted.status).toBe(202);
+    const oggTask = page.getByRole('article').filter({ hasText: 'voice.ogg' });
+    await expect
+      .poll(() => oggTask.innerText(), { timeout: 60_000 })
+      .toContain('No speech was recognised in the voice note, so no task was started.');
+    await context.close();
   }, 120_000);
 });
