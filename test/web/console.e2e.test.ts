@@ -39,6 +39,7 @@ const replies = {
   'WEB-FORK': () => textReply('Fork answer: I remember the first task.'),
   'WEB-XSS': () => textReply(`Hostile: ${HOSTILE} and \`${HOSTILE}\``),
   'WEB-STOP': () => ({ ...textReply('never seen'), pause: { after: 1, until: stopped.opened } }),
+  'WEB-API': () => textReply('Answered for the API.'),
   'WEB-DROP': () => ({
     ...textReply('Answer written while the page was away.'),
     pause: { after: 1, until: dropped.opened },
@@ -54,7 +55,10 @@ describe.skipIf(missing.length > 0)('the web console', () => {
   const task = (marker: string) => page.getByRole('article').filter({ hasText: marker }).first();
 
   beforeAll(async () => {
-    relay = await startConsoleRelay({ replies });
+    relay = await startConsoleRelay({
+      replies,
+      env: { GATEWAY_PORT: '0', GATEWAY_API_KEYS: 'gw-key-0123456789abcdef' },
+    });
     const chromium = await launchChromium();
     browser = chromium.browser;
     context = await chromium.newContext();
@@ -175,6 +179,42 @@ describe.skipIf(missing.length > 0)('the web console', () => {
       await forwarder.close();
     }
   }, 120_000);
+
+  it('shows conversations of other origins in the tree, labelled and read-only', async () => {
+    const gateway = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*API gateway listening/.exec(
+      relay.output(),
+    )?.[1];
+    const answer = await fetch(`${gateway}/chat`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer gw-key-0123456789abcdef', 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'WEB-API what now?' }),
+    });
+    expect(await answer.json()).toMatchObject({ text: 'Answered for the API.' });
+    const node = page
+      .getByRole('navigation', { name: 'Conversations' })
+      .getByRole('button', { name: /WEB-API/ });
+    await expect.poll(() => node.innerText()).toContain('API gateway, read-only');
+    await node.click();
+    const view = page.getByRole('region', { name: 'Selected conversation' });
+    await expect.poll(() => view.innerText()).toContain('Answered for the API.');
+    expect(await view.innerText()).toContain('WEB-API what now?');
+    // Not a console task: nothing in the feed to reply to.
+    expect(await page.getByRole('article').filter({ hasText: 'WEB-API' }).count()).toBe(0);
+  }, 120_000);
+
+  it('fits a phone: no sideways scrolling, the tree a drawer behind "Conversations"', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 800 });
+    await phone.goto(`${relay.url}/ui/`);
+    await phone.getByRole('article').first().waitFor();
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    const tree = phone.getByRole('navigation', { name: 'Conversations' });
+    expect(await tree.isVisible()).toBe(false);
+    await phone.getByRole('button', { name: 'Conversations' }).click();
+    expect(await tree.isVisible()).toBe(true);
+    expect(await phone.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(true);
+    await phone.close();
+  });
 
   it('refuses a cross-origin or origin-less POST (403) and a malformed one (400), and adds nothing', async () => {
     const state = async () => JSON.stringify(await (await fetch(`${relay.url}/ui/api/state`)).json());
