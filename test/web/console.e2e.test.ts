@@ -202,6 +202,17 @@ describe.skipIf(missing.length > 0)('the web console', () => {
     expect(await page.getByRole('article').filter({ hasText: 'WEB-API' }).count()).toBe(0);
   }, 120_000);
 
+  it('Stats answers with the relay’s counters: sessions, queue, tasks, tokens, providers, the gateway', async () => {
+    await page.getByRole('button', { name: 'Stats', exact: true }).click();
+    const stats = page.getByRole('article').filter({ hasText: 'Relay stats' });
+    await expect.poll(() => stats.innerText()).toContain('Sessions: 0 running / 10 max, 0 queued');
+    const text = await stats.innerText();
+    expect(text).toMatch(/Tasks by state: .*done \d+.*stopped 1/);
+    expect(text).toMatch(/Tokens: \d+ in/);
+    expect(text).toContain('API gateway: 0 running, 0 queued, 1 answered');
+    expect(text).toMatch(/openai/i);
+  });
+
   it('fits a phone: no sideways scrolling, the tree a drawer behind "Conversations"', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 800 });
