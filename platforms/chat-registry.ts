@@ -47,7 +47,8 @@ export function createChatRegistry(options: ChatRegistryOptions): ChatRegistry {
     const platform = platforms.get(platformName);
     if (!platform) return undefined;
     const logger = options.logger.child({ chat: key });
-    const outbox = createOutbox({ transport: platform, clock: options.clock, rate: options.rate, logger });
+    const rate = platform.rate ?? options.rate;
+    const outbox = createOutbox({ transport: platform, clock: options.clock, rate, logger });
     const context: ChatContext = { key, platform, chatId, outbox };
     const chat: Chat = { ...context, queue: createChatQueue(context, options.logger) };
     chats.set(key, chat);

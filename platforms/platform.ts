@@ -73,6 +73,11 @@ export interface MessagingPlatform extends ChatTransport {
   isAllowed(chatId: string, userId: string): boolean;
   /** The bot's own user name once connected (commands addressed `/cmd@name` to another bot are ignored). */
   botName(): string | null;
+  /**
+   * Its own limit of sends and edits per chat, when the chat apps' (MESSAGING_RATE_LIMIT) is not its limit:
+   * the web console is a page on this machine, not a service that throttles bots.
+   */
+  readonly rate?: { count: number; windowMs: number };
   /** Pages it serves on the relay's port (the web console's /ui/); chat apps serve none. */
   readonly http?: HttpRoutes;
 }

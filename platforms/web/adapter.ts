@@ -116,6 +116,9 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
   return {
     name: 'web',
     limits: { dialect: webHtml, maxLength: WEB_MAX_LENGTH },
+    // Edits still coalesce (the outbox keeps only the newest of a message's waiting edits): ten a second is live
+    // to the eye and keeps a page with many running tasks light.
+    rate: { count: 10, windowMs: 1000 },
     http,
     isAllowed: () => true,
     botName: () => null,

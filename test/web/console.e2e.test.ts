@@ -132,6 +132,10 @@ describe.skipIf(missing.length > 0)('the web console', () => {
     expect(text).toContain('<img src=x onerror="window.__pwned=3">.txt');
     expect(await page.locator('#feed img, #feed script').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    // The file went with the task: saved in the workspace (under a safe name) and named in the prompt.
+    expect(JSON.stringify(relay.requestsFor('WEB-XSS'))).toMatch(
+      /Attached: attachments\/[^"]*\.txt \(text\/plain/,
+    );
   }, 120_000);
 
   it('Stop stops a running task', async () => {
@@ -169,6 +173,9 @@ describe.skipIf(missing.length > 0)('the web console', () => {
       await expect.poll(() => article.innerText(), { timeout: 30_000 }).toContain('Answer written');
       expect(await away.getByRole('article').filter({ hasText: 'WEB-DROP' }).count()).toBe(1);
       expect(await away.locator('.message', { hasText: 'Answer written' }).count()).toBe(1);
+      // Its state caught up too: done, nothing left to stop.
+      await expect.poll(() => article.getByRole('button', { name: 'Stop', exact: true }).count()).toBe(0);
+      expect(await article.innerText()).toContain('done');
       const before = await away.locator('#feed').innerText();
       // Every page shows the same: the first tab, and this one reloaded.
       await away.reload();
