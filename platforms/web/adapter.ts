@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NodeSnapshot } from '../../sessions/index.js';
-import { ChatApiError } from '../outbox/index.js';
 import type { IncomingFile, IncomingHandler, MessagingPlatform } from '../platform.js';
 import type { ConversationsView } from '../platform-module.js';
 import type { WebConfig } from './config.js';
@@ -10,11 +9,12 @@ import { type ConsoleHttp, createConsoleHttp } from './http.js';
 import { WEB_MAX_LENGTH } from './limits.js';
 import { createMessageLog, type LoggedChange, type WebFile, type WebMessage } from './message-log.js';
 import type { Posted, PostedFile } from './posted.js';
+import { createWebTransport } from './transport.js';
 import { nodeDetail } from './tree-view.js';
 
 // The web console as a chat platform: one chat ("console") that every open page shares. What the controller
 // sends lands in the message log, and each change goes out to the pages that follow it; what a page posts
-// becomes an Incoming like a chat message. The HTTP side lives in http.ts.
+// becomes an Incoming like a chat message. The HTTP side lives in http.ts, the sending side in transport.ts.
 
 export const WEB_CHAT_ID = 'console';
 /** One person's console: the user id every incoming message carries. */
@@ -50,22 +50,6 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
   // The run's id in every message id: the store keeps which node owns each message, so an id of an earlier run
   // must never be handed out again.
   const newId = (prefix: string): string => `${log.boot}-${prefix}${++sent}`;
-
-  const relayMessage = (
-    id: string,
-    text: string,
-    formatted: boolean,
-    replyTo: string | null,
-  ): WebMessage => ({
-    id,
-    author: 'relay',
-    replyTo,
-    html: formatted ? text : null,
-    text: formatted ? '' : text,
-    buttons: [],
-    files: [],
-    at: Date.now(),
-  });
 
   const receive = (posted: Posted): { messageId: string } => {
     if (onIncoming === null) throw new Error('the console is not started');
@@ -124,27 +108,7 @@ export function createWebPlatform(options: WebPlatformOptions): WebPlatform {
     botName: () => null,
     async sendTyping() {},
 
-    async send(_chatId, text, sendOptions) {
-      const message = relayMessage(
-        newId('r'),
-        text,
-        sendOptions.formatted,
-        sendOptions.replyToMessageId ?? null,
-      );
-      publish(log.put({ ...message, buttons: sendOptions.buttons ?? [] }));
-      return { messageId: message.id };
-    },
-
-    async edit(_chatId, messageId, text, editOptions) {
-      const before = log.get(messageId);
-      if (before === undefined) throw new ChatApiError('not_found', `no console message ${messageId}`);
-      const after = relayMessage(messageId, text, editOptions.formatted, before.replyTo);
-      publish(log.put({ ...after, at: before.at, buttons: editOptions.buttons ?? before.buttons }));
-    },
-
-    async delete(_chatId, messageId) {
-      publish(log.remove(messageId));
-    },
+    ...createWebTransport(log, publish, () => newId('r')),
 
     async start(handler) {
       onIncoming = handler;

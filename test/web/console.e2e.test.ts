@@ -259,6 +259,19 @@ describe.skipIf(missing.length > 0)('the web console', () => {
     expect(await state()).toBe(before);
     expect(relay.requestsFor('WEB-EVIL')).toEqual([]);
   });
+
+  it('/clear typed alone forgets every conversation: the tree empties and the answers go', async () => {
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('/clear');
+    await composer.press('Enter');
+    const tree = page.getByRole('navigation', { name: 'Conversations' });
+    await expect.poll(() => tree.getByRole('button').count(), { timeout: 30_000 }).toBe(0);
+    expect(await tree.innerText()).toContain('No conversations yet.');
+    // The relay's messages of every task are gone; what the user typed stays, as in the chat apps.
+    await expect.poll(() => page.locator('#feed').innerText()).not.toContain('Answer one');
+    expect(await page.locator('#feed').innerText()).not.toContain('Fork answer');
+    expect(await page.locator('#feed .message.user', { hasText: 'WEB-FIRST' }).count()).toBe(1);
+  });
 });
 
 describe.skipIf(missing.length > 0)('the web console with PROXY_AUTH_TOKEN', () => {

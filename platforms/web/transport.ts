@@ -1,0 +1,43 @@
+import { ChatApiError, type ChatTransport } from '../outbox/index.js';
+import type { LoggedChange, MessageLog, WebMessage } from './message-log.js';
+
+// What the controller sends to the console: each send, edit and deletion becomes a change in the message log,
+// published to the pages that follow it. An edit of a message that is gone is a not_found, as a chat API says.
+
+export function createWebTransport(
+  log: MessageLog,
+  publish: (change: LoggedChange | null) => void,
+  newId: () => string,
+): ChatTransport {
+  return {
+    async send(_chatId, text, options) {
+      const message = relayMessage(newId(), text, options.formatted, options.replyToMessageId ?? null);
+      publish(log.put({ ...message, buttons: options.buttons ?? [] }));
+      return { messageId: message.id };
+    },
+
+    async edit(_chatId, messageId, text, options) {
+      const before = log.get(messageId);
+      if (before === undefined) throw new ChatApiError('not_found', `no console message ${messageId}`);
+      const after = relayMessage(messageId, text, options.formatted, before.replyTo);
+      publish(log.put({ ...after, at: before.at, buttons: options.buttons ?? before.buttons }));
+    },
+
+    async delete(_chatId, messageId) {
+      publish(log.remove(messageId));
+    },
+  };
+}
+
+function relayMessage(id: string, text: string, formatted: boolean, replyTo: string | null): WebMessage {
+  return {
+    id,
+    author: 'relay',
+    replyTo,
+    html: formatted ? text : null,
+    text: formatted ? '' : text,
+    buttons: [],
+    files: [],
+    at: Date.now(),
+  };
+}
