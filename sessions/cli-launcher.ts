@@ -93,7 +93,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
   const idleTimeoutMs = config.idleTimeoutMs;
   const graceMs = options.stopGraceMs ?? 2000;
 
-  /** A waiting process for a new conversation from the pre-start platform, if one is ready; keeps the shape warm. */
+  /** A ready pre-started process for a new conversation from the pre-start platform, if any; keeps the shape warm. */
   const takePrestarted = (node: NodeSnapshot, args: string[]): Prestarted | undefined => {
     if (prestart === null || node.forkOf !== null) return undefined;
     if (node.messages[0]?.ref.platform !== prestartFor?.platform) return undefined;
@@ -142,7 +142,6 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
       );
       const prompt = promptLine(node.prompt, run.images);
-      if (prestarted !== undefined) takenBy.set(prestarted.tag, node.id);
       const nodeRun = startNodeRun({
         nodeId: node.id,
         bin,
@@ -151,10 +150,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         // Marks the CLI and every tool it starts as this node's, so a restart can recognise them
         // (leftover-processes.ts).
         env: idEnv(node.id),
-        stdin:
-          prestarted !== undefined && appendSystemPrompt
-            ? encodeInitialize(`init_${node.id}`, appendSystemPrompt) + prompt
-            : prompt,
+        stdin: prompt,
         permissions,
         permissionTimeoutMs: options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000,
         idleTimeoutMs,
@@ -163,10 +159,23 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         unknownTypes,
         emit: hooks.emit,
         onSessionId: hooks.onSessionId,
-        onSpawn: (pid) => hooks.onSpawn(pid, prestarted?.tag),
-        ...(prestarted === undefined ? {} : { prestarted: prestarted.run }),
+        onSpawn: (pid, adopted) => hooks.onSpawn(pid, adopted ? prestarted?.tag : undefined),
+        ...(prestarted === undefined
+          ? {}
+          : {
+              prestarted: {
+                run: prestarted.run,
+                stdin:
+                  (appendSystemPrompt ? encodeInitialize(`init_${node.id}`, appendSystemPrompt) : '') +
+                  prompt,
+              },
+            }),
       });
-      if (prestarted !== undefined) void nodeRun.ended.then(() => takenBy.delete(prestarted.tag));
+      if (prestarted !== undefined && nodeRun.run === prestarted.run) {
+        // It carries its own tag, not this node's id: provider waits it reports are this node's.
+        takenBy.set(prestarted.tag, node.id);
+        void nodeRun.ended.then(() => takenBy.delete(prestarted.tag));
+      } else prestarted?.run.kill(); // it could not take the task (it had just exited): a new CLI did
       return nodeRun;
     },
     nodeIdOf: (tag) => takenBy.get(tag) ?? tag,

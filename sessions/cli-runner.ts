@@ -48,8 +48,11 @@ export interface CliRun {
   endInput(): void;
   /** While held (a permission prompt waits for a person) silence is no reason to stop the run. */
   holdIdle(held: boolean): void;
-  /** Gives a pre-started process its work: its lines go to the work's handler from now on. */
-  begin(work: RunWork): void;
+  /**
+   * Gives a pre-started process its work: its lines go to the work's handler from now on. False when it cannot
+   * take it (it has exited, or already has work): the caller starts another.
+   */
+  begin(work: RunWork): boolean;
   readonly exit: Promise<Omit<ExitFacts, 'strayLines'>>;
 }
 
@@ -162,11 +165,14 @@ export function startCliRun(options: CliRunOptions): CliRun {
     }
   };
   if (options.stdin !== null) giveInput(options.stdin, options.keepInputOpen === true);
-  const begin = (work: RunWork): void => {
-    if (idle !== undefined || exited) return; // already working, or gone: the exit tells the taker
+  const begin = (work: RunWork): boolean => {
+    // `exited` is set when execa settles; a process killed just now may still look alive, and its exit then
+    // tells the task (crashed) as for any CLI that dies.
+    if (idle !== undefined || exited || termination !== null) return false;
     onLine = work.onLine;
     interruptLine = work.interruptLine;
     giveInput(work.stdin, work.keepInputOpen);
+    return true;
   };
 
   const exit = (async () => {

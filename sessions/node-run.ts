@@ -33,9 +33,13 @@ export interface NodeRunOptions {
   emit(event: ProgressEvent): void;
   /** The run's session id, as soon as its first init line shows it. */
   onSessionId(sessionId: string): void;
-  onSpawn(pid: number): void;
-  /** A process started earlier with these same arguments, waiting for work: taken instead of a new one. */
-  prestarted?: CliRun;
+  /** `prestarted`: the process is one started earlier that took this run. */
+  onSpawn(pid: number, prestarted: boolean): void;
+  /**
+   * A process started earlier with these arguments (but the system prompt), waiting for work, and the stdin it
+   * takes instead (the system prompt by initialize, then the prompt): used if it still can, else a new one starts.
+   */
+  prestarted?: { run: CliRun; stdin: string };
 }
 
 export interface NodeRun {
@@ -95,8 +99,13 @@ export function startNodeRun(options: NodeRunOptions): NodeRun {
   };
 
   const interrupt = ask ? { interruptLine: encodeInterrupt(`stop_${nodeId}`) } : {};
+  const { prestarted } = options;
+  const adopted =
+    prestarted?.run.begin({ stdin: prestarted.stdin, keepInputOpen: ask, ...interrupt, onLine }) === true
+      ? prestarted.run
+      : null;
   const run =
-    options.prestarted ??
+    adopted ??
     startCliRun({
       bin: options.bin,
       args: options.args,
@@ -108,12 +117,9 @@ export function startNodeRun(options: NodeRunOptions): NodeRun {
       idleTimeoutMs: options.idleTimeoutMs,
       graceMs: options.graceMs,
       onLine,
-      onSpawn: options.onSpawn,
+      onSpawn: (pid) => options.onSpawn(pid, false),
     });
-  if (options.prestarted !== undefined) {
-    if (run.pid !== undefined) options.onSpawn(run.pid);
-    run.begin({ stdin: options.stdin, keepInputOpen: ask, ...interrupt, onLine });
-  }
+  if (adopted !== null && run.pid !== undefined) options.onSpawn(run.pid, true);
   if (ask) {
     permissions = createPermissionBroker({
       timeoutMs: options.permissionTimeoutMs,

@@ -7,8 +7,8 @@ import type { CliRun } from './cli-runner.js';
 // it: `count` processes, replaced a moment after one is taken (not at once, so the new process does not compete
 // for the CPU with the run that took the old one), dropped when the shape has gone unused for `idleMs`, and at
 // most `maxShapes` shapes (the least recently used goes). A shape whose processes keep dying at once is given up.
-// A process is ready when it says so (`spawn`'s `onReady`); one still starting is taken only when none is ready,
-// as it is still ahead of a process started now.
+// A process is handed out only once it has said it is ready (`spawn`'s `onReady`); one still starting stays (a
+// task that finds none starts its own CLI). A shape given up stays given up until the pool closes.
 
 export interface PrestartOptions {
   count: number;
@@ -26,7 +26,7 @@ export interface Prestarted {
 }
 
 export interface PrestartPool {
-  /** A waiting process of this shape, if one is ready. */
+  /** A waiting process of this shape that has said it is ready, if there is one. */
   take(key: string): Prestarted | undefined;
   /** This shape was used by a new conversation: keep it warm (`spawn` starts one waiting process). */
   want(key: string, spawn: Spawn): void;
@@ -40,7 +40,7 @@ export type Spawn = (tag: string, onReady: () => void) => CliRun;
 
 interface Waiting extends Prestarted {
   startedAt: number;
-  /** Set by the process's `onReady`, which may come before the entry is stored. */
+  /** Set by the process's `onReady` (a line it prints later). */
   status: { ready: boolean };
 }
 
@@ -63,6 +63,8 @@ export function createPrestartPool(options: PrestartOptions): PrestartPool {
   const refillDelayMs = options.refillDelayMs ?? 1000;
   /** In order of use, the most recent last. */
   const shapes = new Map<string, Shape>();
+  /** Shapes whose processes kept dying at once: not started again (each try would cost a CLI start). */
+  const givenUp = new Set<string>();
   let closed = false;
 
   const drop = (key: string): void => {
@@ -90,6 +92,7 @@ export function createPrestartPool(options: PrestartOptions): PrestartPool {
         shape.waiting.splice(index, 1);
         if (Date.now() - entry.startedAt < EARLY_DEATH_MS && ++shape.earlyDeaths >= MAX_EARLY_DEATHS) {
           drop(key);
+          givenUp.add(key);
           options.onGiveUp?.('pre-started CLI processes exited right after they started');
         }
       });
@@ -98,16 +101,12 @@ export function createPrestartPool(options: PrestartOptions): PrestartPool {
 
   return {
     take(key) {
-      const waiting = shapes.get(key)?.waiting;
-      if (waiting === undefined || waiting.length === 0) return undefined;
-      const index = Math.max(
-        0,
-        waiting.findIndex((entry) => entry.status.ready),
-      );
-      return waiting.splice(index, 1)[0];
+      const waiting = shapes.get(key)?.waiting ?? [];
+      const index = waiting.findIndex((entry) => entry.status.ready);
+      return index === -1 ? undefined : waiting.splice(index, 1)[0];
     },
     want(key, spawn) {
-      if (closed) return;
+      if (closed || givenUp.has(key)) return;
       let shape = shapes.get(key);
       if (shape === undefined) {
         shape = { spawn, waiting: [], earlyDeaths: 0, refill: undefined, expiry: undefined };

@@ -103,13 +103,19 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
         sessionWrite = sessionWrite.then(() => persist(node));
       },
       onSpawn(pid, tag) {
-        // Read now: the child cannot be reaped before we wait for it, so this pid is still ours.
+        // Read now: a CLI started for this node cannot have been reaped yet, and a pre-started one had not exited
+        // when it took the work, so this pid is still ours.
         const record = readCliProcessRecord(pid);
         if (record !== null) storage.setProcess(node.id, tag === undefined ? record : { ...record, tag });
       },
     });
     run.run = current.run;
     run.permissions = current.permissions;
+    // The CLI has the prompt's images now: the node need not hold them while it lives in the tree.
+    if (node.run?.images !== undefined) {
+      const { images: _images, ...rest } = node.run;
+      node.run = rest;
+    }
     logger.info({ nodeId: node.id, pid: current.run.pid, forkOf: node.forkOf }, 'CLI started');
     sessionWrite = sessionWrite.then(() => persist(node));
     const { outcome, summary, exitCode } = await current.ended;

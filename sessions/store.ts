@@ -57,7 +57,6 @@ const nodeSchema = z.object({
       model: z.string().optional(),
       appendSystemPrompt: z.string().optional(),
       maxTurns: z.number().optional(),
-      images: z.array(z.object({ mediaType: z.string(), data: z.string() })).optional(),
     })
     .optional(),
   priority: z.enum(['chat', 'high', 'normal', 'low']).optional(),
@@ -113,6 +112,17 @@ export interface StoreOptions {
 /** The URL without credentials (redis://:secret@host), for messages and logs. */
 export function redactStoreUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1…@');
+}
+
+/**
+ * A node as stored: without the images of an API request's prompt. They are only read when its CLI starts, a
+ * request still queued at a restart is not run again, and megabytes of base64 rewritten at every state change
+ * (and loaded at every start) would make the store the heaviest part of the relay.
+ */
+function withoutImages(node: NodeSnapshot): NodeSnapshot {
+  if (node.run?.images === undefined) return node;
+  const { images: _images, ...run } = node.run;
+  return { ...node, run };
 }
 
 /** The first line of an error's message (SQLite: "SQLITE_READONLY: attempt to write a readonly database"). */
@@ -280,8 +290,9 @@ export async function openNodeStore(
       return { nodes, processes, unreadable };
     },
     save(node, cliProcess = null) {
+      const stored = withoutImages(node);
       return enqueue(async () => {
-        await keyv.set(`node:${node.id}`, { v: SCHEMA_VERSION, node, process: cliProcess });
+        await keyv.set(`node:${node.id}`, { v: SCHEMA_VERSION, node: stored, process: cliProcess });
       });
     },
     remove(ids) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -463,6 +463,11 @@ describe('limits and errors', () => {
     });
     const askedWithPicture = rig.upstream.requests.filter((req) => JSON.stringify(req.body).includes(png));
     expect(askedWithPicture.length).toBeGreaterThanOrEqual(2);
+    // The session store keeps the tasks, not their pictures (database and its write-ahead log alike).
+    const database = rig.sessionsConfig().storeUrl.replace(/^sqlite:\/\//, '');
+    for (const file of [database, `${database}-wal`].filter((path) => existsSync(path))) {
+      expect(readFileSync(file).includes(png)).toBe(false);
+    }
   });
 
   it('a client that disconnects mid-stream stops its CLI', async () => {

@@ -30,7 +30,7 @@ function standIn(): Stand {
       send: () => true,
       endInput: () => undefined,
       holdIdle: () => undefined,
-      begin: () => undefined,
+      begin: () => true,
       exit: exited,
     },
   };
@@ -56,7 +56,8 @@ describe('pre-started processes', () => {
     expect(spawned).toHaveLength(0); // not while the run that asked is starting
     await vi.advanceTimersByTimeAsync(1000);
     expect(spawned).toHaveLength(1);
-    expect(pool.ready()).toBe(0); // started, not ready yet
+    expect(pool.ready()).toBe(0); // started, not ready yet: not handed out
+    expect(pool.take('sonnet')).toBeUndefined();
     started();
     expect(pool.ready()).toBe(1);
     expect(pool.take('sonnet')?.run).toBe(spawned[0]?.run);
@@ -93,7 +94,7 @@ describe('pre-started processes', () => {
     expect(spawned.get('c')?.killed).toBe(true);
   });
 
-  it('a shape whose processes die at once is given up after three, and says why', async () => {
+  it('a shape whose processes die at once is given up after three, says why, and stays given up', async () => {
     const reasons: string[] = [];
     let spawns = 0;
     const pool = createPrestartPool({
@@ -114,5 +115,9 @@ describe('pre-started processes', () => {
     expect(spawns).toBe(3);
     expect(reasons).toEqual(['pre-started CLI processes exited right after they started']);
     expect(pool.ready()).toBe(0);
+    // Given up for good: later conversations of that shape start their own CLI, none is pre-started again.
+    pool.want('broken', dying);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(spawns).toBe(3);
   });
 });

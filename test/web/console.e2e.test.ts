@@ -23,7 +23,11 @@ import {
 const missing = existsSync(CHROMIUM) ? [] : ['chromium'];
 requireToolsInCi(missing);
 
-const screenshot = resolve(import.meta.dirname, '../../docs/console.png');
+/** The README's picture: written by this test when UPDATE_SCREENSHOT=1, so a plain test run leaves the tree clean. */
+const screenshot =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? resolve(import.meta.dirname, '../../docs/console.png')
+    : join(tmpdir(), `console-${process.pid}.png`);
 const HOSTILE = '<img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>';
 
 const firstAnswer = gate();
