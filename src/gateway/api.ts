@@ -25,6 +25,8 @@ export type Parsed = { ok: true; request: ApiRequest } | { ok: false; message: s
 
 export interface Answer {
   id: string;
+  /** When the request came, in seconds: an answer streamed and the same answer read back say the same. */
+  createdAt: number;
   model: string;
   text: string;
   /** Earlier turns' narration (`GATEWAY_STREAM=final`), shown as reasoning where the API has it. */
@@ -52,7 +54,10 @@ export interface Api {
   idPrefix: string;
   parse(body: unknown): Parsed;
   answer(answer: Answer): unknown;
-  stream(res: ServerResponse, meta: { id: string; model: string; includeUsage: boolean }): AnswerStream;
+  stream(
+    res: ServerResponse,
+    meta: { id: string; model: string; includeUsage: boolean; createdAt: number },
+  ): AnswerStream;
   error(status: number, message: string): unknown;
 }
 
@@ -66,7 +71,15 @@ export const SSE_HEADERS = {
 /** What a message's content holds: its text, and images for the CLI; or why it cannot be taken. */
 export type Content = { ok: true; text: string; images: PromptImage[] } | { ok: false; reason: string };
 
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+/** The image types providers take, each with how its file begins (a wrong label is refused before a session). */
+const IMAGE_SIGNATURES: Readonly<Record<string, (head: Buffer) => boolean>> = {
+  'image/png': (head) =>
+    head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  'image/jpeg': (head) => head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff,
+  'image/gif': (head) => head.subarray(0, 4).toString('latin1') === 'GIF8',
+  'image/webp': (head) =>
+    head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP',
+};
 
 /** An image from a `data:` URL; the relay fetches nothing, so any other URL is refused. */
 function imageFromUrl(url: unknown): PromptImage | string {
@@ -76,11 +89,12 @@ function imageFromUrl(url: unknown): PromptImage | string {
   return imageOf(match[1] ?? '', match[2] ?? '');
 }
 
-function imageOf(mediaType: string, data: string): PromptImage | string {
-  if (!IMAGE_TYPES.has(mediaType))
-    return `images of type "${mediaType}" are not supported (png, jpeg, gif, webp)`;
-  if (data === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(data))
-    return "an image's base64 data is empty or not base64";
+function imageOf(label: string, data: string): PromptImage | string {
+  const mediaType = label === 'image/jpg' ? 'image/jpeg' : label; // a label many clients send
+  const looksLike = IMAGE_SIGNATURES[mediaType];
+  if (looksLike === undefined) return `images of type "${label}" are not supported (png, jpeg, gif, webp)`;
+  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return "an image's data is not base64";
+  if (!looksLike(Buffer.from(data.slice(0, 16), 'base64'))) return `an image labelled "${label}" is not one`;
   return { mediaType, data };
 }
 

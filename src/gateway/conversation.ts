@@ -30,14 +30,21 @@ export interface Conversation {
  * send an answer back without the whitespace it came with.
  */
 export function historyKey(conversation: Conversation, length = conversation.turns.length): string {
+  return historyKeys(conversation, length)[length] ?? '';
+}
+
+/** The fingerprints of every prefix up to `upTo` turns (index = length), in one pass over the history. */
+function historyKeys(conversation: Conversation, upTo = conversation.turns.length): string[] {
   const hash = createHash('sha256');
   hash.update(`${conversation.scope ?? ''}\u0000${conversation.system.trim()}`);
-  for (const turn of conversation.turns.slice(0, length)) {
+  const keys = [hash.copy().digest('hex')];
+  for (const turn of conversation.turns.slice(0, upTo)) {
     hash.update(`\u0000${turn.role}\u0000${turn.text.trim()}`);
     // Two turns with the same words and other pictures are other histories.
     for (const image of turn.images ?? []) hash.update(`\u0000${image.mediaType}\u0000${image.data}`);
+    keys.push(hash.copy().digest('hex'));
   }
-  return hash.digest('hex');
+  return keys;
 }
 
 export interface Continuation<T> {
@@ -59,9 +66,10 @@ export function continuationOf<T>(
   find: (key: string) => T | undefined,
 ): Continuation<T> {
   const { turns } = conversation;
+  const keys = historyKeys(conversation, turns.length - 1);
   for (let length = turns.length - 1; length > 0; length--) {
     if (turns[length - 1]?.role !== 'assistant') continue;
-    const parent = find(historyKey(conversation, length));
+    const parent = find(keys[length] ?? '');
     if (parent !== undefined) return { parent, ...promptOf(turns.slice(length)) };
   }
   return { parent: null, ...promptOf(turns) };

@@ -110,6 +110,7 @@ export async function exchange(
   const tier = tierOf(request.model);
   const maxTurns = request.maxTurns ?? config.maxTurns;
   const started = Date.now();
+  const createdAt = Math.floor(started / 1000);
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -121,7 +122,7 @@ export async function exchange(
   const startStream = (conversationId: string): AnswerStream => {
     if (stream === null) {
       res.setHeader('x-session-id', conversationId);
-      stream = api.stream(res, { id, model: request.model, includeUsage: request.includeUsage });
+      stream = api.stream(res, { id, model: request.model, includeUsage: request.includeUsage, createdAt });
       keepAlive = setInterval(() => stream?.keepAlive(), KEEP_ALIVE_MS);
     }
     return stream;
@@ -151,6 +152,7 @@ export async function exchange(
         memory.remember(conversation, remembered, event.ref, event.treeId);
         const answer: Answer = {
           id,
+          createdAt,
           model: request.model,
           text: event.text,
           narration,

@@ -78,7 +78,7 @@ function answer(result: Answer): unknown {
   return {
     id: result.id,
     object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
+    created: result.createdAt,
     model: result.model,
     choices: [
       {
@@ -97,9 +97,9 @@ function answer(result: Answer): unknown {
 
 function stream(
   res: ServerResponse,
-  meta: { id: string; model: string; includeUsage: boolean },
+  meta: { id: string; model: string; includeUsage: boolean; createdAt: number },
 ): AnswerStream {
-  const created = Math.floor(Date.now() / 1000);
+  const created = meta.createdAt;
   const chunk = (delta: object, finish: string | null = null, extra: object = {}): void => {
     res.write(
       `data: ${JSON.stringify({ id: meta.id, object: 'chat.completion.chunk', created, model: meta.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,

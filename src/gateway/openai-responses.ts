@@ -131,18 +131,14 @@ function answer(result: Answer): unknown {
     ...(result.narration ? [reasoningItem(key, result.narration)] : []),
     messageItem(key, result.text, result.stopReason === 'max_turns' ? 'incomplete' : 'completed'),
   ];
-  const meta = { ...result, createdAt: nowSeconds() };
+  const meta = result;
   const state = statusOf(result.stopReason);
   return { ...responseObject(meta, state, output, usageOf(result.usage)), output_text: result.text };
 }
 
 const IN_PROGRESS = { status: 'in_progress', incomplete_details: null };
 
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-
-function stream(res: ServerResponse, answerMeta: { id: string; model: string }): AnswerStream {
-  // One creation time for every event of this response, as the API's clients compare them.
-  const meta = { ...answerMeta, createdAt: nowSeconds() };
+function stream(res: ServerResponse, meta: { id: string; model: string; createdAt: number }): AnswerStream {
   const key = meta.id.replace(/^resp_/, '');
   const reasoningId = `rs_${key}`;
   let sequence = 0;

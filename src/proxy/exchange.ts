@@ -11,7 +11,10 @@ export interface ProviderExchange {
   fields: Readonly<Record<string, unknown>>;
   /** The model the provider is asked for: the routed one, or the requested one when the route names none. */
   model: string;
-  /** The model the answer names to the client (cli-compat.ts: the provider's, or the one asked for). */
+  /**
+   * The model a translated answer names to the client (cli-compat.ts: the provider's, or the one asked for). A
+   * Messages-API provider's answer is passed through and names the model it ran.
+   */
   answeredAs: string;
   /** This provider's counters (stats.ts). */
   stats: ProviderCounters;

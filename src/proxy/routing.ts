@@ -13,10 +13,6 @@ function tierOf(requested: string): Tier {
   return 'default';
 }
 
-export function routeModel(models: ProxyConfig['models'], requested: string): ModelRef {
-  return models[tierOf(requested)];
-}
-
 /** The tier's model, then its fallbacks (each once, the tier's own model not again). */
 export function routeChain(config: Pick<ProxyConfig, 'models' | 'fallbacks'>, requested: string): ModelRef[] {
   const tier = tierOf(requested);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicMessages } from '../../src/gateway/anthropic-messages.js';
-import type { Answer } from '../../src/gateway/api.js';
+import { type Answer, contentOf } from '../../src/gateway/api.js';
 import { openAiChat } from '../../src/gateway/openai-chat.js';
 import { openAiResponses } from '../../src/gateway/openai-responses.js';
 
@@ -9,6 +9,7 @@ import { openAiResponses } from '../../src/gateway/openai-responses.js';
 
 const cut: Answer = {
   id: 'resp_abc',
+  createdAt: 1_760_000_000,
   model: 'sonnet',
   text: '',
   narration: 'I will write the note first.',
@@ -39,5 +40,40 @@ describe('an answer cut at the turn limit', () => {
 
   it('is stop_reason max_tokens in Anthropic messages', () => {
     expect(anthropicMessages.answer(cut)).toMatchObject({ stop_reason: 'max_tokens' });
+  });
+});
+
+describe('images in content', () => {
+  const png =
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+  it('takes a data: URL or base64 block whose bytes are the image it says, image/jpg as jpeg', () => {
+    expect(contentOf([{ type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }])).toEqual({
+      ok: true,
+      text: '',
+      images: [{ mediaType: 'image/png', data: png }],
+    });
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]).toString(
+      'base64',
+    );
+    expect(contentOf([{ type: 'input_image', image_url: `data:image/jpg;base64,${jpeg}` }])).toMatchObject({
+      ok: true,
+      images: [{ mediaType: 'image/jpeg' }],
+    });
+  });
+
+  it('refuses, naming why: a URL to fetch, a label the bytes contradict, data that is not base64', () => {
+    const refused = (part: object) => {
+      const result = contentOf([part]);
+      return result.ok ? null : result.reason;
+    };
+    expect(refused({ type: 'image_url', image_url: { url: 'https://x/cat.png' } })).toMatch(/data: URL/);
+    expect(refused({ type: 'image', source: { type: 'base64', media_type: 'image/webp', data: png } })).toBe(
+      'an image labelled "image/webp" is not one',
+    );
+    expect(refused({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'abc' } })).toBe(
+      "an image's data is not base64",
+    );
+    expect(refused({ type: 'image', source: { type: 'url', url: 'https://x' } })).toMatch(/base64 data/);
   });
 });

@@ -387,6 +387,16 @@ describe('limits and errors', () => {
         { model: 'sonnet', input: [{ role: 'user', content: [{ type: 'input_file' }] }] },
         'input_file',
       ],
+      [
+        '/v1/responses',
+        {
+          model: 'sonnet',
+          input: [
+            { role: 'user', content: [{ type: 'input_image', image_url: 'data:image/gif;base64,AAAA' }] },
+          ],
+        },
+        'is not one',
+      ],
     ];
     for (const [path, body, named] of refusals) {
       const refused = await post(path, body);
