@@ -89,8 +89,14 @@ export function startNodeRun(options: NodeRunOptions): NodeRun {
     // Known from the first line on: a reply that arrives now can already fork it once this run ends.
     if (before === null && summary.sessionId !== null) options.onSessionId(summary.sessionId);
     for (const item of progress) options.emit(item);
-    if (event.kind === 'control') permissions?.handle(event.message);
-    else if (event.kind === 'background_tasks') backgroundTasks = event.running;
+    if (event.kind === 'control') {
+      const message = event.message;
+      // A pre-started CLI was given the task's system prompt by initialize: if it refused, the log says so.
+      if (message.kind === 'response' && !message.ok && message.requestId.startsWith('init_')) {
+        logger.warn({ nodeId, error: message.error }, 'the CLI refused the system prompt (initialize)');
+      }
+      permissions?.handle(message);
+    } else if (event.kind === 'background_tasks') backgroundTasks = event.running;
     // With stdin open the CLI waits for another turn after its result; ours has none. 2.1.330 holds back the
     // first result until background sub-agents and their notification turn are done and then prints all of
     // them, but should one come earlier, the prompts of the later turns must still reach the user: so stdin
