@@ -7,6 +7,7 @@ import { type CommandContext, type CommandName, runCommand } from './commands/in
 import { sumOutboxStats } from './outbox/index.js';
 import type { PermissionPrompts } from './permission-prompts.js';
 import type { Incoming } from './platform.js';
+import type { ProjectBook } from './project-choice.js';
 import type { TaskTracker } from './task-tracker.js';
 import type { VoiceFlow } from './voice-flow.js';
 
@@ -23,10 +24,12 @@ export interface ChatCommandsOptions {
   gatewayStats: () => GatewayStatsSnapshot | null;
   /** Per file when photos and files are taken, null when they are not. */
   attachmentMaxBytes: number | null;
+  projects: ProjectBook;
 }
 
 export interface ChatCommands {
-  run(chat: Chat, incoming: Incoming, name: CommandName): Promise<void>;
+  /** `words`: what followed a command that takes words (`/project web`). */
+  run(chat: Chat, incoming: Incoming, name: CommandName, words?: string): Promise<void>;
 }
 
 export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
@@ -43,8 +46,10 @@ export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
     }
   };
 
-  const contextFor = (chat: Chat, incoming: Incoming): CommandContext => ({
+  const contextFor = (chat: Chat, incoming: Incoming, words: string): CommandContext => ({
     engine,
+    words,
+    projects: options.projects.forChat(chat.key),
     ref: (messageId) => refOf(chat, messageId),
     answer: (markdown) => answerIncoming(chat, incoming, markdown),
     // Alone, a command acts on every chat's transcriptions, as it does on every task.
@@ -59,6 +64,7 @@ export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
   });
 
   return {
-    run: (chat, incoming, name) => runCommand(name, contextFor(chat, incoming), incoming.replyToMessageId),
+    run: (chat, incoming, name, words = '') =>
+      runCommand(name, contextFor(chat, incoming, words), incoming.replyToMessageId),
   };
 }

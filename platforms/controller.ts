@@ -9,6 +9,7 @@ import { createIncomingRouter } from './incoming-router.js';
 import { type Clock, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
 import type { Incoming, MessagingPlatform } from './platform.js';
+import { createProjectBook } from './project-choice.js';
 import { createTaskTracker, type TaskStart } from './task-tracker.js';
 import { createVoiceFlow } from './voice-flow.js';
 
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   workspace?: string;
   /** Per file; 20 MB unless given. */
   attachmentMaxBytes?: number;
+  /** The projects a chat may switch to with `/project` (config.sessions.projects); the first is the default. */
+  projects?: ReadonlyArray<{ name: string; path: string }>;
 }
 
 export interface Controller {
@@ -53,8 +56,10 @@ export function createController(options: ControllerOptions): Controller {
   const { engine, logger } = options;
   const background = createBackground(logger);
   const chats = createChatRegistry({ clock: options.clock ?? systemClock, rate: options.rate, logger });
+  const projects = createProjectBook(options.projects ?? []);
   const tracker = createTaskTracker({
     engine,
+    workspaceOf: projects.workspaceOf,
     chatFor: chats.chatOfRef,
     background,
     logger,
@@ -94,6 +99,7 @@ export function createController(options: ControllerOptions): Controller {
     proxyStats: options.proxyStats,
     gatewayStats: options.gatewayStats ?? (() => null),
     attachmentMaxBytes: attachments?.maxBytes ?? null,
+    projects,
   });
   const handle = createIncomingRouter({
     chats,

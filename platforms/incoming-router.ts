@@ -45,8 +45,8 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
       return;
     }
     if (parsed) {
-      const { command } = parsed;
-      chat.queue.add(incoming.messageId, `/${command}`, () => commands.run(chat, incoming, command));
+      const { command, words } = parsed;
+      chat.queue.add(incoming.messageId, `/${command}`, () => commands.run(chat, incoming, command, words));
       return;
     }
     void startTask(chat, {

@@ -94,6 +94,8 @@ export interface StartPlatformsOptions {
   workspace?: string;
   /** Per attachment; 20 MB (what Telegram bots can download) unless given. */
   attachmentMaxBytes?: number;
+  /** The projects a chat may switch to with `/project`; the first is the default. */
+  projects?: ReadonlyArray<{ name: string; path: string }>;
 }
 
 export interface RunningPlatforms {
@@ -132,6 +134,7 @@ export function createPlatforms(options: StartPlatformsOptions): Platforms {
     ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),
     ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
     ...(options.attachmentMaxBytes === undefined ? {} : { attachmentMaxBytes: options.attachmentMaxBytes }),
+    ...(options.projects === undefined ? {} : { projects: options.projects }),
   });
   for (const platform of platforms) controller.attach(platform);
 

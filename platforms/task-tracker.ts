@@ -35,6 +35,8 @@ export interface TaskTrackerOptions {
   background: Background;
   logger: Logger;
   typingIntervalMs?: number;
+  /** Where a new conversation of this chat works (its `/project`); undefined: the engine's default. */
+  workspaceOf?(chatKey: string): string | undefined;
 }
 
 export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
@@ -44,6 +46,8 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
   const messages = createTaskMessages({ engine, chatFor: options.chatFor, logger });
 
   const updateTyping = (chat: ChatContext): void => typing.update(chat, ledger.hasRunning(chat));
+  /** Chats already told that their project's branches share one directory. */
+  const toldShared = new Set<string>();
 
   const refresh = (task: TrackedTask): void => {
     const statusId = task.statusId;
@@ -96,8 +100,10 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
 
   return {
     async startTask(chat, start) {
+      const workspace = options.workspaceOf?.(chat.key);
       const result = await ledger.submitting(() =>
         engine.submit({
+          ...(workspace === undefined ? {} : { workspace }),
           prompt: start.prompt,
           origin: refOf(chat, start.messageId),
           replyTo: start.replyToMessageId === null ? null : refOf(chat, start.replyToMessageId),
@@ -126,6 +132,12 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       task.statusId = statusId;
       task.lastRendered = rendered;
       refresh(task);
+      if (result.sharedDirectory === true && !toldShared.has(chat.key)) {
+        toldShared.add(chat.key);
+        await chat.outbox.send(chat.chatId, sentence(chat, sharedDirectoryNotice(node.workingDirectory)), {
+          replyToMessageId: start.messageId,
+        });
+      }
     },
 
     forget(nodeIds) {
@@ -139,4 +151,8 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
       typing.close();
     },
   };
+}
+
+function sharedDirectoryNotice(directory: string): string {
+  return `ℹ️ This project is no git repository, so its branches share one directory (${directory}): forks see each other's edits. Run git init there (and commit) to give each fork its own worktree.`;
 }

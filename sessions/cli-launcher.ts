@@ -13,6 +13,7 @@ import { encodeInitialize, encodeReadyProbe } from './control-protocol.js';
 import { NODE_ID_ENV } from './leftover-processes.js';
 import { type NodeRun, type NodeRunOptions, startNodeRun } from './node-run.js';
 import { createPrestartPool, type Prestarted } from './prestart.js';
+import { cliConfigDir, reachSession } from './session-files.js';
 import type { CliCheck, NodeSnapshot } from './types.js';
 
 // The Claude CLI as this engine is configured: which binary, with which environment and permission mode, checked
@@ -127,6 +128,9 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       return cli;
     },
     start(node, hooks) {
+      // A fork in another directory than its parent's (its own worktree) must still find the parent's session.
+      const configDir = cliConfigDir(env);
+      if (node.forkOf && configDir !== null) reachSession(configDir, node.forkOf, node.workingDirectory);
       const run = node.run ?? {};
       const argsWith = (appendSystemPrompt: string | undefined): string[] =>
         buildCliArgs({

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { systemClock } from '../src/common/index.js';
+import { createBranches } from './branches.js';
 import { type CliLauncherOptions, createCliLauncher } from './cli-launcher.js';
 import { createListeners } from './listeners.js';
 import { isActive, snapshotOf } from './node-model.js';
@@ -42,6 +43,15 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     busyTimeoutMs: options.storeBusyTimeoutMs,
     retryMs: options.storeRetryMs,
   });
+  const branches = createBranches({
+    mode: config.worktrees ?? 'auto',
+    mergeStyle: config.mergeStyle ?? 'squash',
+    ttlMs: (config.worktreeTtlDays ?? 14) * DAY_MS,
+    tree,
+    persist: (node) => runs.persist(node),
+    clock,
+    logger,
+  });
   const runs = createRunLifecycle({
     tree,
     cli,
@@ -51,7 +61,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     emit: listeners.emit,
     storage,
     freeSlot: (nodeId) => pool.release(nodeId),
-    onSettled: () => queue.schedule(),
+    onSettled: () => {
+      queue.schedule();
+      branches.measure();
+    },
+    prepare: branches.prepare,
   });
   const queue = createNodeQueue({ pool, runs, emit: listeners.emit, started: () => storage.opened });
   const intake = createTaskIntake({
@@ -59,13 +73,19 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     queue,
     storage,
     persist: runs.persist,
-    workspace: config.workspace,
+    // The first project (PROJECTS, or ALLOWED_DIR's first entry) is where new conversations work by default.
+    workspace: config.projects?.[0]?.path ?? config.workspace,
     storeUrl: config.storeUrl,
     clock,
     logger,
     accepting: () => storage.opened && !runs.closing,
+    sharesDirectory: branches.sharesDirectory,
   });
   let startedAt = 0;
+  let pruning: ReturnType<typeof setInterval> | null = null;
+  const prune = (): void => {
+    branches.prune().catch((error: unknown) => logger.warn({ err: error }, 'pruning worktrees failed'));
+  };
 
   return {
     async start() {
@@ -77,6 +97,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       startedAt = clock.now();
       process.on('exit', runs.killAll);
       queue.schedule();
+      prune();
+      pruning = setInterval(prune, PRUNE_EVERY_MS);
+      pruning.unref();
       return { interrupted, cli: check };
     },
 
@@ -104,6 +127,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       // Out of the store first: if that fails nothing has changed and the caller hears why.
       await storage.remove(ids);
       await queue.stop(branch.filter((node) => isActive(node.state)));
+      await branches.removeAll(branch);
       tree.remove(ids);
       storage.doneRemoving(ids);
       return { removed: branch.map(snapshotOf) };
@@ -132,13 +156,17 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         maxSessions: config.maxSessions,
         prestarted: cli.prestarted(),
         store: storage.status(),
+        worktrees: branches.usage(),
       };
     },
+
+    branches: { diff: branches.diff, merge: branches.merge, discard: branches.discard },
 
     subscribe: listeners.subscribe,
 
     async close() {
       if (runs.closing) return;
+      if (pruning !== null) clearInterval(pruning);
       process.off('exit', runs.killAll);
       cli.close();
       await runs.close();
@@ -146,6 +174,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     },
   };
 }
+
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 const copyOf = (node: NodeSnapshot | undefined): NodeSnapshot | undefined =>
   node === undefined ? undefined : snapshotOf(node);

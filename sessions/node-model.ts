@@ -27,6 +27,7 @@ export function snapshotOf(node: NodeSnapshot): NodeSnapshot {
     messages: node.messages.map((message) => ({ ref: { ...message.ref }, role: message.role })),
     usage: { ...node.usage },
     outcome: node.outcome === null ? null : { ...node.outcome },
+    ...(node.worktree === undefined ? {} : { worktree: { ...node.worktree } }),
   };
 }
 

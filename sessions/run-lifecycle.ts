@@ -30,6 +30,8 @@ export interface RunLifecycleOptions {
   freeSlot(nodeId: string): void;
   /** A run is over and its outcome stored and told: the next tasks may start. */
   onSettled(): void;
+  /** Before the CLI starts: the node's working directory made ready (a fork's worktree); else why it cannot. */
+  prepare?(node: NodeSnapshot): Promise<string | null>;
 }
 
 export interface RunLifecycle {
@@ -129,6 +131,7 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
   const runNode = async (node: NodeSnapshot, run: ActiveRun): Promise<void> => {
     node.forkOf = tree.parentOf(node)?.sessionId ?? null;
     await persist(node);
+    const problem = closing ? null : ((await options.prepare?.(node)) ?? null);
     if (closing) {
       // Shutting down before the process started: it never ran, so it waits for the next start.
       node.state = 'queued';
@@ -138,6 +141,7 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
     }
     emit(node, stateEvent(node));
     if (run.stopRequested) await finish(node, STOPPED, emptyRunSummary);
+    else if (problem !== null) await finish(node, { kind: 'error', message: problem }, emptyRunSummary);
     else await runCli(node, run);
   };
 

@@ -51,6 +51,17 @@ const nodeSchema = z.object({
   sessionId: z.string().nullable(),
   forkOf: z.string().nullable().optional(),
   workingDirectory: z.string(),
+  // Added with worktrees; optional, so values stored before still parse.
+  worktree: z
+    .object({
+      path: z.string(),
+      branch: z.string(),
+      repo: z.string(),
+      base: z.string(),
+      mainBase: z.string(),
+      removedAt: z.number().optional(),
+    })
+    .optional(),
   // Added for API requests; optional, so values stored before still parse.
   run: z
     .object({

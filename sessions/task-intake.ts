@@ -26,6 +26,8 @@ export interface TaskIntakeOptions {
   logger: Logger;
   /** False before the engine starts and once it closes. */
   accepting(): boolean;
+  /** A reply to this parent will share its directory (worktrees on, no git repository): the user is told. */
+  sharesDirectory?(parent: NodeSnapshot): Promise<boolean>;
 }
 
 export interface TaskIntake {
@@ -70,7 +72,13 @@ export function createTaskIntake(options: TaskIntakeOptions): TaskIntake {
       queue.add(node);
       queue.schedule();
       const forkedFrom = parent !== undefined && isForkable(parent) ? snapshotOf(parent) : null;
-      return { kind: 'accepted', node: snapshotOf(node), forkedFrom };
+      const shared = parent !== undefined && (await options.sharesDirectory?.(parent)) === true;
+      return {
+        kind: 'accepted',
+        node: snapshotOf(node),
+        forkedFrom,
+        ...(shared ? { sharedDirectory: true } : {}),
+      };
     },
 
     async linkMessage(nodeId, ref, role) {

@@ -52,6 +52,8 @@ export interface NodeSnapshot {
    */
   forkOf?: string | null;
   workingDirectory: string;
+  /** A fork's own git worktree (WORKTREES=auto in a git project); absent where it shares its directory. */
+  worktree?: WorktreeRecord;
   /** Set for tasks that asked for more than the engine's defaults (API requests). */
   run?: RunOptions;
   priority?: TaskPriority;
@@ -62,6 +64,22 @@ export interface NodeSnapshot {
   costUsd: number;
   usage: Usage;
   outcome: Outcome | null;
+}
+
+/** Where a fork works, as the node's record keeps it (so a restart keeps the mapping). */
+export interface WorktreeRecord {
+  /** The fork's own worktree folder. */
+  path: string;
+  /** `relay/<node>`: the relay's branch checked out there. */
+  branch: string;
+  /** The project's main worktree, where `/merge` brings the changes. */
+  repo: string;
+  /** The commit holding the parent's state when the fork began: what `/diff` compares against first. */
+  base: string;
+  /** The main worktree's state when this line of forks left it: the merge base of `/merge`. */
+  mainBase: string;
+  /** Set once the worktree and branch are gone (`/discard`, or pruned after WORKTREE_TTL). */
+  removedAt?: number;
 }
 
 /** The CLI retrying a failed API request: which attempt, after how long, and why. */
@@ -168,7 +186,13 @@ export interface TaskInput {
 }
 
 export type SubmitResult =
-  | { kind: 'accepted'; node: NodeSnapshot; forkedFrom: NodeSnapshot | null }
+  | {
+      kind: 'accepted';
+      node: NodeSnapshot;
+      forkedFrom: NodeSnapshot | null;
+      /** A fork that will share its parent's directory because the project is no git repository (WORKTREES=auto). */
+      sharedDirectory?: boolean;
+    }
   | { kind: 'rejected'; reason: string };
 
 /** `all`, or the node that owns a given message (the reply target of a command). */
@@ -200,6 +224,38 @@ export interface EngineStats {
    * running ones are held (`pendingWrites`) and retried.
    */
   store?: { writable: boolean; pendingWrites: number; lastError: string | null };
+  /** The forks' own worktrees that exist now and their disk use (measured after each change). */
+  worktrees?: { count: number; bytes: number };
+}
+
+/** One side of what a branch changed: `git diff --stat` and the whole patch. */
+export interface DiffPart {
+  stat: string;
+  patch: string;
+}
+
+/** Why a branch command does nothing for that message (no such task, it works in the main worktree …). */
+export type BranchUnavailable = { kind: 'unavailable'; reason: string };
+
+export type BranchDiff =
+  | { kind: 'diff'; branch: string; path: string; vsParent: DiffPart; vsHead: DiffPart | null }
+  | BranchUnavailable;
+
+export type BranchMerge =
+  | { kind: 'merged'; branch: string; into: string; style: 'merge' | 'squash'; files: string[] }
+  | { kind: 'nothing'; branch: string }
+  | { kind: 'conflict'; branch: string; into: string; files: string[] }
+  | BranchUnavailable;
+
+export type BranchDiscard = { kind: 'discarded'; branch: string; path: string } | BranchUnavailable;
+
+/** The git side of a conversation's branches, each addressed by any message of the branch's task. */
+export interface BranchCommands {
+  diff(ref: MessageRef): Promise<BranchDiff>;
+  /** Into the project's main worktree, as MERGE_STYLE says; a conflict changes nothing. */
+  merge(ref: MessageRef): Promise<BranchMerge>;
+  /** Removes the branch's worktree and git branch; the conversation stays (a reply forks from its start). */
+  discard(ref: MessageRef): Promise<BranchDiscard>;
 }
 
 export type CliCheck = { ok: true; version: string; tested: boolean } | { ok: false; problem: string };
@@ -233,6 +289,7 @@ export interface SessionEngine {
     wait: Omit<Extract<ProgressEvent, { type: 'provider_wait' }>, 'type'>,
   ): void;
   stats(): EngineStats;
+  branches: BranchCommands;
   /** Every node's progress; returns the unsubscribe function. */
   subscribe(listener: EngineListener): () => void;
   /** Stops every process and closes the store. */

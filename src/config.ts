@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import {
   DEFAULT_PROVIDER,
   findProviderId,
@@ -93,6 +93,19 @@ export interface SessionsConfig {
   /** `skip`: --dangerously-skip-permissions; `ask`: every tool call that needs permission is asked in chat. */
   permissions?: 'skip' | 'ask';
   permissionTimeoutMs?: number;
+  /** WORKTREES: `auto` gives each fork in a git project its own worktree (the default); `off`. */
+  worktrees?: 'auto' | 'off';
+  /** MERGE_STYLE: how /merge brings a branch into the main worktree (default squash). */
+  mergeStyle?: 'merge' | 'squash';
+  /** WORKTREE_TTL: days after its last run before a finished branch's worktree is pruned (default 14). */
+  worktreeTtlDays?: number;
+  /** PROJECTS, else ALLOWED_DIR's first entry, else the workspace: where a chat may work, the first the default. */
+  projects?: Project[];
+}
+
+export interface Project {
+  name: string;
+  path: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -490,6 +503,37 @@ function platformChoices(ids: readonly string[]): string {
   return choices.length === 0 ? 'none' : `${choices.join(', ')} or none`;
 }
 
+/**
+ * PROJECTS (`name=path,…`), else ALLOWED_DIR's first entry (free-claude-code's meaning: the working directory),
+ * else the workspace: the directories chats may work in, the first the default.
+ */
+function loadProjects(env: Env, cwd: string): Project[] {
+  const entries = list(env, 'PROJECTS');
+  if (entries.length === 0) {
+    const path = directory(
+      cwd,
+      list(env, 'ALLOWED_DIR')[0] ?? text(env, 'CLAUDE_WORKSPACE') ?? './agent_workspace',
+    );
+    return [{ name: basename(path) || 'workspace', path }];
+  }
+  const projects: Project[] = [];
+  for (const entry of entries) {
+    const match = /^([A-Za-z0-9._-]+)=(.+)$/.exec(entry);
+    if (!match) {
+      throw new ConfigError(
+        'PROJECTS',
+        `each entry must be name=path with a name of letters, digits, . _ or -, got '${entry}'`,
+      );
+    }
+    const name = match[1]!;
+    if (projects.some((project) => project.name.toLowerCase() === name.toLowerCase())) {
+      throw new ConfigError('PROJECTS', `the name '${name}' is given twice`);
+    }
+    projects.push({ name, path: directory(cwd, match[2]!.trim()) });
+  }
+  return projects;
+}
+
 function directory(cwd: string, path: string): string {
   return isAbsolute(path) ? path : resolve(cwd, path);
 }
@@ -551,6 +595,10 @@ export function loadConfig<P = never>(
       storeUrl,
       permissions: oneOf(env, 'CLAUDE_PERMISSIONS', ['skip', 'ask'] as const, 'skip'),
       permissionTimeoutMs: seconds(env, 'PERMISSION_TIMEOUT', 300, 1),
+      worktrees: oneOf(env, 'WORKTREES', ['auto', 'off'] as const, 'auto'),
+      mergeStyle: oneOf(env, 'MERGE_STYLE', ['squash', 'merge'] as const, 'squash'),
+      worktreeTtlDays: integer(env, 'WORKTREE_TTL', 14, 1, 3650),
+      projects: loadProjects(env, cwd),
     },
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

@@ -137,6 +137,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
         voiceEnabled: config.voice.enabled,
         // Photos and files sent with a task are saved here (under attachments/) for the session to read.
         workspace: config.sessions.workspace,
+        ...(config.sessions.projects === undefined ? {} : { projects: config.sessions.projects }),
         proxyStats: () => proxy.stats(),
         gatewayStats: () => gateway?.stats() ?? null,
         logger: logger.child({ part: 'platforms' }),

@@ -8,5 +8,5 @@ export {
   telegramMenu,
 } from './menus.js';
 export { parseTextCommand, type TextCommand } from './parse.js';
-export type { CommandContext, CommandSpec, CommandTable } from './spec.js';
+export type { CommandContext, CommandSpec, CommandTable, ProjectChoice, ProjectRef } from './spec.js';
 export { COMMANDS, type CommandName, commandList, helpText } from './table.js';

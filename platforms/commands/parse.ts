@@ -9,7 +9,7 @@ const BY_WORD: ReadonlyMap<string, CommandName> = new Map(
 );
 
 export type TextCommand =
-  | { kind: 'command'; command: CommandName }
+  | { kind: 'command'; command: CommandName; words?: string }
   /** `/stop now`: a command word with more after it. Nothing runs; the user is told how to use it. */
   | { kind: 'with_arguments'; command: CommandName }
   /** `/stats@OtherBot` in a group: meant for another bot, ignored. */
@@ -30,5 +30,6 @@ export function parseTextCommand(text: string, botName: string | null = null): T
   }
   const spec: CommandSpec = COMMANDS[command];
   if (match[3] === undefined || spec.ignoresWords === true) return { kind: 'command', command };
+  if (spec.takesWords === true) return { kind: 'command', command, words: match[3].trim() };
   return { kind: 'with_arguments', command };
 }

@@ -7,7 +7,11 @@ import type { OutboxStats } from '../outbox/index.js';
 
 /** What a command may do, bound by the controller to the chat it came from. */
 export interface CommandContext {
-  readonly engine: Pick<SessionEngine, 'stats' | 'findNodeByMessage' | 'stop' | 'clear'>;
+  readonly engine: Pick<SessionEngine, 'stats' | 'findNodeByMessage' | 'stop' | 'clear' | 'branches'>;
+  /** The words after a command that takes them (`takesWords`): `/project web` → `web`; '' otherwise. */
+  readonly words: string;
+  /** The projects this chat may work in, and which one its new conversations use. */
+  readonly projects: ProjectChoice;
   /** A message of this chat, as the engine refers to it. */
   ref(messageId: string): MessageRef;
   /** Answers in Markdown: in place for a slash command, as a reply to the command otherwise. */
@@ -29,6 +33,19 @@ export interface CommandContext {
   readonly attachmentMaxBytes: number | null;
 }
 
+export interface ProjectRef {
+  name: string;
+  path: string;
+}
+
+export interface ProjectChoice {
+  list(): readonly ProjectRef[];
+  /** Where this chat's new conversations work; null when no project is configured. */
+  current(): ProjectRef | null;
+  /** Switches this chat to the project of that name (any case); null when there is none. */
+  switchTo(name: string): ProjectRef | null;
+}
+
 /** A Discord slash command's definition, less its name (the table's key). */
 export interface SlashCommandOptions {
   description: string;
@@ -43,6 +60,8 @@ interface CommandTexts {
   usage: string;
   /** Words after it are ignored rather than refused (a Telegram deep link sends `/start <payload>`). */
   ignoresWords?: true;
+  /** Words after it are its argument (`context.words`), not a mistake. */
+  takesWords?: true;
   /** Its description in Telegram's command menu (setMyCommands), or null to leave it out. */
   menu: string | null;
 }

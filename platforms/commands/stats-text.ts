@@ -1,6 +1,6 @@
 import type { EngineStats } from '../../sessions/index.js';
 import type { GatewayStatsSnapshot, ProviderStats, ProxyStatsSnapshot } from '../../src/common/index.js';
-import { formatDuration } from '../../src/common/index.js';
+import { formatDuration, formatMegabytes } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
 
 // What /stats answers: the engine's, the chats' and the providers' counters in one Markdown list.
@@ -25,6 +25,11 @@ export function formatStats(
     `- Errors: ${engine.errors}`,
     `- Uptime: ${formatDuration(engine.uptimeMs)}`,
   ];
+  if (engine.worktrees !== undefined && engine.worktrees.count > 0) {
+    lines.push(
+      `- Branch worktrees: ${engine.worktrees.count}, ${formatMegabytes(engine.worktrees.bytes)} on disk`,
+    );
+  }
   if (chat) {
     lines.push(
       `- Chat messages: ${chat.sent} sent, ${chat.edited} edits (${chat.coalesced} merged), ${chat.rateLimited} rate limited, ${chat.retried} retried, ${chat.failed} failed`,

@@ -1,4 +1,5 @@
 import type { PermissionDecision } from '../../sessions/index.js';
+import { chooseProject, diffBranch, discardBranch, mergeBranch } from './branch-commands.js';
 import { renderHelp } from './help-text.js';
 import type { CommandContext, CommandSpec, CommandTable } from './spec.js';
 import { formatStats } from './stats-text.js';
@@ -10,6 +11,7 @@ import { clearTasks, stopTasks } from './task-commands.js';
 
 const ALONE_OR_REPLY_TO_TASK = 'alone for everything, or as a reply to the task it is about';
 const REPLY_TO_QUESTION = 'as a reply to the 🔐 question it answers';
+const REPLY_TO_BRANCH = 'as a reply to a task of the branch it is about';
 
 export const COMMANDS = {
   stop: {
@@ -43,6 +45,39 @@ export const COMMANDS = {
           context.gatewayStats(),
         ),
       ),
+  },
+  diff: {
+    help: 'as a reply: what that branch changed (against its parent and the project).',
+    usage: REPLY_TO_BRANCH,
+    menu: 'What the branch you reply to changed',
+    slash: null,
+    reply: 'required',
+    run: diffBranch,
+  },
+  merge: {
+    help: "as a reply: bring that branch's changes into the project's main worktree.",
+    usage: REPLY_TO_BRANCH,
+    menu: 'Merge the branch you reply to',
+    slash: null,
+    reply: 'required',
+    run: mergeBranch,
+  },
+  discard: {
+    help: "as a reply: remove that branch's worktree and git branch.",
+    usage: REPLY_TO_BRANCH,
+    menu: 'Discard the branch you reply to',
+    slash: null,
+    reply: 'required',
+    run: discardBranch,
+  },
+  project: {
+    help: "list the projects, or `/project name`: this chat's new conversations work there.",
+    usage: 'alone to list the projects, or with the name of one',
+    takesWords: true,
+    menu: 'List projects or switch this chat',
+    slash: { description: 'List the projects this chat may work in' },
+    reply: 'ignored',
+    run: chooseProject,
   },
   help: {
     aliases: ['start'],

@@ -13,6 +13,7 @@ import {
 } from '../../platforms/commands/index.js';
 import { formatStats } from '../../platforms/commands/stats-text.js';
 import { DISCORD_COMMANDS, TELEGRAM_COMMANDS } from '../../platforms/index.js';
+import { createProjectBook } from '../../platforms/project-choice.js';
 
 // The command table is the one source: the help text, Telegram's menu, Discord's slash commands and the text
 // parser are read from it, and a command without a handler does not compile (checked by `tsc -p .`).
@@ -29,7 +30,7 @@ describe('one command table', () => {
     const expected = commandList().flatMap(({ name, help }) => (help === null ? [] : [{ name, help }]));
     expect(helpLines(helpText(null))).toEqual(expected);
     expect(helpLines(helpText(20 * 1024 * 1024))).toEqual(expected);
-    expect(names(expected)).toEqual(['stop', 'clear', 'stats']);
+    expect(names(expected)).toEqual(['stop', 'clear', 'stats', 'diff', 'merge', 'discard', 'project']);
   });
 
   it("Telegram's menu lists exactly the commands with a menu description", () => {
@@ -108,7 +109,15 @@ function recordingContext() {
     throw new Error('not used in this test');
   };
   const context: CommandContext = {
-    engine: { stats: unused, findNodeByMessage: unused, stop: unused, clear: unused },
+    engine: {
+      stats: unused,
+      findNodeByMessage: unused,
+      stop: unused,
+      clear: unused,
+      branches: { diff: unused, merge: unused, discard: unused },
+    },
+    words: '',
+    projects: createProjectBook([]).forChat('test:c'),
     ref: (messageId) => ({ platform: 'test', chatId: 'c', messageId }),
     answer: async (markdown) => {
       answers.push(markdown);
@@ -150,6 +159,44 @@ describe('dispatch', () => {
     const { context, answers } = recordingContext();
     await runCommand('help', context, '7');
     expect(answers).toEqual([helpText(null)]);
+  });
+});
+
+describe('/project', () => {
+  const projects = [
+    { name: 'api', path: '/srv/api' },
+    { name: 'Web', path: '/srv/web' },
+  ];
+
+  it('takes the project name after it; other commands still refuse words', () => {
+    expect(parseTextCommand('/project  web ')).toEqual({ kind: 'command', command: 'project', words: 'web' });
+    expect(parseTextCommand('/project')).toEqual({ kind: 'command', command: 'project' });
+    expect(parseTextCommand('/merge now')).toEqual({ kind: 'with_arguments', command: 'merge' });
+  });
+
+  it('lists the projects, switches this chat only, and refuses an unknown name without changing anything', async () => {
+    const book = createProjectBook(projects);
+    const { context, answers } = recordingContext();
+    const here = { ...context, projects: book.forChat('telegram:1') };
+    await runCommand('project', here, null);
+    expect(answers.at(-1)).toContain('- `api`: /srv/api (this chat)');
+    await runCommand('project', { ...here, words: 'WEB' }, null);
+    expect(answers.at(-1)).toContain('now work in `Web` (/srv/web)');
+    expect(book.workspaceOf('telegram:1')).toBe('/srv/web');
+    expect(book.workspaceOf('telegram:2')).toBeUndefined();
+    await runCommand('project', { ...here, words: 'nope' }, null);
+    expect(answers.at(-1)).toBe(
+      'There is no project `nope`; the projects are `api`, `Web`. Nothing changed.',
+    );
+    expect(book.workspaceOf('telegram:1')).toBe('/srv/web');
+  });
+
+  it('says so when no project is configured', async () => {
+    const { context, answers } = recordingContext();
+    await runCommand('project', { ...context, words: 'api' }, null);
+    expect(answers).toEqual([
+      'No projects are configured (PROJECTS): every conversation works in the one workspace.',
+    ]);
   });
 });
 

@@ -1,0 +1,219 @@
+import type { Clock } from '../src/common/index.js';
+import type { Logger } from '../src/log.js';
+import {
+  createWorktree,
+  diffWorktree,
+  diskUse,
+  gitTop,
+  type MergeStyle,
+  mergeWorktree,
+  recreateWorktree,
+  removeWorktree,
+} from './git-worktrees.js';
+import { isActive } from './node-model.js';
+import type { ConversationTree } from './tree.js';
+import type { BranchCommands, BranchUnavailable, MessageRef, NodeSnapshot, WorktreeRecord } from './types.js';
+
+// A tree of conversations over a tree of working copies (WORKTREES=auto): a new conversation works in the
+// project's main worktree, each fork in its own worktree made from the state its parent left (git-worktrees.ts
+// does the git). The mapping lives in the node's record, so a restart keeps it. Also /diff, /merge, /discard,
+// removal on /clear, pruning after WORKTREE_TTL, and the disk use /stats shows.
+
+export interface BranchesOptions {
+  mode: 'auto' | 'off';
+  mergeStyle: MergeStyle;
+  /** A finished branch's worktree is removed this long after its last run ended. */
+  ttlMs: number;
+  tree: ConversationTree;
+  /** Stores a node's change (its worktree record). */
+  persist(node: NodeSnapshot): Promise<void>;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Branches extends BranchCommands {
+  /**
+   * Before a fork's CLI starts: its own worktree from its parent's state (node.workingDirectory and
+   * node.worktree set and stored). Null when ready (or when it shares its parent's directory); otherwise why not.
+   */
+  prepare(node: NodeSnapshot): Promise<string | null>;
+  /** A reply to `parent` will share its directory: worktrees are on but it is no git repository. */
+  sharesDirectory(parent: NodeSnapshot): Promise<boolean>;
+  /** Removes the worktrees of cleared nodes (their processes have ended). */
+  removeAll(nodes: readonly NodeSnapshot[]): Promise<void>;
+  /** Removes the worktrees of branches finished longer than the TTL ago; how many. */
+  prune(): Promise<number>;
+  /** Worktrees that exist and their bytes, as last measured. */
+  usage(): { count: number; bytes: number };
+  /** Measures the disk use again, in the background. */
+  measure(): void;
+}
+
+const live = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
+  record !== undefined && record.removedAt === undefined;
+
+export function createBranches(options: BranchesOptions): Branches {
+  const { tree, logger, clock } = options;
+  let measured = { count: 0, bytes: 0 };
+  let measuring = false;
+  // Git writes of the relay run one at a time: two `worktree add` in one repository race for its locks.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = chain.then(work, work);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+
+  const liveNodes = (): NodeSnapshot[] => tree.select({ kind: 'all' }).filter((node) => live(node.worktree));
+
+  const measure = (): void => {
+    if (measuring) return;
+    measuring = true;
+    void (async () => {
+      const nodes = liveNodes();
+      let bytes = 0;
+      for (const node of nodes) if (node.worktree) bytes += await diskUse(node.worktree.path);
+      measured = { count: nodes.length, bytes };
+    })()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not measure the worktrees'))
+      .finally(() => {
+        measuring = false;
+      });
+  };
+
+  const remove = async (node: NodeSnapshot): Promise<void> => {
+    const record = node.worktree;
+    if (!live(record)) return;
+    await serial(() => removeWorktree(record));
+    node.worktree = { ...record, removedAt: clock.now() };
+  };
+
+  /** The node a command's reply names, with a worktree of its own; else what to tell the user. */
+  const branchOf = (ref: MessageRef): { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable => {
+    const node = tree.findByRef(ref);
+    if (node === undefined) {
+      return { kind: 'unavailable', reason: 'That message is not part of a conversation I know.' };
+    }
+    const record = node.worktree;
+    if (record === undefined) {
+      return {
+        kind: 'unavailable',
+        reason:
+          node.parentId === null
+            ? `That task worked in the project's main worktree (${node.workingDirectory}), not in a branch of its own: reply to a later fork of it.`
+            : `That branch shares its directory (${node.workingDirectory}) with its conversation: ${
+                options.mode === 'off'
+                  ? 'WORKTREES is off'
+                  : 'it is no git repository (`git init` there gives each fork its own worktree)'
+              }.`,
+      };
+    }
+    if (record.removedAt !== undefined) {
+      return { kind: 'unavailable', reason: `That branch's worktree was removed (\`${record.branch}\`).` };
+    }
+    return { node, record };
+  };
+
+  return {
+    async prepare(node) {
+      const parent = tree.parentOf(node);
+      if (options.mode === 'off' || parent === undefined || live(node.worktree)) return null;
+      try {
+        const made = await serial(() =>
+          parent.worktree !== undefined && !live(parent.worktree)
+            ? recreateWorktree(node.id, parent.worktree, parent.workingDirectory)
+            : createWorktree(node.id, parent.workingDirectory, parent.worktree ?? null),
+        );
+        if (made === null) return null;
+        node.workingDirectory = made.workingDirectory;
+        node.worktree = made.record;
+        await options.persist(node);
+        measure();
+        return null;
+      } catch (error) {
+        logger.error({ err: error, nodeId: node.id }, 'could not create the fork its worktree');
+        return `Could not create this branch's own git worktree: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    },
+
+    async sharesDirectory(parent) {
+      if (options.mode === 'off' || parent.worktree !== undefined) return false;
+      return (await gitTop(parent.workingDirectory)) === null;
+    },
+
+    async diff(ref) {
+      const found = branchOf(ref);
+      if ('kind' in found) return found;
+      const { vsParent, vsHead } = await serial(() => diffWorktree(found.record));
+      return { kind: 'diff', branch: found.record.branch, path: found.record.path, vsParent, vsHead };
+    },
+
+    async merge(ref) {
+      const found = branchOf(ref);
+      if ('kind' in found) return found;
+      const { node, record } = found;
+      if (isActive(node.state)) {
+        return {
+          kind: 'unavailable',
+          reason: 'That branch is still working: wait for it to finish, or /stop it.',
+        };
+      }
+      const merged = await serial(() => mergeWorktree(record, options.mergeStyle));
+      switch (merged.kind) {
+        case 'merged':
+          return { ...merged, branch: record.branch, into: record.repo };
+        case 'nothing':
+          return { kind: 'nothing', branch: record.branch };
+        case 'conflict':
+          return { ...merged, branch: record.branch, into: record.repo };
+        case 'refused':
+          return { kind: 'unavailable', reason: `Nothing was merged: ${merged.reason}.` };
+      }
+    },
+
+    async discard(ref) {
+      const found = branchOf(ref);
+      if ('kind' in found) return found;
+      const { node, record } = found;
+      if (isActive(node.state)) {
+        return { kind: 'unavailable', reason: 'That branch is still working: /stop it first.' };
+      }
+      await remove(node);
+      await options.persist(node);
+      measure();
+      return { kind: 'discarded', branch: record.branch, path: record.path };
+    },
+
+    async removeAll(nodes) {
+      for (const node of nodes) {
+        try {
+          await remove(node);
+        } catch (error) {
+          logger.warn({ err: error, nodeId: node.id }, 'could not remove a cleared branch its worktree');
+        }
+      }
+      measure();
+    },
+
+    async prune() {
+      const due = clock.now() - options.ttlMs;
+      let pruned = 0;
+      for (const node of liveNodes()) {
+        if (isActive(node.state) || node.finishedAt === null || node.finishedAt > due) continue;
+        try {
+          await remove(node);
+          await options.persist(node);
+          pruned += 1;
+        } catch (error) {
+          logger.warn({ err: error, nodeId: node.id }, 'could not prune a finished branch its worktree');
+        }
+      }
+      if (pruned > 0) logger.info({ pruned }, 'pruned the worktrees of branches finished before the TTL');
+      measure();
+      return pruned;
+    },
+
+    usage: () => measured,
+    measure,
+  };
+}
