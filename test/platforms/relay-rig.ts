@@ -52,6 +52,8 @@ export async function startRelayRig(options: {
   permissions?: { mode: 'skip' | 'ask'; timeoutMs?: number };
   /** Photos and files saved into the workspace, as main.ts wires it (`workspace: config.sessions.workspace`). */
   attachments?: boolean;
+  /** More of the relay's environment (PROJECTS, ALLOWED_DIR, WORKTREES …), read as main.ts reads it. */
+  env?: Record<string, string>;
 }): Promise<RelayRig> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
   const home = join(dir, 'home');
@@ -79,6 +81,7 @@ export async function startRelayRig(options: {
       ...(options.permissions?.timeoutMs && {
         PERMISSION_TIMEOUT: String(options.permissions.timeoutMs / 1000),
       }),
+      ...options.env,
     },
     dir,
   );
@@ -115,6 +118,7 @@ export async function startRelayRig(options: {
     logger,
     typingIntervalMs: 1000,
     ...(options.attachments ? { workspace: config.sessions.workspace } : {}),
+    ...(config.sessions.projects === undefined ? {} : { projects: config.sessions.projects }),
   });
   const requestsFor = (marker: string): unknown[] =>
     upstream.requests.filter((request) => lastUserText(request.body).includes(marker)).map((r) => r.body);

@@ -6,7 +6,16 @@ import type { NodeSnapshot, SessionEngine } from '../../sessions/types.js';
 import { loadConfig, type SessionsConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { RELAY_NODE_HEADER, type RunningProxy, startProxy } from '../../src/proxy/index.js';
-import { type FakeUpstream, messagesOf, textReply, type UpstreamReply } from '../fakes/openai-upstream.js';
+import {
+  type FakeUpstream,
+  lastRole,
+  lastUserText,
+  messagesOf,
+  textReply,
+  toolCallReply,
+  toolResults,
+  type UpstreamReply,
+} from '../fakes/openai-upstream.js';
 
 // Real parts end to end: the scripted upstream (external service fake) → the real proxy → the real CLI, driven
 // by the engine as a platform would.
@@ -26,6 +35,16 @@ export function echoScript(req: { body: unknown }): UpstreamReply {
     return textReply(`slow ${'word '.repeat(400)}`, { chunkSize: 5, delayMs: 50 });
   }
   return textReply(`seen: ${seen.join(' ')}`, { chunkSize: 6 });
+}
+
+/** `RUN <command>` in the prompt: one Bash call running it; after its result, an answer quoting the result. */
+export function bashScript(req: { body: unknown }): UpstreamReply {
+  if (lastRole(req.body) === 'tool') {
+    return textReply(`output: ${(toolResults(req.body).at(-1) ?? '').trim()}`);
+  }
+  const command = /RUN (.+)$/m.exec(lastUserText(req.body))?.[1];
+  if (command === undefined) return textReply('no command');
+  return toolCallReply([{ name: 'Bash', arguments: { command, description: 'run what the user asked' } }]);
 }
 
 export interface E2eRig {

@@ -4,37 +4,18 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionFolderName } from '../../sessions/session-files.js';
 import type { MessageRef, NodeSnapshot, SessionEngine } from '../../sessions/types.js';
-import {
-  lastRole,
-  lastUserText,
-  messagesOf,
-  startFakeUpstream,
-  textReply,
-  toolCallReply,
-  toolResults,
-  type UpstreamReply,
-} from '../fakes/openai-upstream.js';
-import { type E2eRig, finishedNode, startE2eRig } from './e2e-rig.js';
+import { lastUserText, messagesOf, startFakeUpstream } from '../fakes/openai-upstream.js';
+import { bashScript, type E2eRig, finishedNode, startE2eRig } from './e2e-rig.js';
 
 // Branches that do not trample each other: the engine with the real CLI in a real git repository, each fork in
-// its own worktree. The scripted model runs what the prompt asks for with the Bash tool, then answers with what
-// the tool printed, so the answers show what each branch's directory held.
+// its own worktree. The scripted model (bashScript) runs what the prompt asks for with the Bash tool and answers
+// with what it printed, so the answers show what each branch's directory held.
 
 let rig: E2eRig | undefined;
 afterEach(async () => {
   await rig?.close();
   rig = undefined;
 });
-
-/** `RUN <command>` in the prompt: one Bash call running it; after its result, an answer quoting the result. */
-function bashScript(req: { body: unknown }): UpstreamReply {
-  if (lastRole(req.body) === 'tool') {
-    return textReply(`output: ${(toolResults(req.body).at(-1) ?? '').trim()}`);
-  }
-  const command = /RUN (.+)$/m.exec(lastUserText(req.body))?.[1];
-  if (command === undefined) return textReply('no command');
-  return toolCallReply([{ name: 'Bash', arguments: { command, description: 'run what the user asked' } }]);
-}
 
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync('git', ['-c', 'user.name=u', '-c', 'user.email=u@x', ...args], { cwd, encoding: 'utf8' });
