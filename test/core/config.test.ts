@@ -189,4 +189,40 @@ describe('API gateway', () => {
     );
     expect(loadConfig({ GATEWAY_PORT: '8083', GATEWAY_PRESTART: '0' }, '/srv').gateway?.prestart).toBe(0);
   });
+
+  it('reads projects: PROJECTS by name, else ALLOWED_DIR as the working directory, else the workspace', () => {
+    expect(loadConfig({}, cwd).sessions.projects).toEqual([
+      { name: 'agent_workspace', path: '/srv/relay/agent_workspace' },
+    ]);
+    const allowed = loadConfig({ ALLOWED_DIR: '/home/me/app, /home/me/lib' }, cwd).sessions;
+    expect(allowed.projects).toEqual([{ name: 'app', path: '/home/me/app' }]);
+    expect(allowed.allowedDirs).toEqual(['/home/me/app', '/home/me/lib']);
+    expect(
+      loadConfig({ PROJECTS: 'api=/srv/api, web=../web', ALLOWED_DIR: '/x' }, cwd).sessions.projects,
+    ).toEqual([
+      { name: 'api', path: '/srv/api' },
+      { name: 'web', path: '/srv/web' },
+    ]);
+    expect(configError({ PROJECTS: 'api' }).message).toBe(
+      "PROJECTS: each entry must be name=path with a name of letters, digits, . _ or -, got 'api'",
+    );
+    expect(configError({ PROJECTS: 'my api=/srv' }).variable).toBe('PROJECTS');
+    expect(configError({ PROJECTS: 'api=/a,API=/b' }).message).toBe(
+      "PROJECTS: the name 'API' is given twice",
+    );
+  });
+
+  it('reads the worktree settings, refusing what they do not allow', () => {
+    expect(loadConfig({}, cwd).sessions).toMatchObject({
+      worktrees: 'auto',
+      mergeStyle: 'squash',
+      worktreeTtlDays: 14,
+    });
+    expect(
+      loadConfig({ WORKTREES: 'off', MERGE_STYLE: 'merge', WORKTREE_TTL: '3' }, cwd).sessions,
+    ).toMatchObject({ worktrees: 'off', mergeStyle: 'merge', worktreeTtlDays: 3 });
+    expect(configError({ WORKTREES: 'yes' }).variable).toBe('WORKTREES');
+    expect(configError({ MERGE_STYLE: 'rebase' }).variable).toBe('MERGE_STYLE');
+    expect(configError({ WORKTREE_TTL: '0' }).variable).toBe('WORKTREE_TTL');
+  });
 });

@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBranches } from '../../sessions/branches.js';
+import { createWorktree, mergeWorktree } from '../../sessions/git-worktrees.js';
+import { newNode } from '../../sessions/node-model.js';
+import { createConversationTree } from '../../sessions/tree.js';
+import type { NodeSnapshot } from '../../sessions/types.js';
+import { createLogger } from '../../src/log.js';
+
+// The git side of branches on real repositories (no CLI): what a fork's worktree holds, that the user's own
+// branches, index and stash never change, MERGE_STYLE=merge, and pruning after WORKTREE_TTL.
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', ['-c', 'user.name=u', '-c', 'user.email=u@x', ...args], { cwd, encoding: 'utf8' });
+
+function repoWithWork(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'branches-'));
+  dirs.push(dir);
+  const repo = join(dir, 'my.repo');
+  mkdirSync(repo);
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, '.gitignore'), 'build/\n');
+  writeFileSync(join(repo, 'a.txt'), 'base\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  // The user's own work in progress: a staged file, an edit, an untracked file, an ignored one, a stash.
+  writeFileSync(join(repo, 'stashed.txt'), 'stash me\n');
+  git(repo, 'add', 'stashed.txt');
+  git(repo, 'stash', '-q');
+  writeFileSync(join(repo, 'staged.txt'), 'staged\n');
+  git(repo, 'add', 'staged.txt');
+  writeFileSync(join(repo, 'a.txt'), 'base\nedited\n');
+  writeFileSync(join(repo, 'new.txt'), 'untracked\n');
+  mkdirSync(join(repo, 'build'));
+  writeFileSync(join(repo, 'build', 'out.bin'), 'ignored\n');
+  return repo;
+}
+
+const userState = (repo: string): string =>
+  [
+    git(repo, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/main', 'refs/stash'),
+    git(repo, 'diff', '--cached', '--name-status'),
+    git(repo, 'status', '--porcelain'),
+  ].join('|');
+
+describe('a fork worktree', () => {
+  it("holds the parent's state, tracked, edited and untracked files alike (not ignored ones), and leaves the user's git state alone", async () => {
+    const repo = repoWithWork();
+    const before = userState(repo);
+    const made = await createWorktree('0123456789abcdef', repo, null);
+    expect(made?.record.path).toBe(join(repo, '..', 'my.repo.relay-worktrees', '01234567'));
+    expect(made?.record.branch).toBe('relay/01234567');
+    const path = made?.workingDirectory ?? '';
+    expect(readFileSync(join(path, 'a.txt'), 'utf8')).toBe('base\nedited\n');
+    expect(readFileSync(join(path, 'new.txt'), 'utf8')).toBe('untracked\n');
+    expect(readFileSync(join(path, 'staged.txt'), 'utf8')).toBe('staged\n');
+    expect(existsSync(join(path, 'build'))).toBe(false);
+    expect(existsSync(join(path, 'stashed.txt'))).toBe(false);
+    expect(git(path, 'status', '--porcelain')).toBe('');
+    expect(userState(repo)).toBe(before);
+  });
+
+  it('works from the same place inside the repository as its parent', async () => {
+    const repo = repoWithWork();
+    mkdirSync(join(repo, 'pkg'));
+    const made = await createWorktree('fedcba9876543210', join(repo, 'pkg'), null);
+    expect(made?.workingDirectory).toBe(join(made?.record.path ?? '', 'pkg'));
+    expect(await createWorktree('aaaaaaaa', tmpdir(), null)).toBeNull();
+  });
+});
+
+describe('MERGE_STYLE=merge', () => {
+  it('refuses while the main worktree has uncommitted changes, then merges with a merge commit once it is clean', async () => {
+    const repo = repoWithWork();
+    const made = await createWorktree('1111111122222222', repo, null);
+    const record = made?.record;
+    if (record === undefined) throw new Error('no worktree');
+    writeFileSync(join(record.path, 'feature.txt'), 'feature\n');
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const refused = await mergeWorktree(record, 'merge');
+    expect(refused).toMatchObject({ kind: 'refused' });
+    expect(refused.kind === 'refused' && refused.reason).toContain('never commits them');
+    expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
+
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'the user commits their work');
+    expect(await mergeWorktree(record, 'merge')).toEqual({
+      kind: 'merged',
+      style: 'merge',
+      files: ['feature.txt'],
+    });
+    expect(git(repo, 'log', '-1', '--format=%s %p')).toMatch(
+      /^Merge relay\/11111111 \(claude-relay\) \w+ \w+\n$/,
+    );
+    expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('pruning after WORKTREE_TTL', () => {
+  it('removes the worktree and branch of a branch finished longer ago, keeps a recent or running one, and records it', async () => {
+    const repo = repoWithWork();
+    const tree = createConversationTree();
+    let now = 1_000_000;
+    const stored: NodeSnapshot[] = [];
+    const branches = createBranches({
+      mode: 'auto',
+      mergeStyle: 'squash',
+      ttlMs: 14 * 86_400_000,
+      tree,
+      persist: async (node) => {
+        stored.push({ ...node });
+      },
+      clock: { now: () => now, sleep: async () => {} },
+      logger: createLogger('silent', []),
+    });
+    const fork = async (id: string, state: NodeSnapshot['state'], finishedAt: number | null) => {
+      const origin = { platform: 't', chatId: 'c', messageId: id };
+      const node = newNode({
+        id,
+        task: { prompt: 'p', origin, replyTo: null },
+        parent: undefined,
+        workspace: repo,
+        now,
+        queuePosition: 0,
+      });
+      const made = await createWorktree(id, repo, null);
+      if (made === null) throw new Error('no worktree');
+      Object.assign(node, { state, finishedAt, worktree: made.record });
+      tree.add(node);
+      return node;
+    };
+    const old = await fork('old00000', 'done', now);
+    const recent = await fork('new00000', 'done', now + 10 * 86_400_000);
+    const running = await fork('run00000', 'running', null);
+    now += 15 * 86_400_000;
+
+    expect(await branches.prune()).toBe(1);
+    expect(existsSync(old.worktree?.path ?? '')).toBe(false);
+    expect(git(repo, 'branch', '--list', 'relay/old00000')).toBe('');
+    expect(tree.get(old.id)?.worktree?.removedAt).toBe(now);
+    expect(stored.at(-1)?.worktree?.removedAt).toBe(now);
+    expect(existsSync(recent.worktree?.path ?? '')).toBe(true);
+    expect(existsSync(running.worktree?.path ?? '')).toBe(true);
+    expect(await branches.prune()).toBe(0);
+  });
+});
