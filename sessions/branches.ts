@@ -1,15 +1,6 @@
 import type { Clock } from '../src/common/index.js';
 import type { Logger } from '../src/log.js';
-import {
-  createWorktree,
-  diffWorktree,
-  diskUse,
-  gitTop,
-  type MergeStyle,
-  mergeWorktree,
-  recreateWorktree,
-  removeWorktree,
-} from './git-worktrees.js';
+import { diskUse, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
 import { isActive } from './node-model.js';
 import type { ConversationTree } from './tree.js';
 import type { BranchCommands, BranchUnavailable, MessageRef, NodeSnapshot, WorktreeRecord } from './types.js';
@@ -25,6 +16,7 @@ export interface BranchesOptions {
   /** A finished branch's worktree is removed this long after its last run ended. */
   ttlMs: number;
   tree: ConversationTree;
+  git: GitWorktrees;
   /** Stores a node's change (its worktree record). */
   persist(node: NodeSnapshot): Promise<void>;
   clock: Clock;
@@ -54,6 +46,8 @@ const live = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
 
 export function createBranches(options: BranchesOptions): Branches {
   const { tree, logger, clock } = options;
+  const { createWorktree, diffWorktree, gitTop, mergeWorktree, recreateWorktree, removeWorktree } =
+    options.git;
   let measured = { count: 0, bytes: 0 };
   let measuring = false;
   // Git writes of the relay run one at a time: two `worktree add` in one repository race for its locks.

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { systemClock } from '../src/common/index.js';
 import { createBranches } from './branches.js';
 import { type CliLauncherOptions, createCliLauncher } from './cli-launcher.js';
+import { createGitWorktrees } from './git-worktrees.js';
 import { createListeners } from './listeners.js';
 import { isActive, snapshotOf } from './node-model.js';
 import { createNodeQueue } from './node-queue.js';
@@ -48,6 +50,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     mergeStyle: config.mergeStyle ?? 'squash',
     ttlMs: (config.worktreeTtlDays ?? 14) * DAY_MS,
     tree,
+    git: createGitWorktrees(gitEnv(options.inheritedEnv ?? {})),
     persist: (node) => runs.persist(node),
     clock,
     logger,
@@ -172,6 +175,14 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       await runs.close();
       await storage.close();
     },
+  };
+}
+
+/** What git needs of the relay's environment: where it is, and the user's git settings (safe.directory …). */
+function gitEnv(inherited: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return {
+    PATH: inherited.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: inherited.HOME ?? homedir(),
   };
 }
 

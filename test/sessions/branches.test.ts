@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBranches } from '../../sessions/branches.js';
-import { createWorktree, mergeWorktree } from '../../sessions/git-worktrees.js';
+import { createGitWorktrees } from '../../sessions/git-worktrees.js';
 import { newNode } from '../../sessions/node-model.js';
 import { createConversationTree } from '../../sessions/tree.js';
 import type { NodeSnapshot } from '../../sessions/types.js';
@@ -18,6 +18,9 @@ afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs = [];
 });
+
+const gitOps = createGitWorktrees({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmpdir() });
+const { createWorktree, mergeWorktree } = gitOps;
 
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync('git', ['-c', 'user.name=u', '-c', 'user.email=u@x', ...args], { cwd, encoding: 'utf8' });
@@ -117,6 +120,7 @@ describe('pruning after WORKTREE_TTL', () => {
       mergeStyle: 'squash',
       ttlMs: 14 * 86_400_000,
       tree,
+      git: gitOps,
       persist: async (node) => {
         stored.push({ ...node });
       },
