@@ -116,15 +116,21 @@ describe('a git worktree per fork, with the real CLI', () => {
     expect(git(repo, 'worktree', 'list')).not.toContain(nodeB.id.slice(0, 8));
     expect(git(repo, 'branch', '--list', nodeB.worktree?.branch ?? '')).toBe('');
     expect(await engine.branches.merge(b.origin)).toMatchObject({ kind: 'unavailable' });
+    // A reply to the discarded branch starts again from the state that branch began with.
+    const again = await run(engine, 'RUN cat a.txt notes.txt', b.origin);
+    const againNode = await again.done;
+    expect(answer(againNode)).toBe('output: base\nroot-edit');
+    expect(againNode.forkOf).toBe(nodeB.sessionId);
+    expect(againNode.worktree?.base).toBe(nodeB.worktree?.base);
 
     // A fork of a fork: it starts from A's edits and resumes A's conversation.
-    const grand = await run(engine, 'RUN cat a.txt', a.origin);
+    const grand = await run(engine, 'RUN cat ./a.txt', a.origin);
     const grandNode = await grand.done;
     expect(answer(grandNode)).toBe('output: VERSION-A');
     expect(grandNode.forkOf).toBe(nodeA.sessionId);
     expect(grandNode.worktree?.mainBase).toBe(nodeA.worktree?.mainBase);
     const grandRequest = rig.upstream.requests.find((request) =>
-      lastUserText(request.body).includes('RUN cat a.txt'),
+      lastUserText(request.body).includes('RUN cat ./a.txt'),
     );
     const history = JSON.stringify(messagesOf(grandRequest?.body));
     expect(history).toContain('VERSION-A > a.txt');
@@ -142,15 +148,15 @@ describe('a git worktree per fork, with the real CLI', () => {
 
     // A restart keeps every branch's worktree mapping; the commands still find the branches.
     await engine.close();
-    const again = rig.engine({ workspace: repo });
-    await again.start();
-    expect(again.getNode(nodeA.id)?.worktree).toEqual(nodeA.worktree);
-    expect(again.getNode(grandNode.id)?.worktree).toEqual(grandNode.worktree);
-    expect(again.getNode(nodeB.id)?.worktree?.removedAt).toBeGreaterThan(0);
-    const diffAfter = await again.branches.diff(a.origin);
+    const restarted = rig.engine({ workspace: repo });
+    await restarted.start();
+    expect(restarted.getNode(nodeA.id)?.worktree).toEqual(nodeA.worktree);
+    expect(restarted.getNode(grandNode.id)?.worktree).toEqual(grandNode.worktree);
+    expect(restarted.getNode(nodeB.id)?.worktree?.removedAt).toBeGreaterThan(0);
+    const diffAfter = await restarted.branches.diff(a.origin);
     expect(diffAfter.kind === 'diff' && diffAfter.vsParent.patch).toContain('+VERSION-A');
     // /clear of a branch removes its worktree and branch with it.
-    await again.clear({ kind: 'message', ref: grand.origin });
+    await restarted.clear({ kind: 'message', ref: grand.origin });
     expect(existsSync(grandNode.worktree?.path ?? '')).toBe(false);
     expect(git(repo, 'branch', '--list', grandNode.worktree?.branch ?? '')).toBe('');
     expect(userState(repo)).toBe(before);
