@@ -123,13 +123,20 @@ async function writeNew(folder: string, name: string, data: Uint8Array): Promise
   throw new Error(`no free name for ${name} in ${folder}`);
 }
 
-/** The caption (or a stand-in) followed by one `Attached:` line per saved file. */
-export function attachmentPrompt(text: string, saved: readonly SavedAttachment[]): string {
+/**
+ * The caption (or a stand-in) followed by one `Attached:` line per saved file. `workspace`: given when the task
+ * may work elsewhere (another project, a fork's worktree), the paths are named from it, absolute.
+ */
+export function attachmentPrompt(
+  text: string,
+  saved: readonly SavedAttachment[],
+  workspace?: string,
+): string {
   const intro = text.trim() === '' ? NO_TEXT_PROMPT : text;
   const lines = saved.map(
     // The type is the sender's word: kept to one line, so it cannot add lines to the prompt.
     (file) =>
-      `Attached: ${file.relativePath} (${file.mimeType.replace(/\p{Cc}+/gu, ' ').trim() || 'unknown type'}, ${formatBytes(file.sizeBytes)})`,
+      `Attached: ${workspace === undefined ? file.relativePath : join(workspace, file.relativePath)} (${file.mimeType.replace(/\p{Cc}+/gu, ' ').trim() || 'unknown type'}, ${formatBytes(file.sizeBytes)})`,
   );
   return [intro, '', ...lines].join('\n');
 }
@@ -140,6 +147,8 @@ export interface AttachmentFlowOptions {
   maxBytes?: number;
   /** A download that hangs must not hold the chat's queue forever. */
   downloadTimeoutMs?: number;
+  /** Whether this chat's task may work outside the workspace (its project, or a fork's own worktree). */
+  worksElsewhere?(chatKey: string, isReply: boolean): boolean;
 }
 
 export interface AttachmentFlow {
@@ -180,7 +189,13 @@ export function createAttachmentFlow(options: AttachmentFlowOptions): Attachment
         return null;
       }
       return {
-        prompt: attachmentPrompt(incoming.text, result.saved),
+        prompt: attachmentPrompt(
+          incoming.text,
+          result.saved,
+          options.worksElsewhere?.(chat.key, incoming.replyToMessageId !== null) === true
+            ? options.workspace
+            : undefined,
+        ),
         messageId: incoming.messageId,
         replyToMessageId: incoming.replyToMessageId,
         ...(incoming.albumMessageIds?.length ? { alsoPrompts: incoming.albumMessageIds } : {}),

@@ -87,6 +87,11 @@ export function createController(options: ControllerOptions): Controller {
       : createAttachmentFlow({
           workspace: options.workspace,
           logger,
+          // A reply may run in a fork's own worktree, a chat in a project elsewhere: paths are named absolute.
+          worksElsewhere: (chatKey, isReply) =>
+            isReply ||
+            (projects.workspaceOf(chatKey) ?? options.projects?.[0]?.path ?? options.workspace) !==
+              options.workspace,
           ...(options.attachmentMaxBytes === undefined ? {} : { maxBytes: options.attachmentMaxBytes }),
         });
   const commands = createChatCommands({

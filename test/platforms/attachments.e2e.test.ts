@@ -54,9 +54,11 @@ describe('attachments on Telegram and Discord at once (e2e)', () => {
     if (lastRole(request.body) === 'tool') {
       return textReply(`The file says: ${toolResults(request.body).at(-1) ?? '(nothing)'}`);
     }
-    const path = /Attached: (attachments\/\S+)/.exec(lastUserText(request.body))?.[1];
+    // A new task names the file from the workspace; a reply, which may run in a fork's own worktree, absolute.
+    const path = /Attached: ((?:\/\S+\/)?attachments\/\S+)/.exec(lastUserText(request.body))?.[1];
     if (!path) return textReply('No attachment was named.');
-    return toolCallReply([{ name: 'Read', arguments: { file_path: join(rig.workspace, path) } }]);
+    const absolute = path.startsWith('/') ? path : join(rig.workspace, path);
+    return toolCallReply([{ name: 'Read', arguments: { file_path: absolute } }]);
   };
 
   const senders: Record<'telegram' | 'discord', () => Sender> = {
@@ -201,6 +203,7 @@ describe('attachments on Telegram and Discord at once (e2e)', () => {
       const answer = await answerTo(driver(), user, 'The file says');
       expect(answer.text).toContain(canary);
       expect(rig.carries(`DOC_TASK ${name}`, `PHOTO_TASK ${name}`)).toBe(true);
+      expect(lastUserText(rig.requestsFor(`DOC_TASK ${name}`)[0])).toContain(`Attached: ${folderOf(user)}/`);
       expect(readdirSync(folderOf(user)).sort()).toEqual(send.hostileSaved);
       expect(readFileSync(join(folderOf(user), 'passwd'), 'utf8')).toBe(`${canary}\n`);
       expect(existsSync(join(rig.workspace, 'etc'))).toBe(false);

@@ -93,6 +93,10 @@ describe('attachmentPrompt and describeSize', () => {
     );
     expect(attachmentPrompt('  ', saved.slice(0, 1)).split('\n')[0]).toBe('See the attached file(s).');
     expect(describeSize(3 * 1024 * 1024 + 200_000)).toBe('3.2 MB');
+    // A task that may work elsewhere (a fork's own worktree, another project) is given the whole path.
+    expect(attachmentPrompt('why?', saved.slice(1), '/srv/relay/agent_workspace')).toBe(
+      'why?\n\nAttached: /srv/relay/agent_workspace/attachments/7/app.log (text/plain, 12 bytes)',
+    );
   });
 
   it('/help mentions photos and files only when the relay takes them', () => {
