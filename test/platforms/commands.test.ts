@@ -219,5 +219,9 @@ describe('/stats', () => {
       '- API gateway: 1 running, 2 queued, 40 answered, 1 failed, answered in 3.2 s (p50) / 12 s (p95)',
     );
     expect(formatStats(engine, { providers: [] }, undefined, null)).not.toContain('API gateway');
+    expect(formatStats(engine, { providers: [] })).not.toContain('worktrees');
+    expect(
+      formatStats({ ...engine, worktrees: { count: 3, bytes: 120 * 1024 * 1024 } }, { providers: [] }),
+    ).toContain('- Branch worktrees: 3, 120.0 MB on disk');
   });
 });

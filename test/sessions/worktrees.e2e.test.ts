@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sessionFolderName } from '../../sessions/session-files.js';
 import type { MessageRef, NodeSnapshot, SessionEngine } from '../../sessions/types.js';
 import { lastUserText, messagesOf, startFakeUpstream } from '../fakes/openai-upstream.js';
@@ -82,6 +82,9 @@ describe('a git worktree per fork, with the real CLI', () => {
     expect(nodeB.worktree?.path).not.toBe(nodeA.worktree?.path);
     expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('base\n');
     expect(userState(repo)).toBe(before);
+    // /stats: two worktrees, a checkout's worth of disk each.
+    await vi.waitFor(() => expect(engine.stats().worktrees?.count).toBe(2));
+    expect(engine.stats().worktrees?.bytes).toBeGreaterThan(0);
 
     const diffA = await engine.branches.diff(a.origin);
     expect(diffA.kind === 'diff' && diffA.vsParent.stat).toMatch(/a\.txt \| 2 \+-/);
