@@ -98,7 +98,7 @@ export function createBranches(options: BranchesOptions): Branches {
             : `That branch shares its directory (${node.workingDirectory}) with its conversation: ${
                 options.mode === 'off'
                   ? 'WORKTREES is off'
-                  : 'it is no git repository (`git init` there gives each fork its own worktree)'
+                  : 'it is not in a git repository (`git init` there gives each fork its own worktree)'
               }.`,
       };
     }

@@ -92,7 +92,13 @@ export function createGitWorktrees(baseEnv: Readonly<Record<string, string>>) {
   async function gitTop(dir: string): Promise<string | null> {
     try {
       const { stdout, code } = await runGit(dir, ['rev-parse', '--show-toplevel']);
-      return code === 0 ? stdout.trim() : null;
+      if (code !== 0) return null;
+      const top = stdout.trim();
+      // A folder the repository ignores (the default ./agent_workspace inside a clone of the relay) is no part
+      // of it: a worktree of that repository would not hold it.
+      const inside = relative(top, dir);
+      if (inside !== '' && (await runGit(top, ['check-ignore', '-q', `${inside}/`])).code === 0) return null;
+      return top;
     } catch {
       return null;
     }

@@ -78,6 +78,10 @@ describe('a fork worktree', () => {
     const made = await createWorktree('fedcba9876543210', join(repo, 'pkg'), null);
     expect(made?.workingDirectory).toBe(join(made?.record.path ?? '', 'pkg'));
     expect(await createWorktree('aaaaaaaa', tmpdir(), null)).toBeNull();
+    // An ignored folder of a repository (./agent_workspace in a clone of the relay) is no git project.
+    mkdirSync(join(repo, 'build', 'work'));
+    expect(await createWorktree('bbbbbbbb', join(repo, 'build', 'work'), null)).toBeNull();
+    expect(git(repo, 'branch', '--list', 'relay/bbbbbbbb')).toBe('');
   });
 });
 
