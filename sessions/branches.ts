@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { Clock } from '../src/common/index.js';
 import type { Logger } from '../src/log.js';
-import { diskUse, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
+import { diskUse, GitError, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
 import { isActive } from './node-model.js';
 import type { ConversationTree } from './tree.js';
 import type { BranchCommands, BranchUnavailable, MessageRef, NodeSnapshot, WorktreeRecord } from './types.js';
@@ -39,6 +40,16 @@ export interface Branches extends BranchCommands {
   usage(): { count: number; bytes: number };
   /** Measures the disk use again, in the background. */
   measure(): void;
+}
+
+/** A git failure becomes the answer, in git's own words, rather than a failed command. */
+async function answered<T>(work: () => Promise<T>): Promise<T | BranchUnavailable> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    return { kind: 'unavailable', reason: `⚠️ ${error.message}` };
+  }
 }
 
 const live = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
@@ -108,6 +119,17 @@ export function createBranches(options: BranchesOptions): Branches {
     return { node, record };
   };
 
+  /** A branch whose folder was removed outside the relay can only be discarded. */
+  const present = (
+    found: { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable,
+  ): { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable =>
+    'kind' in found || existsSync(found.record.path)
+      ? found
+      : {
+          kind: 'unavailable',
+          reason: `That branch's worktree ${found.record.path} is gone (removed outside the relay): /discard as a reply removes its branch too.`,
+        };
+
   return {
     async prepare(node) {
       const parent = tree.parentOf(node);
@@ -136,14 +158,16 @@ export function createBranches(options: BranchesOptions): Branches {
     },
 
     async diff(ref) {
-      const found = branchOf(ref);
+      const found = present(branchOf(ref));
       if ('kind' in found) return found;
-      const { vsParent, vsHead } = await serial(() => diffWorktree(found.record));
-      return { kind: 'diff', branch: found.record.branch, path: found.record.path, vsParent, vsHead };
+      return answered(async () => {
+        const { vsParent, vsHead } = await serial(() => diffWorktree(found.record));
+        return { kind: 'diff', branch: found.record.branch, path: found.record.path, vsParent, vsHead };
+      });
     },
 
     async merge(ref) {
-      const found = branchOf(ref);
+      const found = present(branchOf(ref));
       if ('kind' in found) return found;
       const { node, record } = found;
       if (isActive(node.state)) {
@@ -152,8 +176,10 @@ export function createBranches(options: BranchesOptions): Branches {
           reason: 'That branch is still working: wait for it to finish, or /stop it.',
         };
       }
-      const merged = await serial(() => mergeWorktree(record, options.mergeStyle));
+      const merged = await answered(() => serial(() => mergeWorktree(record, options.mergeStyle)));
       switch (merged.kind) {
+        case 'unavailable':
+          return merged;
         case 'merged':
           return { ...merged, branch: record.branch, into: record.repo };
         case 'nothing':
@@ -172,10 +198,12 @@ export function createBranches(options: BranchesOptions): Branches {
       if (isActive(node.state)) {
         return { kind: 'unavailable', reason: 'That branch is still working: /stop it first.' };
       }
-      await remove(node);
-      await options.persist(node);
-      measure();
-      return { kind: 'discarded', branch: record.branch, path: record.path };
+      return answered(async () => {
+        await remove(node);
+        await options.persist(node);
+        measure();
+        return { kind: 'discarded', branch: record.branch, path: record.path };
+      });
     },
 
     async removeAll(nodes) {

@@ -162,3 +162,44 @@ describe('pruning after WORKTREE_TTL', () => {
     expect(await branches.prune()).toBe(0);
   });
 });
+
+describe('a branch whose worktree was removed by hand', () => {
+  it('is answered with what happened by /diff and /merge, and /discard still removes its branch', async () => {
+    const repo = repoWithWork();
+    const tree = createConversationTree();
+    const branches = createBranches({
+      mode: 'auto',
+      mergeStyle: 'squash',
+      ttlMs: 86_400_000,
+      tree,
+      git: gitOps,
+      persist: async () => {},
+      clock: { now: () => 5, sleep: async () => {} },
+      logger: createLogger('silent', []),
+    });
+    const ref = { platform: 't', chatId: 'c', messageId: '1' };
+    const node = newNode({
+      id: 'gone0000',
+      task: { prompt: 'p', origin: ref, replyTo: null },
+      parent: undefined,
+      workspace: repo,
+      now: 1,
+      queuePosition: 0,
+    });
+    const made = await createWorktree(node.id, repo, null);
+    Object.assign(node, { state: 'done', finishedAt: 1, worktree: made?.record });
+    tree.add(node);
+    rmSync(made?.record.path ?? '', { recursive: true, force: true });
+
+    const gone = `That branch's worktree ${made?.record.path} is gone (removed outside the relay): /discard as a reply removes its branch too.`;
+    expect(await branches.diff(ref)).toEqual({ kind: 'unavailable', reason: gone });
+    expect(await branches.merge(ref)).toEqual({ kind: 'unavailable', reason: gone });
+    expect(await branches.discard(ref)).toMatchObject({ kind: 'discarded', branch: 'relay/gone0000' });
+    expect(git(repo, 'branch', '--list', 'relay/gone0000')).toBe('');
+    expect(git(repo, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+    expect(await branches.diff({ ...ref, messageId: '2' })).toEqual({
+      kind: 'unavailable',
+      reason: 'That message is not part of a conversation I know.',
+    });
+  });
+});
