@@ -1,7 +1,7 @@
 import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../src/common/index.js';
 import { answerIncoming } from './chat-answer.js';
-import { type Background, refOf } from './chat-context.js';
+import { type Background, refOf, sentence } from './chat-context.js';
 import type { Chat, ChatRegistry } from './chat-registry.js';
 import { type CommandContext, type CommandName, runCommand } from './commands/index.js';
 import { sumOutboxStats } from './outbox/index.js';
@@ -52,6 +52,12 @@ export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
     projects: options.projects.forChat(chat.key),
     ref: (messageId) => refOf(chat, messageId),
     answer: (markdown) => answerIncoming(chat, incoming, markdown),
+    answerFile: async (caption, file) => {
+      await chat.outbox.send(chat.chatId, sentence(chat, caption), {
+        replyToMessageId: incoming.messageId,
+        file,
+      });
+    },
     // Alone, a command acts on every chat's transcriptions, as it does on every task.
     cancelTranscriptions: (replyTo, cancel) => voice.cancel(replyTo === null ? null : chat, replyTo, cancel),
     answerPermission: (replyTo, decision) => prompts.answerByReply(chat, replyTo, decision),

@@ -4,8 +4,8 @@ import type { CommandContext } from './spec.js';
 
 // /diff, /merge and /discard (each as a reply to a branch's task), and /project.
 
-/** Beyond this a patch is cut: a chat is no place for a whole large diff, and the worktree holds it all. */
-const MAX_PATCH_CHARS = 6000;
+/** A longer patch is sent as a file: a chat message is no place to read a large diff. */
+const MAX_PATCH_CHARS = 3000;
 
 const fence = (text: string, language = ''): string => `\`\`\`${language}\n${text}\n\`\`\``;
 
@@ -17,10 +17,6 @@ export async function diffBranch(context: CommandContext, replyTo: string): Prom
   const diff = await context.engine.branches.diff(context.ref(replyTo));
   if (diff.kind === 'unavailable') return context.answer(diff.reason);
   const { patch } = diff.vsParent;
-  const cut =
-    patch.length > MAX_PATCH_CHARS
-      ? `${patch.slice(0, MAX_PATCH_CHARS)}\n… (${patch.length - MAX_PATCH_CHARS} more characters: \`git -C ${diff.path} diff ${diff.branch}\` shows all)`
-      : patch;
   const lines = [
     `**Branch \`${diff.branch}\`** (\`${diff.path}\`)`,
     'Against the state its parent left:',
@@ -28,7 +24,14 @@ export async function diffBranch(context: CommandContext, replyTo: string): Prom
     "Against the project's HEAD now:",
     diff.vsHead === null ? 'the project has no commit yet' : statBlock(diff.vsHead),
   ];
-  if (patch !== '') lines.push(fence(cut, 'diff'));
+  if (patch.length > MAX_PATCH_CHARS) {
+    await context.answer(lines.join('\n'));
+    return context.answerFile(`The whole diff of ${diff.branch} against the state its parent left`, {
+      name: `${diff.branch.replace('/', '-')}.diff`,
+      data: new TextEncoder().encode(patch),
+    });
+  }
+  if (patch !== '') lines.push(fence(patch, 'diff'));
   return context.answer(lines.join('\n'));
 }
 

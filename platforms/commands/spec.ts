@@ -1,6 +1,6 @@
 import type { MessageRef, NodeSnapshot, PermissionDecision, SessionEngine } from '../../sessions/index.js';
 import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../../src/common/index.js';
-import type { OutboxStats } from '../outbox/index.js';
+import type { ChatFile, OutboxStats } from '../outbox/index.js';
 
 // The shape of one chat command: everything the help text, the platforms' command menus, the text parser and
 // the dispatch need to know about it, handler included. The table in table.ts holds one of these per command.
@@ -16,6 +16,8 @@ export interface CommandContext {
   ref(messageId: string): MessageRef;
   /** Answers in Markdown: in place for a slash command, as a reply to the command otherwise. */
   answer(markdown: string): Promise<void>;
+  /** Answers with a file (a document) under a one-line caption, as a reply to the command. */
+  answerFile(caption: string, file: ChatFile): Promise<void>;
   /** Cancels the transcription of the message replied to, or every one when `replyTo` is null; how many. */
   cancelTranscriptions(replyTo: string | null, options: { discard: boolean }): number;
   /** Answers the 🔐 question of the task replied to; the sentence to tell the user. */

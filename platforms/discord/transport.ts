@@ -20,9 +20,15 @@ export function createDiscordTransport(rest: () => REST): DiscordTransport {
     async send(chatId, text, sendOptions) {
       const created: unknown = await discordCall(() =>
         rest().post(Routes.channelMessages(chatId), {
+          ...(sendOptions.file === undefined
+            ? {}
+            : { files: [{ name: sendOptions.file.name, data: Buffer.from(sendOptions.file.data) }] }),
           body: {
             content: text,
             allowed_mentions: { parse: [] },
+            ...(sendOptions.file === undefined
+              ? {}
+              : { attachments: [{ id: 0, filename: sendOptions.file.name }] }),
             ...(sendOptions.buttons?.length ? { components: componentsOf(sendOptions.buttons) } : {}),
             ...(sendOptions.replyToMessageId
               ? { message_reference: { message_id: sendOptions.replyToMessageId, fail_if_not_exists: false } }

@@ -1,5 +1,5 @@
 import type { Formatted } from '../render/index.js';
-import type { ChatTransport } from './transport.js';
+import type { ChatFile, ChatTransport } from './transport.js';
 import type { Waiter } from './waiter.js';
 
 // One queued operation of a chat with everyone waiting for it, and the transport call that performs it.
@@ -8,6 +8,7 @@ export type SendOp = {
   kind: 'send';
   content: Formatted;
   replyToMessageId?: string;
+  file?: ChatFile;
   waiters: Waiter<{ messageId: string }>[];
 };
 export type EditOp = { kind: 'edit'; messageId: string; content: Formatted; waiters: Waiter<void>[] };
@@ -27,6 +28,7 @@ export function callTransport(
         formatted,
         ...(op.replyToMessageId === undefined ? {} : { replyToMessageId: op.replyToMessageId }),
         ...(op.content.buttons === undefined ? {} : { buttons: op.content.buttons }),
+        ...(op.file === undefined ? {} : { file: op.file }),
       });
     case 'edit':
       return transport

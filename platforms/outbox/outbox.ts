@@ -6,7 +6,7 @@ import { createKeyQueue, type KeyQueue } from './key-queue.js';
 import { createOpRunner } from './op-runner.js';
 import { assertRate, createRateWindow, type Rate } from './rate-window.js';
 import { emptyOutboxStats, type OutboxStats } from './stats.js';
-import type { ChatTransport } from './transport.js';
+import type { ChatFile, ChatTransport } from './transport.js';
 import { createWaiter } from './waiter.js';
 
 // One ordered queue per chat over a ChatTransport: a strict rolling-window rate per chat, 429s honoured
@@ -19,7 +19,7 @@ export interface Outbox {
   send(
     chatId: string,
     content: Formatted,
-    options?: { replyToMessageId?: string },
+    options?: { replyToMessageId?: string; file?: ChatFile },
   ): Promise<{ messageId: string }>;
   /** Coalesced: a newer edit for the same message replaces a queued one; all waiters get the final result. */
   edit(chatId: string, messageId: string, content: Formatted): Promise<void>;
@@ -93,6 +93,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         ...(sendOptions?.replyToMessageId === undefined
           ? {}
           : { replyToMessageId: sendOptions.replyToMessageId }),
+        ...(sendOptions?.file === undefined ? {} : { file: sendOptions.file }),
       });
       return waiter.promise;
     },

@@ -1,4 +1,4 @@
-import type { Api } from 'grammy';
+import { type Api, InputFile } from 'grammy';
 import type { MessagingPlatform } from '../platform.js';
 import type { ChatButton } from '../render/index.js';
 import { telegramCall } from './errors.js';
@@ -17,6 +17,24 @@ export function createTelegramTransport(api: Api): TelegramTransport {
     },
 
     async send(chatId, text, sendOptions) {
+      const { file } = sendOptions;
+      if (file !== undefined) {
+        const document = await telegramCall(() =>
+          api.sendDocument(chatId, new InputFile(file.data, file.name), {
+            caption: text,
+            ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
+            ...(sendOptions.replyToMessageId
+              ? {
+                  reply_parameters: {
+                    message_id: Number(sendOptions.replyToMessageId),
+                    allow_sending_without_reply: true,
+                  },
+                }
+              : {}),
+          }),
+        );
+        return { messageId: String(document.message_id) };
+      }
       const message = await telegramCall(() =>
         api.sendMessage(chatId, text, {
           ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),

@@ -37,6 +37,8 @@ export interface DiscordBotMessage {
   buttons: DiscordButton[];
   /** An ephemeral interaction response or follow-up (flags 64): only the presser sees it. */
   ephemeral: boolean;
+  /** Files sent with the message (a multipart create). */
+  files?: Array<{ name: string; data: Uint8Array }>;
 }
 
 export interface DiscordButton {
@@ -376,9 +378,21 @@ export async function startFakeDiscord(options: {
     const method = request.method ?? 'GET';
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const body: unknown =
-      text && (request.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : null;
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString('utf8');
+    const type = request.headers['content-type'] ?? '';
+    let body: unknown = text && type.includes('json') ? JSON.parse(text) : null;
+    /** Files of a multipart message create (`files[n]` parts beside `payload_json`). */
+    const uploaded: Array<{ name: string; data: Uint8Array }> = [];
+    if (type.includes('multipart/form-data')) {
+      const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+      for (const [name, value] of form) {
+        if (name === 'payload_json' && typeof value === 'string') body = JSON.parse(value);
+        else if (typeof value !== 'string') {
+          uploaded.push({ name: value.name, data: new Uint8Array(await value.arrayBuffer()) });
+        }
+      }
+    }
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
 
     const attachment = /^\/attachments\/(\d+)\//.exec(url.pathname);
@@ -439,13 +453,16 @@ export async function startFakeDiscord(options: {
         message_reference?: { message_id?: string };
         components?: unknown;
       };
-      return send(
-        response,
-        200,
-        createBotMessage(m2[1]!, record.content, record.message_reference?.message_id ?? null, null, {
-          components: record.components,
-        }),
+      const created = createBotMessage(
+        m2[1]!,
+        record.content,
+        record.message_reference?.message_id ?? null,
+        null,
+        { components: record.components },
       );
+      const bot = botMessages.at(-1);
+      if (bot !== undefined && uploaded.length > 0) bot.files = uploaded;
+      return send(response, 200, created);
     }
     const m3 = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
     if (m3) {

@@ -28,6 +28,8 @@ export interface BotMessage {
   deleted: boolean;
   /** The inline keyboard now under the message (flattened rows); an edit without reply_markup removes it. */
   buttons: InlineButton[];
+  /** A document sent with the message (sendDocument); `history` then holds its caption. */
+  document?: { name: string; data: Uint8Array };
 }
 
 export interface InlineButton {
@@ -177,6 +179,19 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     sendChatAction: (payload) => {
       requireChat(payload);
       return true;
+    },
+    sendDocument: (payload) => {
+      // Uploaded as a part of its own that the field names (`attach://<part>`), or as the field itself.
+      const field = payload.document;
+      const document =
+        typeof field === 'string' && field.startsWith('attach://') ? payload[field.slice(9)] : field;
+      if (!(document instanceof UploadedFile)) {
+        throw new ApiFailure(400, 'Bad Request: there is no document in the request');
+      }
+      const sent = methods.sendMessage!({ ...payload, text: payload.caption ?? document.name });
+      const bot = botMessages.at(-1);
+      if (bot !== undefined) bot.document = { name: document.name, data: document.data };
+      return sent;
     },
     sendMessage: (payload) => {
       const chatId = requireChat(payload);
@@ -530,14 +545,66 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
+/** A file uploaded with a multipart request (sendDocument). */
+class UploadedFile {
+  constructor(
+    readonly name: string,
+    readonly data: Uint8Array,
+  ) {}
+}
+
+/**
+ * The parts of a multipart/form-data body. Written out rather than `Response.formData()`, which refuses the
+ * headers grammY writes (`content-disposition:form-data;name="x"`, no spaces), as the real Bot API accepts them.
+ */
+function multipartParts(
+  raw: Buffer,
+  boundaryMatch: RegExpExecArray | null,
+): Array<{ name: string; fileName: string | null; data: Uint8Array }> {
+  const boundary = boundaryMatch?.[1] ?? boundaryMatch?.[2]?.trim();
+  if (boundary === undefined) throw new ApiFailure(400, 'Bad Request: multipart body without a boundary');
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: Array<{ name: string; fileName: string | null; data: Uint8Array }> = [];
+  let start = raw.indexOf(delimiter);
+  while (start >= 0) {
+    const headerStart = start + delimiter.length + 2; // past the delimiter's CRLF
+    const next = raw.indexOf(delimiter, headerStart);
+    if (next < 0) break;
+    const headerEnd = raw.indexOf('\r\n\r\n', headerStart);
+    const headers = raw.subarray(headerStart, headerEnd).toString('utf8');
+    const name = /name="([^"]*)"/i.exec(headers)?.[1];
+    if (name !== undefined) {
+      const fileName =
+        /filename=(?:"([^"]*)"|([^;\r\n]+))/i
+          .exec(headers)
+          ?.slice(1)
+          .find((v) => v !== undefined) ?? null;
+      // The part's body ends with the CRLF that precedes the next delimiter.
+      parts.push({ name, fileName, data: new Uint8Array(raw.subarray(headerEnd + 4, next - 2)) });
+    }
+    start = next;
+  }
+  return parts;
+}
+
 async function readPayload(request: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  const body = raw.toString('utf8');
   const payload: Record<string, unknown> = Object.fromEntries(url.searchParams);
   if (body === '') return payload;
   const type = request.headers['content-type'] ?? '';
-  if (type.includes('application/json')) {
+  if (type.includes('multipart/form-data')) {
+    // The Bot API's upload form: plain fields hold strings (JSON for objects), files arrive as parts.
+    for (const part of multipartParts(raw, /boundary=(?:"([^"]+)"|([^;]+))/.exec(type))) {
+      if (part.fileName !== null) payload[part.name] = new UploadedFile(part.fileName, part.data);
+      else {
+        const value = Buffer.from(part.data).toString('utf8');
+        payload[part.name] = /^[[{]/.test(value) ? JSON.parse(value) : value;
+      }
+    }
+  } else if (type.includes('application/json')) {
     const parsed: unknown = JSON.parse(body);
     if (typeof parsed === 'object' && parsed !== null) Object.assign(payload, parsed);
   } else {

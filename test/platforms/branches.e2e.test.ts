@@ -78,7 +78,7 @@ function tempDirs() {
 describe('branches and projects from chat (e2e)', () => {
   it('/project lists and switches; a fork works in its own worktree; /diff, /merge, /discard as replies; a non-git project says once that branches share a directory', async () => {
     const { repo, plain } = tempDirs();
-    const { say, read } = await relayWith({ PROJECTS: `app=${repo},notes=${plain}` });
+    const { say, read, driver } = await relayWith({ PROJECTS: `app=${repo},notes=${plain}` });
 
     await say('/project', `• app: ${repo} (this chat)`);
     await say('/diff', '/diff takes nothing after it: send /diff as a reply to a task of the branch');
@@ -89,16 +89,35 @@ describe('branches and projects from chat (e2e)', () => {
     await say('/diff', "That task worked in the project's main worktree", root);
 
     const diff = await say('/diff', '+FORK', fork);
+    expect(read(diff)).not.toContain('long.txt');
     expect(read(diff)).toMatch(/Against the state its parent left:[\s\S]*f\.txt \| 2 \+-/);
     expect(read(diff)).toMatch(/Against the project's HEAD now:[\s\S]*r\.txt/);
+    // A long patch comes as a file, after the stat.
+    const long = await say('RUN seq 1 800 > long.txt && wc -l long.txt', 'output: 800 long.txt', fork);
+    const longDiff = await say('/diff', 'long.txt | 800 +', long);
+    const file = await vi.waitFor(() => {
+      const sent = driver.fake
+        .botMessages(TELEGRAM_USER)
+        .find((message) => message.replyTo === Number(longDiff) && message.document !== undefined);
+      expect(sent).toBeDefined();
+      return sent;
+    }, WAIT);
+    expect(file?.document?.name).toMatch(/^relay-[0-9a-f]{8}\.diff$/);
+    const patch = Buffer.from(file?.document?.data ?? []).toString('utf8');
+    expect(patch).toContain('+800\n');
+    expect(patch).not.toContain('f.txt');
+    expect(read(longDiff)).not.toContain('+800');
     await say('/merge', '✅ Merged branch', fork);
     expect(readFileSync(join(repo, 'f.txt'), 'utf8')).toBe('FORK\n');
     expect(git(repo, 'diff', '--cached', '--name-only')).toBe('');
+    const count = (text: string): number => text.trim().split('\n').filter(Boolean).length;
     const worktrees = git(repo, 'worktree', 'list');
     expect(worktrees).toContain('app.relay-worktrees');
+    expect(count(worktrees)).toBe(3);
+    expect(count(git(repo, 'branch', '--list', 'relay/*'))).toBe(2);
     await say('/discard', '🗑 Discarded branch', fork);
-    expect(git(repo, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
-    expect(git(repo, 'branch', '--list', 'relay/*')).toBe('');
+    expect(count(git(repo, 'worktree', 'list'))).toBe(2);
+    expect(count(git(repo, 'branch', '--list', 'relay/*'))).toBe(1);
     await say('/merge', "That branch's worktree was removed", fork);
 
     await say('/project nope', 'There is no project nope; the projects are app, notes. Nothing changed.');

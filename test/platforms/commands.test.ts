@@ -122,6 +122,7 @@ function recordingContext() {
     answer: async (markdown) => {
       answers.push(markdown);
     },
+    answerFile: unused,
     cancelTranscriptions: () => 0,
     answerPermission: async (replyTo, decision) => {
       permissions.push({ replyTo, decision });

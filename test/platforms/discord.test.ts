@@ -59,6 +59,20 @@ describe('discord adapter against the fake REST + gateway', () => {
     expect(fake.callsMatching(/^POST \/channels\/\d+\/typing$/)).toHaveLength(1);
   });
 
+  it('sends a file with a message, as a reply', async () => {
+    const user = fake.postUserMessage({ channelId: CHANNEL, userId: USER, content: '/diff' });
+    const data = new TextEncoder().encode('+added line\n'.repeat(500));
+    await platform.send(CHANNEL, 'The whole diff', {
+      formatted: true,
+      replyToMessageId: user.messageId,
+      file: { name: 'relay-0123abcd.diff', data },
+    });
+    const [sent] = fake.botMessages(CHANNEL);
+    expect(sent?.history).toEqual(['The whole diff']);
+    expect(sent?.replyTo).toBe(user.messageId);
+    expect(sent?.files).toEqual([{ name: 'relay-0123abcd.diff', data }]);
+  });
+
   it('still delivers what is owed after stop (the gateway is closed, REST keeps its token)', async () => {
     await platform.stop();
     const { messageId } = await platform.send(CHANNEL, 'final answer after stop', { formatted: true });
@@ -187,6 +201,6 @@ describe('discord adapter against the fake REST + gateway', () => {
     await third.start(() => {});
     await third.stop();
     expect(fake.commandWrites()).toBe(2);
-    expect(DISCORD_COMMANDS.map((c) => c.name)).toEqual(['stop', 'clear', 'stats']);
+    expect(DISCORD_COMMANDS.map((c) => c.name)).toEqual(['stop', 'clear', 'stats', 'project']);
   });
 });

@@ -51,6 +51,21 @@ describe('telegram adapter against the fake Bot API', () => {
     expect(fake.botMessages(ALLOWED)[0]?.replyTo).toBe(user.messageId);
   });
 
+  it('sends a file as a document under its caption, as a reply', async () => {
+    const user = fake.sendUserMessage({ userId: ALLOWED, text: '/diff' });
+    const data = new TextEncoder().encode('+added line\n'.repeat(500));
+    await platform.send(String(ALLOWED), 'The <b>whole</b> diff', {
+      formatted: true,
+      replyToMessageId: String(user.messageId),
+      file: { name: 'relay-0123abcd.diff', data },
+    });
+    const [sent] = fake.botMessages(ALLOWED);
+    expect(sent?.history).toEqual(['The <b>whole</b> diff']);
+    expect(sent?.replyTo).toBe(user.messageId);
+    expect(sent?.document?.name).toBe('relay-0123abcd.diff');
+    expect(sent?.document?.data).toEqual(data);
+  });
+
   it('maps Bot API failures to ChatApiError kinds', async () => {
     const chat = String(ALLOWED);
     const kindOf = async (work: Promise<unknown>): Promise<unknown> =>
@@ -166,7 +181,16 @@ describe('telegram adapter against the fake Bot API', () => {
     await again.stop();
     expect(fake.callsOf('setMyCommands')).toHaveLength(2);
     expect(fake.callsOf('getMyCommands').length).toBeGreaterThanOrEqual(3);
-    expect(TELEGRAM_COMMANDS.map((c) => c.command)).toEqual(['stop', 'clear', 'stats', 'help']);
+    expect(TELEGRAM_COMMANDS.map((c) => c.command)).toEqual([
+      'stop',
+      'clear',
+      'stats',
+      'diff',
+      'merge',
+      'discard',
+      'project',
+      'help',
+    ]);
   });
 
   it('lets nobody in when the allow-list is empty', async () => {
