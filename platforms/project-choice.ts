@@ -1,8 +1,7 @@
 import type { ProjectChoice, ProjectRef } from './commands/index.js';
 
 // Which project each chat's new conversations work in (`/project name`): the first project until the chat
-// switches. A Discord thread is a chat of its own, so it can be bound to a project apart from its channel.
-// Kept in memory: after a restart every chat starts in the first project again (replies keep their
+// switches. Kept in memory: after a restart every chat starts in the first project again (replies keep their
 // conversation's directory, which the engine stores).
 
 export interface ProjectBook {
