@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import {
   type ConfiguredPlatform,
   createPlatforms,
@@ -57,6 +57,7 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   try {
     config = loadConfig(env, process.cwd(), PLATFORMS);
     web = webConsole(env);
+    checkProjectFolders(config.sessions, env);
   } catch (error) {
     if (error instanceof ConfigError) {
       say(process.stderr, `Configuration error: ${error.message}\n`);
@@ -171,6 +172,18 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
 function printConsoleAddress(say: Say, url: string, bots: boolean, config: Config): void {
   say(process.stdout, `\nWeb console: ${url}/ui/  (type a task there)\n\n`);
   if (!bots) printProxyOnlyHelp(say, url, config, true);
+}
+
+/** A project folder that does not exist is a start error rather than every task in it failing. */
+function checkProjectFolders(
+  sessions: Config['sessions'],
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  for (const project of sessions.projects ?? []) {
+    if (project.path === sessions.workspace || existsSync(project.path)) continue;
+    const variable = env.PROJECTS?.trim() ? 'PROJECTS' : 'ALLOWED_DIR';
+    throw new ConfigError(variable, `${project.path} does not exist`);
+  }
 }
 
 function warnAboutMissingKeys(config: Config, logger: Logger): void {

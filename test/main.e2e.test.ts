@@ -97,6 +97,14 @@ describe('npm start', () => {
     );
   });
 
+  it('refuses a project folder that does not exist', async () => {
+    const relay = startRelay(dir, { PROJECTS: 'app=./no-such-folder' });
+    expect((await relay.exit).code).toBe(1);
+    expect(relay.output().trim()).toBe(
+      `Configuration error: PROJECTS: ${join(dir, 'no-such-folder')} does not exist`,
+    );
+  });
+
   it('never prints a secret, even in a refused setting that echoes it, and refuses an open HOST without a token', async () => {
     const leaky = startRelay(dir, {
       NVIDIA_NIM_API_KEY: 'nvapi-do-not-print-me',
@@ -254,10 +262,9 @@ describe('npm start', () => {
         { timeout: 60_000, interval: 200 },
       );
       expect(telegram.botMessages(999)).toEqual([]);
-      // The session ran in CLAUDE_WORKSPACE (created, relative to where the relay started) with ALLOWED_DIR added.
+      // The session ran in ALLOWED_DIR's first entry (free-claude-code's meaning), relative to where the relay started.
       const sent = JSON.stringify(upstream.requests.at(-1)?.body);
-      expect(sent).toContain(`Primary working directory: ${join(dir, 'my-workspace')}`);
-      expect(sent).toContain(join(dir, 'shared-notes'));
+      expect(sent).toContain(`Primary working directory: ${join(dir, 'shared-notes')}`);
       // The provider got the key; the CLI got the proxy token (a request without it would have been refused).
       const authorization = upstream.requests.at(-1)?.headers.authorization;
       expect(authorization).toBe(`Bearer ${secrets.upstreamKey}`);
@@ -279,9 +286,11 @@ describe('npm start', () => {
         { timeout: 60_000, interval: 200 },
       );
       const sent = JSON.stringify(upstream.requests.at(-1)?.body);
-      const saved = /Attached: (attachments\/[^ ]+\/app\.log)/.exec(sent)?.[1];
-      expect(saved).toBeDefined();
-      expect(readFileSync(join(dir, 'my-workspace', saved!), 'utf8')).toBe('ERROR disk full\n');
+      // Saved in the relay's own folder (CLAUDE_WORKSPACE, created relative to where the relay started) and,
+      // as the session works in ALLOWED_DIR, named by its whole path.
+      const saved = /Attached: (\/[^ ]+\/attachments\/[^ ]+\/app\.log)/.exec(sent)?.[1];
+      expect(saved?.startsWith(`${join(dir, 'my-workspace')}/attachments/`)).toBe(true);
+      expect(readFileSync(saved!, 'utf8')).toBe('ERROR disk full\n');
       await vi.waitFor(
         () => expect(JSON.stringify(telegram.botMessages(chatId))).toContain('The answer is 42.'),
         {
