@@ -44,7 +44,42 @@ const GIT_ENV = {
 
 interface GitResult {
   stdout: string;
+  stderr: string;
   code: number;
+}
+
+/** git with the relay's environment: `run` reports the exit status, `must` throws a GitError unless 0. */
+interface GitRunner {
+  run(cwd: string, args: string[], env?: Record<string, string>): Promise<GitResult>;
+  must(cwd: string, args: string[], env?: Record<string, string>): Promise<string>;
+}
+
+function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
+  const run = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> =>
+    new Promise((done, fail) => {
+      execFile(
+        'git',
+        ['-c', 'core.hooksPath=/dev/null', ...args],
+        { cwd, env: { ...baseEnv, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          if (error === null) return done({ stdout, stderr, code: 0 });
+          // A number is git's exit status; anything else means git itself could not be started.
+          if (typeof error.code !== 'number')
+            return fail(new GitError(`git could not run: ${error.message}`));
+          done({ stdout, stderr, code: error.code });
+        },
+      );
+    });
+  return {
+    run,
+    async must(cwd, args, env) {
+      const result = await run(cwd, args, env);
+      if (result.code !== 0) {
+        throw new GitError(`git ${args[0]} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
+      }
+      return result.stdout;
+    },
+  };
 }
 
 export type GitWorktrees = ReturnType<typeof createGitWorktrees>;
@@ -54,262 +89,244 @@ export type GitWorktrees = ReturnType<typeof createGitWorktrees>;
  * safe.directory) plus the relay's identity.
  */
 export function createGitWorktrees(baseEnv: Readonly<Record<string, string>>) {
-  function runGit(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
-    return new Promise((done, fail) => {
-      execFile(
-        'git',
-        ['-c', 'core.hooksPath=/dev/null', ...args],
-        { cwd, env: { ...baseEnv, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 },
-        (error, stdout) => {
-          if (error === null) return done({ stdout, code: 0 });
-          // A number is git's exit status; anything else means git itself could not be started.
-          if (typeof error.code !== 'number')
-            return fail(new GitError(`git could not run: ${error.message}`));
-          done({ stdout, code: error.code });
-        },
-      );
-    });
+  const g = gitRunner(baseEnv);
+  return {
+    gitTop: (dir: string) => gitTop(g, dir),
+    createWorktree: (nodeId: string, parentDir: string, parent: WorktreeRecord | null) =>
+      createWorktree(g, nodeId, parentDir, parent),
+    recreateWorktree: (nodeId: string, gone: WorktreeRecord, parentDir: string) =>
+      recreateWorktree(g, nodeId, gone, parentDir),
+    diffWorktree: (record: WorktreeRecord) => diffWorktree(g, record),
+    mergeWorktree: (record: WorktreeRecord, style: MergeStyle) => mergeWorktree(g, record, style),
+    removeWorktree: (record: WorktreeRecord) => removeWorktree(g, record),
+  };
+}
+
+const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
+
+/** The top of the git worktree holding `dir`, or null when `dir` is in no git repository. */
+async function gitTop(g: GitRunner, dir: string): Promise<string | null> {
+  try {
+    const { stdout, code } = await g.run(dir, ['rev-parse', '--show-toplevel']);
+    if (code !== 0) return null;
+    const top = stdout.trim();
+    // A folder the repository ignores (the default ./agent_workspace inside a clone of the relay) is no part
+    // of it: a worktree of that repository would not hold it.
+    const inside = relative(top, dir);
+    if (inside !== '' && (await g.run(top, ['check-ignore', '-q', `${inside}/`])).code === 0) return null;
+    return top;
+  } catch {
+    return null;
   }
+}
 
-  /** git that must succeed: its output, or a GitError with git's own words. */
-  async function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-    return new Promise((done, fail) => {
-      execFile(
-        'git',
-        ['-c', 'core.hooksPath=/dev/null', ...args],
-        { cwd, env: { ...baseEnv, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 },
-        (error, stdout, stderr) => {
-          if (error === null) done(stdout);
-          else fail(new GitError(`git ${args[0]} failed: ${`${stderr}`.trim() || error.message}`));
-        },
-      );
-    });
+/** The main worktree of the repository `top` belongs to (itself, unless `top` is a linked worktree). */
+async function mainWorktree(g: GitRunner, top: string): Promise<string> {
+  const common = (await g.must(top, ['rev-parse', '--git-common-dir'])).trim();
+  return dirname(resolve(top, common));
+}
+
+async function headOf(g: GitRunner, top: string): Promise<string | null> {
+  const { stdout, code } = await g.run(top, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']);
+  return code === 0 ? stdout.trim() : null;
+}
+
+interface Snapshot {
+  commit: string;
+  /** The temporary index that matches the directory (stat data fresh), when kept for a later `read-tree -u`. */
+  index: string | null;
+}
+
+/**
+ * Everything in the worktree `top` as one commit (tracked and untracked files, .gitignore respected), with
+ * `parent` as its parent (HEAD unless given). Built in a copy of the worktree's index, so the user's index and
+ * branches stay as they are.
+ */
+async function snapshot(
+  g: GitRunner,
+  top: string,
+  message: string,
+  options: { parent?: string | null; keepIndex?: boolean } = {},
+): Promise<Snapshot> {
+  const index = join(tmpdir(), `relay-index-${randomUUID()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    const head = await headOf(g, top);
+    const realIndex = resolve(top, (await g.must(top, ['rev-parse', '--git-path', 'index'])).trim());
+    // A copy of the real index keeps its stat data, so only files changed since are hashed again.
+    const copied = await copyFile(realIndex, index).then(
+      () => true,
+      () => false,
+    );
+    if (!copied && head !== null) await g.must(top, ['read-tree', head], env);
+    await g.must(top, ['add', '-A'], env);
+    const tree = (await g.must(top, ['write-tree'], env)).trim();
+    const parent = options.parent === undefined ? head : options.parent;
+    const commit = (
+      await g.must(top, ['commit-tree', tree, ...(parent === null ? [] : ['-p', parent]), '-m', message])
+    ).trim();
+    if (options.keepIndex === true) return { commit, index };
+    await rm(index, { force: true });
+    return { commit, index: null };
+  } catch (error) {
+    await rm(index, { force: true });
+    throw error;
   }
+}
 
-  const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
+/**
+ * A fork's own worktree, on a new branch `relay/<node>` at a commit of the state `parentDir` is in now. `parent`:
+ * the parent's own record when it worked in a worktree of its own, else it worked in the main worktree.
+ * Returns the record and the fork's working directory (the same place inside the repository as the parent's).
+ */
+async function createWorktree(
+  g: GitRunner,
+  nodeId: string,
+  parentDir: string,
+  parent: WorktreeRecord | null,
+): Promise<{ record: WorktreeRecord; workingDirectory: string } | null> {
+  const top = await gitTop(g, parentDir);
+  if (top === null) return null;
+  const repo = await mainWorktree(g, top);
+  const branch = branchName(nodeId);
+  const { commit: base } = await snapshot(g, top, `relay: the state ${branch} starts from`);
+  const path = join(worktreesFolder(repo), nodeId.slice(0, 8));
+  await g.must(repo, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
+  const record: WorktreeRecord = { path, branch, repo, base, mainBase: parent?.mainBase ?? base };
+  return { record, workingDirectory: join(path, relative(top, parentDir)) };
+}
 
-  /** The top of the git worktree holding `dir`, or null when `dir` is in no git repository. */
-  async function gitTop(dir: string): Promise<string | null> {
-    try {
-      const { stdout, code } = await runGit(dir, ['rev-parse', '--show-toplevel']);
-      if (code !== 0) return null;
-      const top = stdout.trim();
-      // A folder the repository ignores (the default ./agent_workspace inside a clone of the relay) is no part
-      // of it: a worktree of that repository would not hold it.
-      const inside = relative(top, dir);
-      if (inside !== '' && (await runGit(top, ['check-ignore', '-q', `${inside}/`])).code === 0) return null;
-      return top;
-    } catch {
-      return null;
-    }
-  }
+/**
+ * A fork of a branch whose worktree is gone (`/discard`, pruned): a new worktree at the state that branch
+ * started from, in the same place inside the repository.
+ */
+async function recreateWorktree(
+  g: GitRunner,
+  nodeId: string,
+  gone: WorktreeRecord,
+  parentDir: string,
+): Promise<{ record: WorktreeRecord; workingDirectory: string }> {
+  const branch = branchName(nodeId);
+  const path = join(worktreesFolder(gone.repo), nodeId.slice(0, 8));
+  await g.must(gone.repo, ['worktree', 'add', '--quiet', '-b', branch, path, gone.base]);
+  const record: WorktreeRecord = {
+    path,
+    branch,
+    repo: gone.repo,
+    base: gone.base,
+    mainBase: gone.mainBase,
+  };
+  return { record, workingDirectory: join(path, relative(gone.path, parentDir)) };
+}
 
-  /** The main worktree of the repository `top` belongs to (itself, unless `top` is a linked worktree). */
-  async function mainWorktree(top: string): Promise<string> {
-    const common = (await git(top, ['rev-parse', '--git-common-dir'])).trim();
-    return dirname(resolve(top, common));
-  }
+/** What the branch changed: against the state its parent left, and against the project's HEAD now. */
+async function diffWorktree(
+  g: GitRunner,
+  record: WorktreeRecord,
+): Promise<{ vsParent: DiffPart; vsHead: DiffPart | null }> {
+  const { commit } = await snapshot(g, record.path, `relay: ${record.branch} for /diff`);
+  const part = async (from: string): Promise<DiffPart> => ({
+    stat: (await g.must(record.path, ['diff', '--stat', from, commit])).trimEnd(),
+    patch: await g.must(record.path, ['diff', from, commit]),
+  });
+  const head = await headOf(g, record.repo);
+  return { vsParent: await part(record.base), vsHead: head === null ? null : await part(head) };
+}
 
-  async function headOf(top: string): Promise<string | null> {
-    const { stdout, code } = await runGit(top, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']);
-    return code === 0 ? stdout.trim() : null;
-  }
+/**
+ * Brings the branch into the main worktree. `squash`: its changes land there uncommitted (a dirty main worktree
+ * is merged with, never committed); `merge`: a merge commit on the checked-out branch, only when the main
+ * worktree is clean. Conflicts are found before anything is written, so nothing is ever half-applied.
+ */
+async function mergeWorktree(g: GitRunner, record: WorktreeRecord, style: MergeStyle): Promise<MergeOutcome> {
+  const branchState = await snapshot(g, record.path, `relay: ${record.branch}`);
+  return style === 'squash'
+    ? squashInto(g, record, branchState.commit)
+    : mergeCommitInto(g, record, branchState.commit);
+}
 
-  interface Snapshot {
-    commit: string;
-    /** The temporary index that matches the directory (stat data fresh), when kept for a later `read-tree -u`. */
-    index: string | null;
-  }
-
-  /**
-   * Everything in the worktree `top` as one commit (tracked and untracked files, .gitignore respected), with
-   * `parent` as its parent (HEAD unless given). Built in a copy of the worktree's index, so the user's index and
-   * branches stay as they are.
-   */
-  async function snapshot(
-    top: string,
-    message: string,
-    options: { parent?: string | null; keepIndex?: boolean } = {},
-  ): Promise<Snapshot> {
-    const index = join(tmpdir(), `relay-index-${randomUUID()}`);
-    const env = { GIT_INDEX_FILE: index };
-    try {
-      const head = await headOf(top);
-      const realIndex = resolve(top, (await git(top, ['rev-parse', '--git-path', 'index'])).trim());
-      // A copy of the real index keeps its stat data, so only files changed since are hashed again.
-      const copied = await copyFile(realIndex, index).then(
-        () => true,
-        () => false,
-      );
-      if (!copied && head !== null) await git(top, ['read-tree', head], env);
-      await git(top, ['add', '-A'], env);
-      const tree = (await git(top, ['write-tree'], env)).trim();
-      const parent = options.parent === undefined ? head : options.parent;
-      const commit = (
-        await git(top, ['commit-tree', tree, ...(parent === null ? [] : ['-p', parent]), '-m', message])
-      ).trim();
-      if (options.keepIndex === true) return { commit, index };
-      await rm(index, { force: true });
-      return { commit, index: null };
-    } catch (error) {
-      await rm(index, { force: true });
-      throw error;
-    }
-  }
-
-  /**
-   * A fork's own worktree, on a new branch `relay/<node>` at a commit of the state `parentDir` is in now. `parent`:
-   * the parent's own record when it worked in a worktree of its own, else it worked in the main worktree.
-   * Returns the record and the fork's working directory (the same place inside the repository as the parent's).
-   */
-  async function createWorktree(
-    nodeId: string,
-    parentDir: string,
-    parent: WorktreeRecord | null,
-  ): Promise<{ record: WorktreeRecord; workingDirectory: string } | null> {
-    const top = await gitTop(parentDir);
-    if (top === null) return null;
-    const repo = await mainWorktree(top);
-    const branch = branchName(nodeId);
-    const { commit: base } = await snapshot(top, `relay: the state ${branch} starts from`);
-    const path = join(worktreesFolder(repo), nodeId.slice(0, 8));
-    await git(repo, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
-    const record: WorktreeRecord = { path, branch, repo, base, mainBase: parent?.mainBase ?? base };
-    return { record, workingDirectory: join(path, relative(top, parentDir)) };
-  }
-
-  /**
-   * A fork of a branch whose worktree is gone (`/discard`, pruned): a new worktree at the state that branch
-   * started from, in the same place inside the repository.
-   */
-  async function recreateWorktree(
-    nodeId: string,
-    gone: WorktreeRecord,
-    parentDir: string,
-  ): Promise<{ record: WorktreeRecord; workingDirectory: string }> {
-    const branch = branchName(nodeId);
-    const path = join(worktreesFolder(gone.repo), nodeId.slice(0, 8));
-    await git(gone.repo, ['worktree', 'add', '--quiet', '-b', branch, path, gone.base]);
-    const record: WorktreeRecord = {
-      path,
-      branch,
-      repo: gone.repo,
-      base: gone.base,
-      mainBase: gone.mainBase,
-    };
-    return { record, workingDirectory: join(path, relative(gone.path, parentDir)) };
-  }
-
-  /** What the branch changed: against the state its parent left, and against the project's HEAD now. */
-  async function diffWorktree(
-    record: WorktreeRecord,
-  ): Promise<{ vsParent: DiffPart; vsHead: DiffPart | null }> {
-    const { commit } = await snapshot(record.path, `relay: ${record.branch} for /diff`);
-    const part = async (from: string): Promise<DiffPart> => ({
-      stat: (await git(record.path, ['diff', '--stat', from, commit])).trimEnd(),
-      patch: await git(record.path, ['diff', from, commit]),
-    });
-    const head = await headOf(record.repo);
-    return { vsParent: await part(record.base), vsHead: head === null ? null : await part(head) };
-  }
-
-  /**
-   * Brings the branch into the main worktree. `squash`: its changes land there uncommitted (a dirty main worktree
-   * is merged with, never committed); `merge`: a merge commit on the checked-out branch, only when the main
-   * worktree is clean. Conflicts are found before anything is written, so nothing is ever half-applied.
-   */
-  async function mergeWorktree(record: WorktreeRecord, style: MergeStyle): Promise<MergeOutcome> {
-    const branchState = await snapshot(record.path, `relay: ${record.branch}`);
-    return style === 'squash'
-      ? squashInto(record, branchState.commit)
-      : mergeCommitInto(record, branchState.commit);
-  }
-
-  async function squashInto(record: WorktreeRecord, theirs: string): Promise<MergeOutcome> {
-    // The main worktree as it is, as a child of the merge base: the three-way merge then needs no --merge-base
-    // (git 2.40) and counts what the main worktree did since this line of forks left it as "ours".
-    const ours = await snapshot(record.repo, 'relay: the main worktree before /merge', {
-      parent: record.mainBase,
-      keepIndex: true,
-    });
-    const index = ours.index ?? '';
-    try {
-      const merged = await runGit(record.repo, [
-        'merge-tree',
-        '--write-tree',
-        '--name-only',
-        '--no-messages',
-        ours.commit,
-        theirs,
-      ]);
-      const [tree = '', ...conflicted] = lines(merged.stdout);
-      if (merged.code === 1) return { kind: 'conflict', files: conflicted };
-      if (merged.code !== 0) throw new GitError(`git merge-tree failed (exit ${merged.code})`);
-      const files = lines(await git(record.repo, ['diff', '--name-only', ours.commit, tree]));
-      if (files.length === 0) return { kind: 'nothing' };
-      // A two-tree read-tree in the snapshot's index, whose stat data is fresh: it checks every file is as
-      // snapshotted before it writes any, and updates only the files that differ.
-      const read = await runGit(record.repo, ['read-tree', '-m', '-u', `${ours.commit}^{tree}`, tree], {
-        GIT_INDEX_FILE: index,
-      });
-      if (read.code !== 0) {
-        return {
-          kind: 'refused',
-          reason: 'files in the main worktree changed while merging; nothing was changed, try again',
-        };
-      }
-      return { kind: 'merged', style: 'squash', files };
-    } finally {
-      await rm(index, { force: true });
-    }
-  }
-
-  async function mergeCommitInto(record: WorktreeRecord, theirs: string): Promise<MergeOutcome> {
-    const status = await git(record.repo, ['--no-optional-locks', 'status', '--porcelain']);
-    if (status.trim() !== '') {
-      return {
-        kind: 'refused',
-        reason:
-          'the main worktree has uncommitted changes, and MERGE_STYLE=merge never commits them: commit or stash them, or use MERGE_STYLE=squash',
-      };
-    }
-    const head = await headOf(record.repo);
-    if (head === null) return { kind: 'refused', reason: 'the project has no commit yet to merge into' };
-    const check = await runGit(record.repo, [
+async function squashInto(g: GitRunner, record: WorktreeRecord, theirs: string): Promise<MergeOutcome> {
+  // The main worktree as it is, as a child of the merge base: the three-way merge then needs no --merge-base
+  // (git 2.40) and counts what the main worktree did since this line of forks left it as "ours".
+  const ours = await snapshot(g, record.repo, 'relay: the main worktree before /merge', {
+    parent: record.mainBase,
+    keepIndex: true,
+  });
+  const index = ours.index ?? '';
+  try {
+    const merged = await g.run(record.repo, [
       'merge-tree',
       '--write-tree',
       '--name-only',
       '--no-messages',
-      head,
+      ours.commit,
       theirs,
     ]);
-    const [tree = '', ...conflicted] = lines(check.stdout);
-    if (check.code === 1) return { kind: 'conflict', files: conflicted };
-    if (check.code !== 0) throw new GitError(`git merge-tree failed (exit ${check.code})`);
-    const files = lines(await git(record.repo, ['diff', '--name-only', head, tree]));
+    const [tree = '', ...conflicted] = lines(merged.stdout);
+    if (merged.code === 1) return { kind: 'conflict', files: conflicted };
+    if (merged.code !== 0) throw new GitError(`git merge-tree failed (exit ${merged.code})`);
+    const files = lines(await g.must(record.repo, ['diff', '--name-only', ours.commit, tree]));
     if (files.length === 0) return { kind: 'nothing' };
-    await git(record.repo, ['update-ref', `refs/heads/${record.branch}`, theirs]);
-    await git(record.repo, [
-      'merge',
-      '--no-ff',
-      '-m',
-      `Merge ${record.branch} (claude-relay)`,
-      record.branch,
-    ]);
-    return { kind: 'merged', style: 'merge', files };
-  }
-
-  /** Removes the worktree folder and the branch; one already gone is no error. */
-  async function removeWorktree(record: WorktreeRecord): Promise<void> {
-    const removed = await runGit(record.repo, ['worktree', 'remove', '--force', record.path]);
-    if (removed.code !== 0) {
-      await rm(record.path, { recursive: true, force: true });
-      await runGit(record.repo, ['worktree', 'prune']);
+    // A two-tree read-tree in the snapshot's index, whose stat data is fresh: it checks every file is as
+    // snapshotted before it writes any, and updates only the files that differ.
+    const read = await g.run(record.repo, ['read-tree', '-m', '-u', `${ours.commit}^{tree}`, tree], {
+      GIT_INDEX_FILE: index,
+    });
+    if (read.code !== 0) {
+      return {
+        kind: 'refused',
+        reason: 'files in the main worktree changed while merging; nothing was changed, try again',
+      };
     }
-    await runGit(record.repo, ['update-ref', '-d', `refs/heads/${record.branch}`]);
+    return { kind: 'merged', style: 'squash', files };
+  } finally {
+    await rm(index, { force: true });
   }
+}
 
-  return { gitTop, createWorktree, recreateWorktree, diffWorktree, mergeWorktree, removeWorktree };
+async function mergeCommitInto(g: GitRunner, record: WorktreeRecord, theirs: string): Promise<MergeOutcome> {
+  const status = await g.must(record.repo, ['--no-optional-locks', 'status', '--porcelain']);
+  if (status.trim() !== '') {
+    return {
+      kind: 'refused',
+      reason:
+        'the main worktree has uncommitted changes, and MERGE_STYLE=merge never commits them: commit or stash them, or use MERGE_STYLE=squash',
+    };
+  }
+  const head = await headOf(g, record.repo);
+  if (head === null) return { kind: 'refused', reason: 'the project has no commit yet to merge into' };
+  const check = await g.run(record.repo, [
+    'merge-tree',
+    '--write-tree',
+    '--name-only',
+    '--no-messages',
+    head,
+    theirs,
+  ]);
+  const [tree = '', ...conflicted] = lines(check.stdout);
+  if (check.code === 1) return { kind: 'conflict', files: conflicted };
+  if (check.code !== 0) throw new GitError(`git merge-tree failed (exit ${check.code})`);
+  const files = lines(await g.must(record.repo, ['diff', '--name-only', head, tree]));
+  if (files.length === 0) return { kind: 'nothing' };
+  await g.must(record.repo, ['update-ref', `refs/heads/${record.branch}`, theirs]);
+  await g.must(record.repo, [
+    'merge',
+    '--no-ff',
+    '-m',
+    `Merge ${record.branch} (claude-relay)`,
+    record.branch,
+  ]);
+  return { kind: 'merged', style: 'merge', files };
+}
+
+/** Removes the worktree folder and the branch; one already gone is no error. */
+async function removeWorktree(g: GitRunner, record: WorktreeRecord): Promise<void> {
+  const removed = await g.run(record.repo, ['worktree', 'remove', '--force', record.path]);
+  if (removed.code !== 0) {
+    await rm(record.path, { recursive: true, force: true });
+    await g.run(record.repo, ['worktree', 'prune']);
+  }
+  await g.run(record.repo, ['update-ref', '-d', `refs/heads/${record.branch}`]);
 }
 
 /** Bytes on disk under `dir` (files and links; a folder that is gone counts 0). */
