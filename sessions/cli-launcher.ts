@@ -13,6 +13,14 @@ import { encodeInitialize, encodeReadyProbe } from './control-protocol.js';
 import { NODE_ID_ENV } from './leftover-processes.js';
 import { type NodeRun, type NodeRunOptions, startNodeRun } from './node-run.js';
 import { createPrestartPool, type Prestarted } from './prestart.js';
+import {
+  describeSandbox,
+  probeBubblewrap,
+  resolveSandbox,
+  type SandboxProbe,
+  type SandboxStatus,
+  sandboxSettings,
+} from './sandbox.js';
 import { cliConfigDir, reachSession } from './session-files.js';
 import type { CliCheck, NodeSnapshot } from './types.js';
 
@@ -42,6 +50,8 @@ export interface CliLauncherOptions {
    * comes from `platform`, per launch shape (model tier, directory) in use.
    */
   prestart?: { count: number; platform: string };
+  /** Whether the sandbox can start here (default: bubblewrap on the children's PATH); tests pass a failing one. */
+  sandboxProbe?: SandboxProbe;
 }
 
 export type RunHooks = Pick<NodeRunOptions, 'emit' | 'onSessionId'> & {
@@ -60,6 +70,8 @@ export interface CliLauncher {
   prestarted(): number;
   /** Ends the pre-started processes. */
   close(): void;
+  /** `CLAUDE_SANDBOX` as it applies here (bubblewrap is probed once, on first use). */
+  sandbox(): SandboxStatus;
 }
 
 export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
@@ -79,6 +91,28 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     nodeHeader === undefined ? {} : { ANTHROPIC_CUSTOM_HEADERS: `${nodeHeader}: ${nodeId}` };
   /** CLI event types already warned about: shared by every run, so each is logged once per engine. */
   const unknownTypes = new Set<string>();
+  let sandbox: SandboxStatus | undefined;
+  const sandboxStatus = (): SandboxStatus => {
+    sandbox ??= resolveSandbox(
+      config.sandbox ?? { mode: 'off', allowHosts: [] },
+      options.sandboxProbe ?? probeBubblewrap(env.PATH),
+    );
+    return sandbox;
+  };
+  /**
+   * A broken sandbox still gets its settings: the CLI then refuses to run commands uncontained. In skip mode the
+   * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why).
+   */
+  const sandboxArgs = (args: string[]): string[] => {
+    if (sandboxStatus().state === 'off') return args;
+    const settings = sandboxSettings({
+      writableDirs: config.allowedDirs,
+      allowHosts: config.sandbox?.allowHosts ?? [],
+      unattended: permissions === 'skip',
+    });
+    const contained = args.map((arg) => (arg === '--dangerously-skip-permissions' ? SANDBOXED_SKIP : [arg]));
+    return [...contained.flat(), '--settings', JSON.stringify(settings)];
+  };
 
   const prestartFor = options.prestart;
   const prestart =
@@ -125,25 +159,31 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     async check() {
       const cli = await checkCliVersion(bin, env);
       logCheck(cli, bin, logger);
+      logSandbox(sandboxStatus(), logger);
       return cli;
     },
+    sandbox: sandboxStatus,
     start(node, hooks) {
       // A fork in another directory than its parent's (its own worktree) must still find the parent's session.
       const configDir = cliConfigDir(env);
       if (node.forkOf && configDir !== null) reachSession(configDir, node.forkOf, node.workingDirectory);
       const run = node.run ?? {};
       const argsWith = (appendSystemPrompt: string | undefined): string[] =>
-        buildCliArgs({
-          addDirs: config.allowedDirs,
-          resumeSessionId: node.forkOf ?? null,
-          permissions,
-          run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
-        });
+        sandboxArgs(
+          buildCliArgs({
+            addDirs: config.allowedDirs,
+            resumeSessionId: node.forkOf ?? null,
+            permissions,
+            run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
+          }),
+        );
       // A pre-started process has every argument but the system prompt, which it is given by initialize.
       const { appendSystemPrompt, ...shape } = run;
       const prestarted = takePrestarted(
         node,
-        buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+        sandboxArgs(
+          buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+        ),
       );
       const prompt = promptLine(node.prompt, run.images);
       const nodeRun = startNodeRun({
@@ -186,6 +226,19 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     prestarted: () => prestart?.ready() ?? 0,
     close: () => prestart?.close(),
   };
+}
+
+/**
+ * Skip mode inside the sandbox: edits are accepted in the session's directories, sandboxed Bash runs without
+ * asking, and anything else that would need permission (a write elsewhere, WebFetch to an unlisted host) is
+ * refused, since nobody is asked in skip mode.
+ */
+const SANDBOXED_SKIP = ['--permission-mode', 'acceptEdits'];
+
+function logSandbox(status: SandboxStatus, logger: Logger): void {
+  const line = `Sandbox ${describeSandbox(status)}`;
+  if (status.state === 'on') logger.info(line);
+  else logger.warn(line);
 }
 
 function logCheck(cli: CliCheck, bin: string, logger: Logger): void {

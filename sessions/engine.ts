@@ -160,6 +160,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         prestarted: cli.prestarted(),
         store: storage.status(),
         worktrees: branches.usage(),
+        sandbox: cli.sandbox(),
       };
     },
 

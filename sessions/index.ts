@@ -11,4 +11,6 @@ export {
   type PoolOptions,
   type Priority,
 } from './pool.js';
+// CLAUDE_SANDBOX as users read it (start-up line, /stats).
+export { describeSandbox, type SandboxStatus } from './sandbox.js';
 export type * from './types.js';

@@ -1,6 +1,8 @@
 // The session engine's public contract: what platforms (Discord, Telegram, any later front end) drive and
 // consume. Platform-neutral: no chat API types here.
 
+import type { SandboxStatus } from './sandbox.js';
+
 /** A chat message anywhere: the platform, the chat (channel / DM) and the message id, all as strings. */
 export interface MessageRef {
   platform: string;
@@ -226,6 +228,8 @@ export interface EngineStats {
   store?: { writable: boolean; pendingWrites: number; lastError: string | null };
   /** The forks' own worktrees that exist now and their disk use (measured after each change). */
   worktrees?: { count: number; bytes: number };
+  /** `CLAUDE_SANDBOX` as it applies to the sessions. */
+  sandbox?: SandboxStatus;
 }
 
 /** One side of what a branch changed: `git diff --stat` and the whole patch. */

@@ -101,11 +101,20 @@ export interface SessionsConfig {
   worktreeTtlDays?: number;
   /** PROJECTS, else ALLOWED_DIR's first entry, else the workspace: where a chat may work, the first the default. */
   projects?: Project[];
+  /** `CLAUDE_SANDBOX` and `SANDBOX_ALLOW_HOSTS`; absent: no sandbox (test rigs that build a config by hand). */
+  sandbox?: SandboxConfig;
 }
 
 export interface Project {
   name: string;
   path: string;
+}
+
+export interface SandboxConfig {
+  /** `auto` (unset): on where bubblewrap can start; `on`: required (tasks fail rather than run uncontained). */
+  mode: 'auto' | 'on' | 'off';
+  /** `SANDBOX_ALLOW_HOSTS`: hosts sandboxed commands may reach. */
+  allowHosts: string[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -599,6 +608,10 @@ export function loadConfig<P = never>(
       mergeStyle: oneOf(env, 'MERGE_STYLE', ['squash', 'merge'] as const, 'squash'),
       worktreeTtlDays: integer(env, 'WORKTREE_TTL', 14, 1, 3650),
       projects: loadProjects(env, cwd),
+      sandbox: {
+        mode: oneOf(env, 'CLAUDE_SANDBOX', ['auto', 'on', 'off'] as const, 'auto'),
+        allowHosts: list(env, 'SANDBOX_ALLOW_HOSTS'),
+      },
     },
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

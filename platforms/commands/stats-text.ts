@@ -1,4 +1,4 @@
-import type { EngineStats } from '../../sessions/index.js';
+import { describeSandbox, type EngineStats } from '../../sessions/index.js';
 import type { GatewayStatsSnapshot, ProviderStats, ProxyStatsSnapshot } from '../../src/common/index.js';
 import { formatDuration, formatMegabytes } from '../../src/common/index.js';
 import type { OutboxStats } from '../outbox/index.js';
@@ -30,6 +30,7 @@ export function formatStats(
       `- Branch worktrees: ${engine.worktrees.count}, ${formatMegabytes(engine.worktrees.bytes)} on disk`,
     );
   }
+  if (engine.sandbox) lines.push(`- Sandbox: ${describeSandbox(engine.sandbox)}`);
   if (chat) {
     lines.push(
       `- Chat messages: ${chat.sent} sent, ${chat.edited} edits (${chat.coalesced} merged), ${chat.rateLimited} rate limited, ${chat.retried} retried, ${chat.failed} failed`,
