@@ -55,6 +55,8 @@ export function createVoiceFlow(options: VoiceFlowOptions): VoiceFlow {
       const result = await transcriber.transcribe(
         { data, mimeType: incoming.audio.mimeType, fileName: incoming.audio.fileName },
         signal,
+        // The outbox keeps only the newest of edits still waiting, so every percent may be shown.
+        (status) => background.run('voice status', show(job, `🎙 ${status}…`)),
       );
       if (signal.aborted) throw signal.reason;
       if (!result.ok) {

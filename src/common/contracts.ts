@@ -28,7 +28,12 @@ export type TranscriptionResult =
 export interface Transcriber {
   /** Attachments larger than this are refused before download. */
   readonly maxBytes: number;
-  transcribe(audio: AudioInput, signal?: AbortSignal): Promise<TranscriptionResult>;
+  /** `onStatus`: what the user waits for before transcription can start ("downloading speech model: 48 %"). */
+  transcribe(
+    audio: AudioInput,
+    signal?: AbortSignal,
+    onStatus?: (status: string) => void,
+  ): Promise<TranscriptionResult>;
 }
 
 /** A provider's rate limits right now (the free tiers' budget: NIM allows 40 requests a minute). */

@@ -93,6 +93,9 @@ export function createTranscriber(
   let download: Promise<DownloadResult> | null = null;
   /** Why a download must not be tried again in this process (a file whose checksum was wrong). */
   let refusedDownload: string | null = null;
+  /** The chats waiting for the download, each told its progress; and the last thing they were told. */
+  const downloadWatchers = new Set<(status: string) => void>();
+  let downloadStatus = 'downloading speech model: 0 %';
 
   function ffmpeg(): Promise<string | null> {
     ffmpegProbe ??= runTool('ffmpeg', ['-version']).then((outcome) => {
@@ -156,7 +159,10 @@ export function createTranscriber(
     );
   }
 
-  async function modelReady(signal: AbortSignal | undefined): Promise<Failure | null> {
+  async function modelReady(
+    signal: AbortSignal | undefined,
+    onStatus: ((status: string) => void) | undefined,
+  ): Promise<Failure | null> {
     const invalid = invalidModelName(config.model);
     if (invalid) return invalid;
     if (await modelExists(model)) return null;
@@ -176,12 +182,20 @@ export function createTranscriber(
     if (download === null) {
       logger.info({ url, model }, 'speech model missing: trying to download it');
       let reported = -1;
+      let shown = '';
+      downloadStatus = 'downloading speech model: 0 %';
       download = downloadModel({
         url,
         destination: model,
         sha1,
         stallTimeoutMs: options.downloadStallMs ?? 10_000,
         onProgress: (received, total) => {
+          const status = `downloading speech model: ${total === null ? formatMegabytes(received) : `${Math.floor((received / total) * 100)} %`}`;
+          if (status !== shown) {
+            shown = status;
+            downloadStatus = status;
+            for (const watcher of downloadWatchers) watcher(status);
+          }
           const step = total === null ? Math.floor(received / 2 ** 24) : Math.floor((received / total) * 10);
           if (step > reported) {
             reported = step;
@@ -195,9 +209,16 @@ export function createTranscriber(
         download = null;
       });
     }
-    const result = await untilAborted(download, signal);
+    if (onStatus !== undefined) {
+      downloadWatchers.add(onStatus);
+      onStatus(downloadStatus);
+    }
+    const result = await untilAborted(download, signal).finally(() => {
+      if (onStatus !== undefined) downloadWatchers.delete(onStatus);
+    });
     if (result === null) return fail('cancelled', CANCELLED);
     if (result.ok) {
+      onStatus?.('Transcribing');
       logger.info({ model }, 'speech model downloaded');
       return null;
     }
@@ -210,6 +231,7 @@ export function createTranscriber(
   async function transcribe(
     audio: { data: Uint8Array; mimeType: string; fileName: string },
     signal: AbortSignal | undefined,
+    onStatus: ((status: string) => void) | undefined,
   ): Promise<TranscriptionResult> {
     if (!config.enabled) {
       return fail(
@@ -232,7 +254,7 @@ export function createTranscriber(
         `"${audio.fileName}" is not audio the relay can read (Ogg/Opus, MP3, M4A, WAV or FLAC). Please send a voice note or text.`,
       );
     }
-    const notReady = (await whisperReady(signal)) ?? (await modelReady(signal));
+    const notReady = (await whisperReady(signal)) ?? (await modelReady(signal, onStatus));
     if (notReady) return notReady;
 
     const release = await slots.acquire(signal);
@@ -282,9 +304,9 @@ export function createTranscriber(
 
   return {
     maxBytes,
-    async transcribe(audio, signal) {
+    async transcribe(audio, signal, onStatus) {
       try {
-        const result = await transcribe(audio, signal);
+        const result = await transcribe(audio, signal, onStatus);
         if (!result.ok) logger.info({ kind: result.kind, fileName: audio.fileName }, 'transcription refused');
         return result;
       } catch (error) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -82,7 +82,11 @@ export interface DownloadOptions {
 /** `final`: trying again would fetch the same wrong file (its checksum did not match). */
 export type DownloadResult = { ok: true } | { ok: false; reason: string; final?: true };
 
-/** Streams to `<destination>.part` and renames at the end, so a failed download never looks like a model. */
+/**
+ * Streams to `<destination>.part` and renames at the end, so a failed download never looks like a model. A part
+ * left by an earlier attempt is resumed with an HTTP Range request (a server that ignores it sends the whole
+ * file again, which then replaces the part); a part is deleted only when the finished file's checksum is wrong.
+ */
 export async function downloadModel(options: DownloadOptions): Promise<DownloadResult> {
   const partial = `${options.destination}.part`;
   const controller = new AbortController();
@@ -92,25 +96,48 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
     timer = setTimeout(() => controller.abort(), options.stallTimeoutMs);
   };
   try {
-    const response = await fetch(options.url, { signal: controller.signal, redirect: 'follow' });
+    const kept = await stat(partial).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const response = await fetch(options.url, {
+      signal: controller.signal,
+      redirect: 'follow',
+      headers: kept > 0 ? { range: `bytes=${kept}-` } : {},
+    });
+    if (response.status === 416) {
+      // The part is not a prefix the server can continue: start afresh next time.
+      await rm(partial, { force: true });
+      return {
+        ok: false,
+        reason: 'HTTP 416 (the partial download did not fit the file): starting afresh next time',
+      };
+    }
     if (!response.ok || response.body === null) return { ok: false, reason: `HTTP ${response.status}` };
+    const resumed =
+      kept > 0 && response.status === 206 && continues(response.headers.get('content-range'), kept);
     const header = Number(response.headers.get('content-length'));
-    const total = Number.isFinite(header) && header > 0 ? header : null;
-    let received = 0;
+    const total = Number.isFinite(header) && header > 0 ? header + (resumed ? kept : 0) : null;
     await mkdir(resolve(options.destination, '..'), { recursive: true });
-    const body = Readable.fromWeb(response.body);
     const hash = createHash('sha1');
+    let received = 0;
+    if (resumed) {
+      for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
+      received = kept;
+    }
+    const body = Readable.fromWeb(response.body);
     body.on('data', (chunk: Buffer) => {
       received += chunk.length;
       hash.update(chunk);
       touch();
       options.onProgress(received, total);
     });
-    await pipeline(body, createWriteStream(partial));
+    await pipeline(body, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
     if (total !== null && received !== total)
       return { ok: false, reason: `got ${received} of ${total} bytes` };
     const sha1 = hash.digest('hex');
     if (sha1 !== options.sha1.toLowerCase()) {
+      await rm(partial, { force: true });
       return {
         ok: false,
         reason: `the file's checksum is wrong (SHA-1 ${sha1}, expected ${options.sha1}): discarded`,
@@ -130,6 +157,10 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
     return { ok: false, reason };
   } finally {
     clearTimeout(timer);
-    await rm(partial, { force: true });
   }
+}
+
+/** `Content-Range: bytes <kept>-<end>/<size>`: the server continues exactly where the part ends. */
+function continues(contentRange: string | null, kept: number): boolean {
+  return contentRange !== null && new RegExp(`^bytes ${kept}-\\d+/(\\d+|\\*)$`).test(contentRange.trim());
 }
