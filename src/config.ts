@@ -40,6 +40,7 @@ export interface ProxyConfig {
   providers: Record<ProviderId, ProviderSettings>;
   rateLimit: { requests: number; windowMs: number; maxConcurrency: number };
   timeouts: { readMs: number; writeMs: number; connectMs: number };
+  /** Only `titleGenerationSkip` still acts; the other four are read for compatibility (src/proxy/shortcuts.ts). */
   shortcuts: {
     fastPrefixDetection: boolean;
     networkProbeMock: boolean;

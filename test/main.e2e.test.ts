@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -156,6 +156,48 @@ describe('npm start', () => {
     expect((await fetch(`${url}/ui/`)).status).toBe(404);
     relay.child.kill('SIGTERM');
     expect((await relay.exit).code).toBe(0);
+  });
+
+  it('reads .env from its working directory, the real environment winning where both set a variable', async () => {
+    const upstream = await startFakeUpstream(() => textReply('from the upstream .env names'));
+    const cwd = join(dir, 'with-dotenv');
+    mkdirSync(join(cwd, 'home'), { recursive: true });
+    writeFileSync(
+      join(cwd, '.env'),
+      [
+        '# as a user writes it',
+        'PORT=0',
+        'PROVIDER_TYPE=openai',
+        `OPENAI_BASE_URL="${upstream.url}"`,
+        'OPENAI_API_KEY=sk-from-dotenv',
+        'MODEL=model-from-dotenv',
+        'MODEL_HAIKU=haiku-from-dotenv',
+        'MESSAGING_PLATFORM=none',
+      ].join('\n'),
+    );
+    const relay = startRelay(cwd, { MODEL_HAIKU: 'haiku-from-environment' });
+    try {
+      await vi.waitFor(() => expect(proxyUrl(relay.output())).toBeDefined(), { timeout: 30_000 });
+      const url = proxyUrl(relay.output()) ?? '';
+      for (const model of ['claude-sonnet-4-5', 'claude-haiku-4-5']) {
+        const answer = await fetch(`${url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        expect(answer.status).toBe(200);
+      }
+      // Both reached the upstream .env names, with its key; the haiku tier's model came from the environment.
+      expect(upstream.requests.map((request) => (request.body as { model: string }).model)).toEqual([
+        'model-from-dotenv',
+        'haiku-from-environment',
+      ]);
+      expect(upstream.requests[0]?.headers.authorization).toBe('Bearer sk-from-dotenv');
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exit;
+      await upstream.close();
+    }
   });
 
   it('refuses a bot token Telegram refuses: one line naming TELEGRAM_BOT_TOKEN, exit code 1', async () => {
@@ -355,6 +397,10 @@ describe('npm start', () => {
           timeout: 60_000,
           interval: 200,
         },
+      );
+      // bubblewrap is installed (here and by .ci/run), so the sessions are sandboxed, and the start says so.
+      expect(first.output()).toContain(
+        'Sandbox on: commands write only in the session directories and reach no network',
       );
       first.child.kill('SIGKILL');
       await first.exit;

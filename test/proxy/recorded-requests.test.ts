@@ -1,10 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { PROVIDERS } from '../../src/providers.js';
 import { isRecord, type Json } from '../../src/proxy/anthropic-types.js';
+import { startProxy } from '../../src/proxy/index.js';
 import { type OpenAiMessage, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 import { detectShortcut } from '../../src/proxy/shortcuts.js';
+import { startFakeUpstream, textReply } from '../fakes/openai-upstream.js';
 import { REFERENCE_DIR } from '../shared-dir.js';
 
 // Every /v1/messages request recorded from CLI 2.1.197 and 2.1.330 (read in place from ../shared/reference)
@@ -192,5 +196,61 @@ describe('local short-cuts on recorded requests', () => {
   it('leaves the title call to the provider when its switch is off', () => {
     const title = messagesRequests.find((r) => r.name.includes('title-generation'));
     expect(detectShortcut(title?.body ?? {}, { ...flags, titleGenerationSkip: false })).toBeNull();
+  });
+
+  it("the current CLI's title call is answered by the real proxy without a provider request", async () => {
+    const title = messagesRequests.find(
+      (r) => r.name.startsWith('claude-cli-2.1.330') && r.name.includes('title'),
+    );
+    expect(title, 'a recorded 2.1.330 title call').toBeDefined();
+    const upstream = await startFakeUpstream(() => textReply('from the provider'));
+    const proxy = await startProxy({
+      config: loadConfig({ PORT: '0', PROVIDER_TYPE: 'openai', OPENAI_BASE_URL: upstream.url, MODEL: 'm' })
+        .proxy,
+      logger: createLogger('silent', []),
+    });
+    try {
+      const response = await fetch(`${proxy.url}/v1/messages?beta=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...title?.body, stream: false }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { content: Array<{ text: string }> };
+      expect(JSON.parse(body.content[0]?.text ?? '')).toHaveProperty('title');
+      expect(upstream.requests).toHaveLength(0);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
+  it('the four retired switches, on, intercept nothing: those calls go to the provider', () => {
+    const shapes: Json[] = [
+      { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'quota' }] },
+      {
+        model: 'm',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: '<policy_spec>…</policy_spec>\nCommand: git status' }],
+      },
+      {
+        model: 'm',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: '[SUGGESTION MODE: suggest what the user might type next]' }],
+      },
+      {
+        model: 'm',
+        max_tokens: 64,
+        system: 'Extract any file paths that this command reads or modifies.',
+        messages: [{ role: 'user', content: 'Command: cat a.txt\nOutput: hello\n<filepaths>' }],
+      },
+    ];
+    for (const shape of shapes) expect(detectShortcut(shape, flags), JSON.stringify(shape)).toBeNull();
+    expect(
+      loadConfig({ FAST_PREFIX_DETECTION: 'true', ENABLE_NETWORK_PROBE_MOCK: 'false' }).proxy.shortcuts,
+    ).toMatchObject({
+      fastPrefixDetection: true,
+      networkProbeMock: false,
+    });
   });
 });
