@@ -41,6 +41,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const cli = createCliLauncher(options);
   const storage = createNodeStorage({
     url: config.storeUrl,
+    namespace: config.storeNamespace,
     logger,
     busyTimeoutMs: options.storeBusyTimeoutMs,
     retryMs: options.storeRetryMs,

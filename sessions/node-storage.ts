@@ -13,6 +13,8 @@ export interface NodeStorageOptions {
   logger: Logger;
   /** How long a write waits for a lock held elsewhere before failing (default 5 s). */
   busyTimeoutMs?: number;
+  /** See StoreOptions.namespace. */
+  namespace?: string | undefined;
   /** While the store refuses writes, how often the held states are retried (default 5 s). */
   retryMs?: number;
 }
@@ -48,7 +50,10 @@ export function createNodeStorage(options: NodeStorageOptions): NodeStorage {
       return store !== null;
     },
     async open() {
-      const opened = await openNodeStore(options.url, logger, { busyTimeoutMs: options.busyTimeoutMs });
+      const opened = await openNodeStore(options.url, logger, {
+        busyTimeoutMs: options.busyTimeoutMs,
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      });
       store = opened;
       writer = createNodeWriter({
         store: opened,

@@ -118,6 +118,11 @@ export interface NodeStore {
 export interface StoreOptions {
   /** How long a write waits for a lock held by another connection before failing (SQLite, default 5 s). */
   busyTimeoutMs?: number;
+  /**
+   * Keeps this relay's nodes apart from other relays' on a shared server (SESSION_STORE_URL=postgres://… or
+   * redis://… used by two bots): keys are `<namespace>:node:<id>`. Default `relay`.
+   */
+  namespace?: string;
 }
 
 /** The URL without credentials (redis://:secret@host), for messages and logs. */
@@ -242,7 +247,7 @@ export async function openNodeStore(
   try {
     keyv = new Keyv({
       store: await createAdapter(url, options, logger),
-      namespace: 'relay',
+      namespace: options.namespace ?? 'relay',
       throwOnErrors: true,
     });
   } catch (error) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { basename, isAbsolute, resolve } from 'node:path';
 import {
   DEFAULT_PROVIDER,
@@ -91,6 +92,8 @@ export interface SessionsConfig {
   backend: 'proxy' | 'anthropic';
   idleTimeoutMs: number;
   storeUrl: string;
+  /** On a store server several relays may share: this relay's part of it, named after its bots (storeNamespace). */
+  storeNamespace?: string | undefined;
   /** `skip`: --dangerously-skip-permissions; `ask`: every tool call that needs permission is asked in chat. */
   permissions?: 'skip' | 'ask';
   permissionTimeoutMs?: number;
@@ -314,6 +317,24 @@ function loadGateway(env: Env, cwd: string): GatewayConfig | undefined {
 }
 
 /** Whether a listen address only accepts connections from this machine. */
+/**
+ * Two relays (two bots) on one Redis or PostgreSQL server keep their conversations apart by a bot's public id (the
+ * part of its token before the secret), so no setting is needed; a token runs in one relay only, so one bot names
+ * the relay: the Telegram bot if there is one, else the Discord bot. SQLite files are one relay's own: unchanged.
+ */
+export function storeNamespace(storeUrl: string, env: Env): string | undefined {
+  if (/^sqlite:/i.test(storeUrl)) return undefined;
+  const telegram = text(env, 'TELEGRAM_BOT_TOKEN');
+  if (telegram !== undefined) return `telegram-${/^(\d+):/.exec(telegram)?.[1] ?? shortHash(telegram)}`;
+  const discord = text(env, 'DISCORD_BOT_TOKEN');
+  if (discord === undefined) return undefined;
+  // A Discord token starts with the bot's user id in base64.
+  const id = Buffer.from(discord.split('.')[0] ?? '', 'base64').toString('utf8');
+  return `discord-${/^\d+$/.test(id) ? id : shortHash(discord)}`;
+}
+
+const shortHash = (secret: string): string => createHash('sha256').update(secret).digest('hex').slice(0, 12);
+
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
   return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
@@ -603,6 +624,7 @@ export function loadConfig<P = never>(
       backend: oneOf(env, 'CLAUDE_BACKEND', ['proxy', 'anthropic'] as const, 'proxy'),
       idleTimeoutMs: seconds(env, 'CLI_IDLE_TIMEOUT', 600, 1),
       storeUrl,
+      storeNamespace: storeNamespace(storeUrl, env),
       permissions: oneOf(env, 'CLAUDE_PERMISSIONS', ['skip', 'ask'] as const, 'skip'),
       permissionTimeoutMs: seconds(env, 'PERMISSION_TIMEOUT', 300, 1),
       worktrees: oneOf(env, 'WORKTREES', ['auto', 'off'] as const, 'auto'),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openNodeStore, redactStoreUrl, StoreError } from '../../sessions/store.js';
+import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { requireToolsInCi } from '../require-tools.js';
 import { createHarness, submitOk } from './harness.js';
@@ -117,6 +118,70 @@ describe('the PostgreSQL store when the server drops its connections', () => {
           'after the drop',
           'before the drop',
         ]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+});
+
+describe('two relays (two bots) sharing one PostgreSQL', () => {
+  it('the store is split by a bot id from the token, with no setting; SQLite is left as it was', () => {
+    const namespace = (env: Record<string, string>) =>
+      loadConfig({ SESSION_STORE_URL: 'postgres://u@127.0.0.1/db', ...env }).sessions.storeNamespace;
+    expect(namespace({ TELEGRAM_BOT_TOKEN: '123456:secret-part' })).toBe('telegram-123456');
+    const discordId = Buffer.from('987654321').toString('base64');
+    expect(namespace({ DISCORD_BOT_TOKEN: `${discordId}.Gx.secret` })).toBe('discord-987654321');
+    // Adding Discord to a Telegram relay keeps its part of the store.
+    expect(namespace({ TELEGRAM_BOT_TOKEN: '123456:s', DISCORD_BOT_TOKEN: `${discordId}.Gx.s` })).toBe(
+      'telegram-123456',
+    );
+    expect(namespace({})).toBeUndefined();
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '1:s' }).sessions.storeNamespace).toBeUndefined();
+  });
+
+  it.skipIf(postgresMissing().length > 0)(
+    'each relay sees, restores and clears only its own conversations',
+    async () => {
+      const server = await startPostgres(scratch);
+      servers.push(server);
+      const relayFor = (token: string) =>
+        createHarness({
+          storeUrl: server.url,
+          storeNamespace: loadConfig({ SESSION_STORE_URL: server.url, TELEGRAM_BOT_TOKEN: token }).sessions
+            .storeNamespace,
+        });
+      const a = relayFor('111:bot-a-secret');
+      const b = relayFor('222:bot-b-secret');
+      await Promise.all([a.engine.start(), b.engine.start()]);
+      const taskA = await submitOk(a.engine, 'task of bot A');
+      const taskB = await submitOk(b.engine, 'task of bot B');
+      expect((await a.finished(taskA.node.id)).state).toBe('done');
+      expect((await b.finished(taskB.node.id)).state).toBe('done');
+      await a.engine.close();
+      await b.engine.close();
+
+      const a2 = a.reopen();
+      const b2 = b.reopen();
+      try {
+        await Promise.all([a2.engine.start(), b2.engine.start()]);
+        expect(a2.engine.stats()).toMatchObject({ totalNodes: 1, trees: 1 });
+        expect(a2.engine.getNode(taskA.node.id)?.prompt).toBe('task of bot A');
+        expect(a2.engine.getNode(taskB.node.id)).toBeUndefined();
+        expect(b2.engine.getNode(taskB.node.id)?.prompt).toBe('task of bot B');
+        // /clear on bot B forgets bot B's conversations only.
+        expect((await b2.engine.clear({ kind: 'all' })).removed.map((node) => node.id)).toEqual([
+          taskB.node.id,
+        ]);
+      } finally {
+        await a2.cleanup();
+        await b2.cleanup();
+      }
+      const store = await openNodeStore(server.url, createLogger('silent', []), {
+        namespace: 'telegram-111',
+      });
+      try {
+        expect((await store.load()).nodes.map((node) => node.prompt)).toEqual(['task of bot A']);
       } finally {
         await store.close();
       }
