@@ -24,6 +24,9 @@ export function createPostgresAdapter(url: string, options: PostgresAdapterOptio
       .query(`CREATE TABLE IF NOT EXISTS ${TABLE}(key VARCHAR(255) PRIMARY KEY, value TEXT)`)
       .then(() => undefined)
       .catch((error: unknown) => {
+        // Two relays starting at once on a fresh database: PostgreSQL's IF NOT EXISTS does not cover a
+        // concurrent create, and the one that loses the race is told the type or table exists. It does.
+        if (isRecord(error) && (error.code === '23505' || error.code === '42P07')) return;
         ready = null; // try again on the next query: the server may be back
         throw error;
       });
@@ -74,4 +77,8 @@ export function createPostgresAdapter(url: string, options: PostgresAdapterOptio
     },
   });
   return adapter;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
