@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import KeyvSqlite from '@keyv/sqlite';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { z } from 'zod';
 import type { Logger } from '../src/log.js';
@@ -231,6 +230,8 @@ async function createAdapter(url: string, options: StoreOptions, logger: Logger)
   }
   const path = url.replace(/^sqlite:\/\//i, '');
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  // Loaded only for a SQLite store: a relay on Redis or PostgreSQL never loads sqlite3.
+  const { default: KeyvSqlite } = await import('@keyv/sqlite');
   const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: options.busyTimeoutMs ?? 5000 });
   // WAL: readers do not block the writer, and a crash mid-write leaves the last committed state.
   await adapter.query('PRAGMA journal_mode=WAL');

@@ -7,14 +7,13 @@ import {
   platformSecrets,
   webConsole,
 } from '../platforms/index.js';
-import { createSessionEngine, type SessionEngine } from '../sessions/index.js';
+import type { SessionEngine } from '../sessions/index.js';
 import { type Config, ConfigError, loadConfig, missingKeyWarnings } from './config.js';
 import { readEnvironment } from './env-file.js';
-import { GATEWAY_PLATFORM, type RunningGateway, startGateway } from './gateway/index.js';
+import type { RunningGateway } from './gateway/index.js';
 import { createLogger, createScrubber, type Logger, secretsInEnvironment } from './log.js';
 import { PROVIDER_LIST } from './providers.js';
 import { type MountedRoutes, RELAY_NODE_HEADER, startProxy } from './proxy/index.js';
-import { createTranscriber } from './voice/index.js';
 
 // The composition root: the only place that reads config, constructs the parts, starts and stops them.
 
@@ -115,6 +114,10 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     return;
   }
   mkdirSync(config.sessions.workspace, { recursive: true });
+  // Loaded here, not at the top: a relay running the proxy alone never pays for the engine, voice or gateway.
+  const { createSessionEngine } = await import('../sessions/index.js');
+  const { createTranscriber } = await import('./voice/index.js');
+  const gatewayModule = config.gateway === undefined ? undefined : await import('./gateway/index.js');
   const sessions = createSessionEngine({
     config: config.sessions,
     proxy: { url: proxy.url, authToken: config.proxy.authToken, nodeHeader: RELAY_NODE_HEADER },
@@ -122,8 +125,8 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     inheritedEnv: process.env,
     logger: logger.child({ part: 'sessions' }),
     // New API conversations take a CLI started ahead of them (the CLI's own start-up is about half a second).
-    ...(config.gateway?.prestart
-      ? { prestart: { count: config.gateway.prestart, platform: GATEWAY_PLATFORM } }
+    ...(config.gateway?.prestart && gatewayModule
+      ? { prestart: { count: config.gateway.prestart, platform: gatewayModule.GATEWAY_PLATFORM } }
       : {}),
   });
   engine = sessions;
@@ -148,9 +151,9 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
   pages = platforms?.http()[0];
   // One engine, one pool: chat tasks and API requests share MAX_CLI_SESSIONS (chat first).
   const started = await sessions.start();
-  if (config.gateway !== undefined) {
+  if (config.gateway !== undefined && gatewayModule !== undefined) {
     if (config.gateway.workspace !== undefined) mkdirSync(config.gateway.workspace, { recursive: true });
-    const running = await startGateway({
+    const running = await gatewayModule.startGateway({
       config: config.gateway,
       host: config.proxy.host,
       engine: sessions,

@@ -1,6 +1,5 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { checkOggPages } from './ogg-pages.js';
 import { runTool, tail } from './run-tool.js';
 import { type AudioContainer, containerLabel, whisperReadsDirectly } from './sniff.js';
@@ -108,6 +107,8 @@ async function decodeOggOpus(data: Uint8Array, dir: string, options: DecodeOptio
     options.onDetail(`damaged Ogg: ${pages.problem}`);
     return fail('decode_failed', DAMAGED);
   }
+  // Loaded at the first voice note that needs it (its WASM costs memory a relay without voice notes never uses).
+  const { OggOpusDecoder } = await import('ogg-opus-decoder');
   const decoder = new OggOpusDecoder();
   let channels: Float32Array[];
   let sampleRate: number;
