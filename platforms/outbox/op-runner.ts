@@ -72,9 +72,12 @@ export function createOpRunner(options: OpRunnerOptions): OpRunner {
       if (!first) await queue.rate.waitForSlot();
       let error: unknown;
       try {
-        succeed(op, await callTransport(transport, chatId, op, attempt.formatted));
+        const result = await callTransport(transport, chatId, op, attempt.formatted);
+        queue.rate.finished();
+        succeed(op, result);
         return;
       } catch (caught) {
+        queue.rate.finished();
         error = caught;
       }
       const step = nextStep(error, op.kind, attempt, retryLimit(options.maxRetries, options.isClosing()));
