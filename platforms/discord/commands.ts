@@ -1,11 +1,11 @@
 import { type REST, Routes } from 'discord.js';
 import type { Logger } from 'pino';
-import { discordSlashCommands } from '../commands/index.js';
 import type { CommandName } from '../platform.js';
+import { DISCORD_COMMANDS } from './limits.js';
 
 // Discord's slash-command menu: what it offers, and registering it when it changed.
 
-export const DISCORD_COMMANDS: Array<{ name: CommandName; description: string }> = discordSlashCommands();
+export { DISCORD_COMMANDS };
 
 /** The menu entry a slash command names, or undefined for a command that is not ours (any more). */
 export function menuCommand(commandName: string): CommandName | undefined {

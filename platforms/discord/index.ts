@@ -1,10 +1,21 @@
+import { deferredPlatform } from '../deferred-platform.js';
+import type { MessagingPlatform } from '../platform.js';
 import type { PlatformModule } from '../platform-module.js';
-import { createDiscordPlatform } from './adapter.js';
-import { DISCORD_COMMANDS } from './commands.js';
+import type { DiscordPlatformOptions } from './adapter.js';
 import { type DiscordConfig, readDiscordConfig } from './config.js';
 import { discordMarkdown } from './dialect.js';
+import { DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './limits.js';
 
-// Discord's entry: the module the registry lists, and what tests and the relay may use of this folder.
+// Discord's entry: the module the registry lists, and what tests and the relay may use of this folder. Nothing
+// here loads discord.js: the adapter is imported when a Discord platform is built (a token is set).
+
+/** The Discord platform; discord.js is loaded now, in the background. */
+export function createDiscordPlatform(options: DiscordPlatformOptions): MessagingPlatform {
+  return deferredPlatform(
+    { name: 'discord', limits: { dialect: discordMarkdown, maxLength: DISCORD_MAX_LENGTH } },
+    async () => (await import('./adapter.js')).createDiscordPlatform(options),
+  );
+}
 
 export const discordModule: PlatformModule<DiscordConfig> = {
   id: 'discord',
@@ -17,8 +28,6 @@ export const discordModule: PlatformModule<DiscordConfig> = {
   create: (config, deps) => createDiscordPlatform({ config, logger: deps.logger }),
 };
 
-export { createDiscordPlatform } from './adapter.js';
-export { DISCORD_COMMANDS } from './commands.js';
 export type { DiscordConfig } from './config.js';
 export { discordMarkdown } from './dialect.js';
-export { DISCORD_MAX_LENGTH } from './transport.js';
+export { DISCORD_COMMANDS, DISCORD_MAX_LENGTH } from './limits.js';

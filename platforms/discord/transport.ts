@@ -2,11 +2,12 @@ import { type REST, Routes } from 'discord.js';
 import type { MessagingPlatform } from '../platform.js';
 import type { ChatButton } from '../render/index.js';
 import { discordCall, toDiscordChatApiError } from './errors.js';
+import { DISCORD_MAX_LENGTH } from './limits.js';
 
 // Everything we send goes over REST: messages (with buttons and reply references), edits, deletions, typing.
 // Mentions in our text never ping (`allowed_mentions` is empty).
 
-export const DISCORD_MAX_LENGTH = 2000;
+export { DISCORD_MAX_LENGTH };
 
 export type DiscordTransport = Pick<MessagingPlatform, 'send' | 'edit' | 'delete' | 'sendTyping'>;
 

@@ -2,11 +2,12 @@ import { type Api, InputFile } from 'grammy';
 import type { MessagingPlatform } from '../platform.js';
 import type { ChatButton } from '../render/index.js';
 import { telegramCall } from './errors.js';
+import { TELEGRAM_MAX_LENGTH } from './limits.js';
 
 // What we send through the Bot API: messages in HTML parse mode (or none, for a plain fallback), with inline
 // buttons and reply references, edits, deletions, typing. Link previews stay off.
 
-export const TELEGRAM_MAX_LENGTH = 4096;
+export { TELEGRAM_MAX_LENGTH };
 
 export type TelegramTransport = Pick<MessagingPlatform, 'send' | 'edit' | 'delete' | 'sendTyping'>;
 

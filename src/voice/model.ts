@@ -162,5 +162,6 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
 
 /** `Content-Range: bytes <kept>-<end>/<size>`: the server continues exactly where the part ends. */
 function continues(contentRange: string | null, kept: number): boolean {
-  return contentRange !== null && new RegExp(`^bytes ${kept}-\\d+/(\\d+|\\*)$`).test(contentRange.trim());
+  const start = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(contentRange?.trim() ?? '')?.[1];
+  return start !== undefined && Number(start) === kept;
 }

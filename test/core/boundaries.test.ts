@@ -90,6 +90,8 @@ const publicEntries = new Set([
   'platforms/platform.ts',
   'platforms/platform-module.ts',
   'platforms/start-errors.ts',
+  // How a platform folder defers loading its chat library (discord.js, grammY) until its token is used.
+  'platforms/deferred-platform.ts',
   'platforms/discord/index.ts',
   'platforms/telegram/index.ts',
   'platforms/web/index.ts',
