@@ -150,7 +150,10 @@ describe('CLAUDE_SANDBOX with the real CLI', () => {
       const engine = rig.engine({ sandbox: { mode: 'on', allowHosts: [] } });
       await engine.start();
 
-      const raw = await run(engine, `socat -u TCP:127.0.0.1:${port},connect-timeout=5 - || echo NO-CONNECTION`);
+      const raw = await run(
+        engine,
+        `socat -u TCP:127.0.0.1:${port},connect-timeout=5 - || echo NO-CONNECTION`,
+      );
       expect(raw).toContain('NO-CONNECTION');
       const viaProxy = await run(engine, `curl -sS -m 10 http://127.0.0.1:${port}/ || echo CURL-FAILED`);
       expect(viaProxy).toContain('CURL-FAILED');
