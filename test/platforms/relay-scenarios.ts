@@ -43,6 +43,7 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
   let chat: ChatDriver;
   let rig: RelayRig;
   let transcript = '';
+  let transcriberStatuses: string[] = [];
   let patientCalls = 0;
   const replies = {
     TASK_HELLO: () => textReply('Hello from the relay test.'),
@@ -80,6 +81,7 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
       replies,
       messaging: (rate) => chat.messaging(rate),
       transcript: () => transcript,
+      transcriberStatuses: () => transcriberStatuses,
     });
   });
   afterAll(async () => {
@@ -191,8 +193,12 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
 
   it('turns a voice note into a task, and a voice reply into a fork', async () => {
     transcript = 'VOICE_TASK summarise the project';
+    // What the transcriber says while the note waits for the speech model's download is shown in its status.
+    transcriberStatuses = ['downloading speech model: 48 %', 'Transcribing'];
     const voice = chat.sendVoice();
-    await answerTo(voice, 'summarise the project');
+    const status = await answerTo(voice, 'summarise the project');
+    expect(status.texts).toContain('🎙 downloading speech model: 48 %…');
+    transcriberStatuses = [];
     await answerTo(voice, 'Voice answer.');
     expect(rig.carries('VOICE_TASK', 'TASK_HELLO')).toBe(false);
     transcript = 'VOICE_FORK go on from there';
