@@ -9,9 +9,9 @@ import { BODY_FILE, startUpstreamProcess } from './proxy.bench.js';
 import type { BenchRow } from './types.js';
 
 // The memory of the process users run: `npm start` is `node dist/src/main.js`, measured by its own /proc status
-// (RSS idle after start, and the peak, VmHWM, after 100 concurrent streams through its proxy). Twice: the proxy
-// alone (no bot token), and with a chat platform (Telegram, against the fake Bot API), which also starts the
-// session engine. The CLI processes a task would start are not part of it: none runs here.
+// (RSS idle after start, and the peak, VmHWM, after 100 concurrent streams through its proxy): the proxy alone (no
+// bot token, no console), the default with no bot (the web console, so the session engine), and with a chat
+// platform (Telegram, against the fake Bot API). The CLI processes a task would start are not part of it: none runs here.
 
 const root = resolve(import.meta.dirname, '..');
 const MiB = 2 ** 20;
@@ -127,7 +127,12 @@ export default async function processBench(): Promise<BenchRow[]> {
         await relay.stop();
       }
     };
-    await measure('proxy only', { MESSAGING_PLATFORM: 'none' }, 80);
+    await measure(
+      'proxy only (no bot, WEB_CONSOLE=false)',
+      { MESSAGING_PLATFORM: 'none', WEB_CONSOLE: 'false' },
+      80,
+    );
+    await measure('no bot, web console on (the default)', { MESSAGING_PLATFORM: 'none' });
     await measure('with Telegram (engine, chat, voice on)', {
       TELEGRAM_BOT_TOKEN: telegram.token,
       TELEGRAM_API_ROOT: telegram.apiRoot,

@@ -46,8 +46,11 @@ export async function startRelayRig(options: {
   replies: Replies;
   messaging: (rate: PlatformsConfig['rateLimit']) => PlatformsConfig;
   transcript: () => string;
-  /** What the stand-in transcriber reports while the note waits (as the real one does during a model download). */
-  transcriberStatuses?: () => string[];
+  /**
+   * What the stand-in transcriber reports while the note waits (as the real one does during a model download),
+   * holding it until `until` settles.
+   */
+  transcriberStatus?: () => { status: string; until: Promise<unknown> } | null;
   /** Per chat; 5 per second unless given. */
   rate?: PlatformsConfig['rateLimit'];
   /** `CLAUDE_PERMISSIONS=ask` and its timeout (the default is skip, as in the relay). */
@@ -108,10 +111,10 @@ export async function startRelayRig(options: {
     calls: 0,
     async transcribe(_audio, _signal, onStatus) {
       transcriber.calls += 1;
-      // Each held a while, as a download's progress is: the outbox shows only the newest of edits still waiting.
-      for (const status of options.transcriberStatuses?.() ?? []) {
-        onStatus?.(status);
-        await new Promise((resolve) => setTimeout(resolve, 400));
+      const held = options.transcriberStatus?.() ?? null;
+      if (held !== null) {
+        onStatus?.(held.status);
+        await held.until;
       }
       return { ok: true, text: options.transcript(), timings: { decodeMs: 0, whisperMs: 0 } };
     },

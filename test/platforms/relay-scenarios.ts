@@ -43,7 +43,7 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
   let chat: ChatDriver;
   let rig: RelayRig;
   let transcript = '';
-  let transcriberStatuses: string[] = [];
+  let transcriberStatus: { status: string; until: Promise<unknown> } | null = null;
   let patientCalls = 0;
   const replies = {
     TASK_HELLO: () => textReply('Hello from the relay test.'),
@@ -81,7 +81,7 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
       replies,
       messaging: (rate) => chat.messaging(rate),
       transcript: () => transcript,
-      transcriberStatuses: () => transcriberStatuses,
+      transcriberStatus: () => transcriberStatus,
     });
   });
   afterAll(async () => {
@@ -194,11 +194,18 @@ export function relayScenarios(setup: () => Promise<ChatDriver>): void {
   it('turns a voice note into a task, and a voice reply into a fork', async () => {
     transcript = 'VOICE_TASK summarise the project';
     // What the transcriber says while the note waits for the speech model's download is shown in its status.
-    transcriberStatuses = ['downloading speech model: 48 %', 'Transcribing'];
+    let release = (): void => {};
+    transcriberStatus = {
+      status: 'downloading speech model: 48 %',
+      until: new Promise<void>((done) => {
+        release = done;
+      }),
+    };
     const voice = chat.sendVoice();
-    const status = await answerTo(voice, 'summarise the project');
-    expect(status.texts).toContain('🎙 downloading speech model: 48 %…');
-    transcriberStatuses = [];
+    await answerTo(voice, '🎙 downloading speech model: 48 %…');
+    transcriberStatus = null;
+    release();
+    await answerTo(voice, 'summarise the project');
     await answerTo(voice, 'Voice answer.');
     expect(rig.carries('VOICE_TASK', 'TASK_HELLO')).toBe(false);
     transcript = 'VOICE_FORK go on from there';
