@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { createSessionEngine } from '../../sessions/index.js';
 import type { SessionEngine } from '../../sessions/types.js';
 import { createLogger } from '../../src/log.js';
 import {
+  lastRole,
   lastUserText,
   startFakeUpstream,
   textReply,
@@ -59,8 +60,8 @@ async function listen(host: string): Promise<number> {
  * answers with the tool result it was given.
  */
 function toolScript(req: UpstreamRequest) {
-  const results = toolResults(req.body);
-  if (results.length > 0) return textReply(`result: ${results.at(-1)}`);
+  // A tool's result was just given (a fork's request also carries its parent's, earlier): answer with it.
+  if (lastRole(req.body) === 'tool') return textReply(`result: ${toolResults(req.body).at(-1)}`);
   const prompt = lastUserText(req.body);
   const command = /COMMAND: (.*)$/s.exec(prompt)?.[1];
   if (command !== undefined) {
@@ -159,6 +160,47 @@ describe('CLAUDE_SANDBOX with the real CLI', () => {
       expect(viaProxy).toContain('CURL-FAILED');
       expect(viaProxy).not.toContain('HELLO-FROM-HOST');
       expect(connections).toBe(0);
+    },
+    120_000,
+  );
+
+  it.skipIf(missing.length > 0)(
+    "a fork in its own git worktree can commit inside the sandbox (git writes to the repository's .git)",
+    async () => {
+      rig = await startE2eRig(await startFakeUpstream(toolScript));
+      const repo = join(rig.dir, 'workspace', 'repo');
+      mkdirSync(repo, { recursive: true });
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=u', '-c', 'user.email=u@x', ...args], {
+          cwd: repo,
+          encoding: 'utf8',
+        });
+      git('init', '-q', '-b', 'main');
+      writeFileSync(join(repo, 'a.txt'), 'base\n');
+      git('add', 'a.txt');
+      git('commit', '-qm', 'init');
+      const engine = rig.engine({ workspace: repo, sandbox: { mode: 'on', allowHosts: [] } });
+      await engine.start();
+      const origin = { platform: 'e2e', chatId: 'c', messageId: 'first' };
+      const first = await engine.submit({
+        prompt: 'COMMAND: echo one > one.txt && echo FIRST',
+        origin,
+        replyTo: null,
+      });
+      if (first.kind !== 'accepted') throw new Error(first.reason);
+      await finishedNode(engine, first.node.id);
+      const commit =
+        'echo f > fork.txt && git add fork.txt 2>&1 && git -c user.name=f -c user.email=f@x commit -qm from-the-fork 2>&1 && git log -1 --format=%s';
+      const fork = await engine.submit({
+        prompt: `COMMAND: ${commit}`,
+        origin: { platform: 'e2e', chatId: 'c', messageId: 'fork' },
+        replyTo: origin,
+      });
+      if (fork.kind !== 'accepted') throw new Error(fork.reason);
+      const forked = await finishedNode(engine, fork.node.id);
+      expect(forked.worktree?.branch).toBeDefined();
+      expect(forked.outcome).toMatchObject({ kind: 'done', text: expect.stringContaining('from-the-fork') });
+      expect(git('log', '-1', '--format=%s', forked.worktree?.branch ?? '').trim()).toBe('from-the-fork');
     },
     120_000,
   );
