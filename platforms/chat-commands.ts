@@ -2,6 +2,7 @@ import type { NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../src/common/index.js';
 import { answerIncoming } from './chat-answer.js';
 import { type Background, refOf, sentence } from './chat-context.js';
+import type { ChatModes } from './chat-modes.js';
 import type { Chat, ChatRegistry } from './chat-registry.js';
 import { type CommandContext, type CommandName, runCommand } from './commands/index.js';
 import { sumOutboxStats } from './outbox/index.js';
@@ -25,6 +26,7 @@ export interface ChatCommandsOptions {
   /** Per file when photos and files are taken, null when they are not. */
   attachmentMaxBytes: number | null;
   projects: ProjectBook;
+  modes: ChatModes;
 }
 
 export interface ChatCommands {
@@ -67,6 +69,9 @@ export function createChatCommands(options: ChatCommandsOptions): ChatCommands {
     gatewayStats: options.gatewayStats,
     chatStats: () => sumOutboxStats(chats.stats()),
     attachmentMaxBytes: options.attachmentMaxBytes,
+    chatMode: () => options.modes.get(chat.key),
+    setChatMode: (mode) => options.modes.set(chat.key, mode),
+    setConversationMode: (replyTo, mode) => engine.setPermissionMode(refOf(chat, replyTo), mode),
   });
 
   return {

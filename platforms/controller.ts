@@ -4,12 +4,15 @@ import type { GatewayStatsSnapshot, ProxyStatsSnapshot, Transcriber } from '../s
 import { createAttachmentFlow } from './attachments.js';
 import { createChatCommands } from './chat-commands.js';
 import { type ChatContext, createBackground } from './chat-context.js';
+import { createChatModes } from './chat-modes.js';
 import { type ChatStats, createChatRegistry } from './chat-registry.js';
 import { createIncomingRouter } from './incoming-router.js';
 import { type Clock, systemClock } from './outbox/index.js';
 import { createPermissionPrompts } from './permission-prompts.js';
 import type { Incoming, MessagingPlatform } from './platform.js';
 import { createProjectBook } from './project-choice.js';
+import { createQuestionPrompts } from './question-prompts.js';
+import { createStepsShelf } from './task-steps.js';
 import { createTaskTracker, type TaskStart } from './task-tracker.js';
 import { createVoiceFlow } from './voice-flow.js';
 
@@ -57,15 +60,20 @@ export function createController(options: ControllerOptions): Controller {
   const background = createBackground(logger);
   const chats = createChatRegistry({ clock: options.clock ?? systemClock, rate: options.rate, logger });
   const projects = createProjectBook(options.projects ?? []);
+  const steps = createStepsShelf({ engine, logger });
+  const modes = createChatModes();
   const tracker = createTaskTracker({
     engine,
     workspaceOf: projects.workspaceOf,
     chatFor: chats.chatOfRef,
     background,
     logger,
+    steps,
+    modes,
     ...(options.typingIntervalMs === undefined ? {} : { typingIntervalMs: options.typingIntervalMs }),
   });
   const prompts = createPermissionPrompts({ engine, chatFor: chats.chatOfRef, background, logger });
+  const questions = createQuestionPrompts({ engine, chatFor: chats.chatOfRef, background, logger });
 
   const startTask = (chat: ChatContext, start: TaskStart): Promise<void> => {
     chats
@@ -105,6 +113,7 @@ export function createController(options: ControllerOptions): Controller {
     gatewayStats: options.gatewayStats ?? (() => null),
     attachmentMaxBytes: attachments?.maxBytes ?? null,
     projects,
+    modes,
   });
   const handle = createIncomingRouter({
     chats,
@@ -112,6 +121,8 @@ export function createController(options: ControllerOptions): Controller {
     tracker,
     voice,
     prompts,
+    questions,
+    steps,
     attachments,
     background,
     logger,
@@ -127,6 +138,7 @@ export function createController(options: ControllerOptions): Controller {
       voice.close();
       attachments?.close();
       prompts.close();
+      questions.close();
       await Promise.all(chats.all().map((chat) => chat.queue.idle()));
       tracker.close();
       await background.drain();

@@ -7,6 +7,8 @@ import type { Chat, ChatRegistry } from './chat-registry.js';
 import { commandUsage, parseTextCommand } from './commands/index.js';
 import type { PermissionPrompts } from './permission-prompts.js';
 import type { Incoming } from './platform.js';
+import type { QuestionPrompts } from './question-prompts.js';
+import type { StepsShelf } from './task-steps.js';
 import type { TaskStart, TaskTracker } from './task-tracker.js';
 import type { VoiceFlow } from './voice-flow.js';
 
@@ -19,6 +21,8 @@ export interface IncomingRouterOptions {
   tracker: TaskTracker;
   voice: VoiceFlow;
   prompts: PermissionPrompts;
+  questions: QuestionPrompts;
+  steps: StepsShelf;
   /** Null when photos and files are not taken. */
   attachments: AttachmentFlow | null;
   background: Background;
@@ -30,7 +34,9 @@ export interface IncomingRouterOptions {
 type IncomingOf<Kind extends Incoming['kind']> = Extract<Incoming, { kind: Kind }>;
 
 export function createIncomingRouter(options: IncomingRouterOptions): (incoming: Incoming) => void {
-  const { chats, commands, tracker, voice, prompts, attachments, background, logger, startTask } = options;
+  const { chats, commands, tracker, voice, prompts, questions, steps, attachments, background, logger } =
+    options;
+  const { startTask } = options;
 
   const onText = (chat: Chat, incoming: IncomingOf<'text'>): void => {
     const parsed = parseTextCommand(incoming.text, chat.platform.botName());
@@ -49,11 +55,15 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
       chat.queue.add(incoming.messageId, `/${command}`, () => commands.run(chat, incoming, command, words));
       return;
     }
-    void startTask(chat, {
-      prompt: incoming.text,
-      messageId: incoming.messageId,
-      replyToMessageId: incoming.replyToMessageId,
-    });
+    if (questions.expectsTyped(chat)) {
+      // "Other…" was tapped: this message is the answer, unless the question went meanwhile (then it is a task).
+      chat.queue.add(incoming.messageId, 'the answer', async () => {
+        if (await questions.takeTyped(chat, incoming.messageId, incoming.text)) return;
+        await tracker.startTask(chat, textStart(incoming));
+      });
+      return;
+    }
+    void startTask(chat, textStart(incoming));
   };
 
   const onFiles = (chat: Chat, incoming: IncomingOf<'files'>): void => {
@@ -86,7 +96,11 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
     background.run(
       'button press',
       (async () => {
-        const note = (await prompts.press(incoming.data)) ?? 'This button does nothing any more.';
+        const note =
+          (await prompts.press(incoming.data)) ??
+          (await questions.press(incoming.data)) ??
+          (await steps.press(incoming.data)) ??
+          'This button does nothing any more.';
         await incoming.acknowledge(note);
       })(),
     );
@@ -124,4 +138,12 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
 
 function unsupportedText(description: string): string {
   return `I can work with text messages and voice notes, but this was ${description}. Please describe the task in words.`;
+}
+
+function textStart(incoming: IncomingOf<'text'>): TaskStart {
+  return {
+    prompt: incoming.text,
+    messageId: incoming.messageId,
+    replyToMessageId: incoming.replyToMessageId,
+  };
 }

@@ -3,7 +3,8 @@ import type { MessageRef, NodeSnapshot, SessionEngine } from '../sessions/index.
 import { type ChatContext, refOf, sentence } from './chat-context.js';
 import { interruptedNotice } from './notices.js';
 import { ChatApiError } from './outbox/index.js';
-import { type Formatted, renderFinal, renderStatus } from './render/index.js';
+import { type Formatted, renderFinal, renderStatus, renderSteps, type TaskView } from './render/index.js';
+import type { StepsShelf } from './task-steps.js';
 import type { TrackedTask } from './tracked-task.js';
 
 // The chat messages of a task: its status message and the edits to it, the final answer (continued in
@@ -13,6 +14,8 @@ export interface TaskMessagesOptions {
   engine: SessionEngine;
   chatFor(ref: MessageRef): ChatContext | undefined;
   logger: Logger;
+  /** Where the steps wait for a press in chats that cannot collapse them. */
+  steps: StepsShelf;
 }
 
 export interface TaskMessages {
@@ -67,11 +70,20 @@ export function createTaskMessages(options: TaskMessagesOptions): TaskMessages {
 
     async deliverFinal(task, statusId) {
       const { chat } = task;
-      const [first, ...rest] = renderFinal(task.view, chat.platform.limits, { footer: true });
+      const { answer, stepsAfter, shelved } = finalLayout(task, options.steps);
+      const [first, ...rest] = answer;
       const anchor = first ? await placeFirstPart(task, statusId, first) : statusId;
-      for (const part of rest) {
+      const sendLinked = async (part: Formatted): Promise<string> => {
         const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: anchor });
         await engine.linkMessage(task.nodeId, refOf(chat, sent.messageId), 'continuation');
+        return sent.messageId;
+      };
+      let lastId = anchor;
+      for (const part of rest) lastId = await sendLinked(part);
+      for (const part of stepsAfter) await sendLinked(part);
+      const lastContent = answer.at(-1);
+      if (shelved.length > 0 && lastContent) {
+        options.steps.place(task.nodeId, { chat, messageId: lastId, content: lastContent, steps: shelved });
       }
     },
 
@@ -92,4 +104,43 @@ export function createTaskMessages(options: TaskMessagesOptions): TaskMessages {
       }
     },
   };
+}
+
+/** The text the answer shows: the steps leave out narration it already holds. */
+function answerText(view: TaskView): string {
+  return view.outcome?.kind === 'done' && view.outcome.text.trim() ? view.outcome.text : view.answer;
+}
+
+const STEPS_GAP = '\n\n';
+
+/**
+ * The finished task's messages: the answer, and the steps that led to it. Collapsed (Telegram) they lead the
+ * answer's first message when they fit, else follow the answer as messages of their own; otherwise they wait
+ * behind a button on the answer's last message.
+ */
+function finalLayout(
+  task: TrackedTask,
+  shelf: StepsShelf,
+): { answer: Formatted[]; stepsAfter: Formatted[]; shelved: Formatted[] } {
+  const { limits } = task.chat.platform;
+  const answer = renderFinal(task.view, limits, { footer: true });
+  const collapsible = limits.dialect.collapsible ?? null;
+  const steps = renderSteps(task.view.steps, answerText(task.view), limits, collapsible);
+  if (steps.length === 0 || answer.length === 0) return { answer, stepsAfter: steps, shelved: [] };
+  if (collapsible === null) {
+    const last = answer.at(-1)!;
+    const withButton = { ...last, buttons: [shelf.button(task.nodeId)] };
+    return { answer: [...answer.slice(0, -1), withButton], stepsAfter: [], shelved: steps };
+  }
+  const [lead] = steps;
+  const first = answer[0]!;
+  const joined: Formatted = {
+    ...first,
+    formatted: lead!.formatted + STEPS_GAP + first.formatted,
+    plain: lead!.plain + STEPS_GAP + first.plain,
+  };
+  if (steps.length === 1 && Math.max(joined.formatted.length, joined.plain.length) <= limits.maxLength) {
+    return { answer: [joined, ...answer.slice(1)], stepsAfter: [], shelved: [] };
+  }
+  return { answer, stepsAfter: steps, shelved: [] };
 }

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, ProgressEvent, SessionEngine } from '../sessions/index.js';
 import { type Background, type ChatContext, refOf, sentence } from './chat-context.js';
+import type { ChatModes } from './chat-modes.js';
 import { reduceTaskView, renderStatus } from './render/index.js';
 import { createTaskLedger } from './task-ledger.js';
 import { createTaskMessages } from './task-messages.js';
+import type { StepsShelf } from './task-steps.js';
 import { createTypingIndicator } from './task-typing.js';
 import { newTrackedTask, type TrackedTask } from './tracked-task.js';
 
@@ -34,6 +36,8 @@ export interface TaskTrackerOptions {
   chatFor(ref: MessageRef): ChatContext | undefined;
   background: Background;
   logger: Logger;
+  steps: StepsShelf;
+  modes: ChatModes;
   typingIntervalMs?: number;
   /** Where a new conversation of this chat works (its `/project`); undefined: the engine's default. */
   workspaceOf?(chatKey: string): string | undefined;
@@ -43,7 +47,12 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
   const { engine, background, logger } = options;
   const ledger = createTaskLedger<TrackedTask>();
   const typing = createTypingIndicator(background, options.typingIntervalMs ?? 4000);
-  const messages = createTaskMessages({ engine, chatFor: options.chatFor, logger });
+  const messages = createTaskMessages({
+    engine,
+    chatFor: options.chatFor,
+    logger,
+    steps: options.steps,
+  });
 
   const updateTyping = (chat: ChatContext): void => typing.update(chat, ledger.hasRunning(chat));
   /** Chats already told that their project's branches share one directory. */
@@ -81,7 +90,14 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
     if (!status) return undefined;
     const chat = options.chatFor(status.ref);
     if (!chat) return undefined;
-    const task = newTrackedTask(node, chat, prompt?.ref.messageId ?? status.ref.messageId);
+    const parent = node.parentId === null ? undefined : engine.getNode(node.parentId);
+    const forks = parent !== undefined && (parent.sessionId !== null || node.forkOf != null);
+    const task = newTrackedTask(
+      node,
+      chat,
+      prompt?.ref.messageId ?? status.ref.messageId,
+      forks ? parent : null,
+    );
     task.statusId = status.ref.messageId;
     task.lastRendered = '';
     ledger.follow(task);
@@ -101,12 +117,16 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
   return {
     async startTask(chat, start) {
       const workspace = options.workspaceOf?.(chat.key);
+      const replyTo = start.replyToMessageId === null ? null : refOf(chat, start.replyToMessageId);
+      // A new conversation takes the chat's /mode; a reply keeps its conversation's.
+      const mode = replyTo !== null && engine.findNodeByMessage(replyTo) ? null : options.modes.get(chat.key);
       const result = await ledger.submitting(() =>
         engine.submit({
           ...(workspace === undefined ? {} : { workspace }),
           prompt: start.prompt,
           origin: refOf(chat, start.messageId),
-          replyTo: start.replyToMessageId === null ? null : refOf(chat, start.replyToMessageId),
+          replyTo,
+          ...(mode === null ? {} : { run: { permissionMode: mode } }),
         }),
       );
       if (result.kind === 'rejected') {
@@ -116,8 +136,8 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
         });
         return;
       }
-      const { node } = result;
-      const task = newTrackedTask(node, chat, start.messageId);
+      const { node, forkedFrom } = result;
+      const task = newTrackedTask(node, chat, start.messageId, forkedFrom);
       ledger.follow(task);
       const held = ledger.takeHeld(node.id);
       const latest = engine.getNode(node.id) ?? node;

@@ -18,13 +18,19 @@ export interface TrackedTask {
 }
 
 /** A task as first followed: no status message yet, nothing rendered. */
-export function newTrackedTask(node: NodeSnapshot, chat: ChatContext, userMessageId: string): TrackedTask {
+export function newTrackedTask(
+  node: NodeSnapshot,
+  chat: ChatContext,
+  userMessageId: string,
+  /** The task this one continues (forks), if any. */
+  parent: NodeSnapshot | null = null,
+): TrackedTask {
   return {
     nodeId: node.id,
     chat,
     userMessageId,
     statusId: null,
-    view: createTaskView(node),
+    view: { ...createTaskView(node), continues: parent?.prompt ?? null },
     state: node.state,
     lastRendered: null,
     finished: false,

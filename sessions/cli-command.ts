@@ -29,7 +29,13 @@ export function buildCliArgs(options: {
     'stream-json',
   ];
   if (options.permissions === 'ask') {
-    args.push('--permission-prompt-tool', 'stdio', '--permission-mode', 'default');
+    const mode = options.run?.permissionMode;
+    args.push(
+      '--permission-prompt-tool',
+      'stdio',
+      '--permission-mode',
+      mode && mode !== 'bypass' ? mode : 'default',
+    );
   } else {
     args.push('--dangerously-skip-permissions');
   }

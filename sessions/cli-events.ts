@@ -71,6 +71,8 @@ export type CliEvent =
       status: string | null;
     }
   | { kind: 'compacting' }
+  /** `system/status` naming the permission mode the CLI now runs in (leaving plan mode, say). */
+  | { kind: 'permission_mode'; mode: string }
   | { kind: 'compact_boundary' }
   /** How many background tasks (sub-agents) are still running, after `system/background_tasks_changed`. */
   | { kind: 'background_tasks'; running: number }
@@ -195,6 +197,9 @@ function parseSystem(line: Rec): CliEvent {
     };
   }
   if (subtype === 'status' && line.status === 'compacting') return { kind: 'compacting' };
+  if (subtype === 'status' && typeof line.permissionMode === 'string' && line.permissionMode !== '') {
+    return { kind: 'permission_mode', mode: line.permissionMode };
+  }
   if (subtype === 'compact_boundary') return { kind: 'compact_boundary' };
   if (subtype === 'background_tasks_changed' && Array.isArray(line.tasks)) {
     return { kind: 'background_tasks', running: line.tasks.length };

@@ -78,14 +78,22 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
   const { config, logger } = options;
   const bin = config.claudeBin ?? resolveBundledClaude();
   const permissions = options.permissions ?? config.permissions ?? 'skip';
-  const env = buildCliEnv({
-    permissions,
-    inherited: options.inheritedEnv ?? {},
-    backend: config.backend,
-    proxy: options.proxy,
-    uid: process.getuid?.() ?? -1,
-    extra: options.childEnv ?? {},
-  });
+  const envFor = (mode: PermissionMode): Record<string, string> =>
+    buildCliEnv({
+      permissions: mode,
+      inherited: options.inheritedEnv ?? {},
+      backend: config.backend,
+      proxy: options.proxy,
+      uid: process.getuid?.() ?? -1,
+      extra: options.childEnv ?? {},
+    });
+  const envs: Record<PermissionMode, Record<string, string>> = { skip: envFor('skip'), ask: envFor('ask') };
+  const env = envs[permissions];
+  /** A conversation's /mode overrides CLAUDE_PERMISSIONS: `bypass` asks nothing, every other mode asks in chat. */
+  const permissionsOf = (node: NodeSnapshot): PermissionMode => {
+    const mode = node.run?.permissionMode;
+    return mode === undefined ? permissions : mode === 'bypass' ? 'skip' : 'ask';
+  };
   const nodeHeader = config.backend === 'proxy' ? options.proxy?.nodeHeader : undefined;
   const nodeHeaderEnv = (nodeId: string): Record<string, string> =>
     nodeHeader === undefined ? {} : { ANTHROPIC_CUSTOM_HEADERS: `${nodeHeader}: ${nodeId}` };
@@ -124,7 +132,11 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       : null;
   /** Tags of pre-started processes now working for a node. */
   const takenBy = new Map<string, string>();
-  const idEnv = (id: string): Record<string, string> => ({ ...env, [NODE_ID_ENV]: id, ...nodeHeaderEnv(id) });
+  const idEnv = (id: string, mode: PermissionMode = permissions): Record<string, string> => ({
+    ...envs[mode],
+    [NODE_ID_ENV]: id,
+    ...nodeHeaderEnv(id),
+  });
   const idleTimeoutMs = config.idleTimeoutMs;
   const graceMs = options.stopGraceMs ?? 2000;
 
@@ -167,24 +179,29 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       // A fork in another directory than its parent's (its own worktree) must still find the parent's session.
       const configDir = cliConfigDir(env);
       if (node.forkOf && configDir !== null) reachSession(configDir, node.forkOf, node.workingDirectory);
+      const nodePermissions = permissionsOf(node);
       const run = node.run ?? {};
       const argsWith = (appendSystemPrompt: string | undefined): string[] =>
         sandboxArgs(
           buildCliArgs({
             addDirs: config.allowedDirs,
             resumeSessionId: node.forkOf ?? null,
-            permissions,
+            permissions: nodePermissions,
             run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
           }),
         );
       // A pre-started process has every argument but the system prompt, which it is given by initialize.
       const { appendSystemPrompt, ...shape } = run;
-      const prestarted = takePrestarted(
-        node,
-        sandboxArgs(
-          buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
-        ),
-      );
+      // A /mode that changes how it asks needs its own environment: no process pre-started for the default.
+      const prestarted =
+        nodePermissions === permissions
+          ? takePrestarted(
+              node,
+              sandboxArgs(
+                buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+              ),
+            )
+          : undefined;
       const prompt = promptLine(node.prompt, run.images);
       const nodeRun = startNodeRun({
         nodeId: node.id,
@@ -193,9 +210,9 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         cwd: node.workingDirectory,
         // Marks the CLI and every tool it starts as this node's, so a restart can recognise them
         // (leftover-processes.ts).
-        env: idEnv(node.id),
+        env: idEnv(node.id, nodePermissions),
         stdin: prompt,
-        permissions,
+        permissions: nodePermissions,
         permissionTimeoutMs: options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000,
         idleTimeoutMs,
         graceMs,

@@ -71,7 +71,13 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     },
     prepare: branches.prepare,
   });
-  const queue = createNodeQueue({ pool, runs, emit: listeners.emit, started: () => storage.opened });
+  const queue = createNodeQueue({
+    pool,
+    runs,
+    emit: listeners.emit,
+    started: () => storage.opened,
+    parentOf: tree.parentOf,
+  });
   const intake = createTaskIntake({
     tree,
     queue,
@@ -121,6 +127,25 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
 
     async answerPermission(nodeId, requestId, decision) {
       return runs.answerPermission(nodeId, requestId, decision);
+    },
+
+    async answerQuestion(nodeId, requestId, answer) {
+      const answered = runs.answerQuestion(nodeId, requestId, answer);
+      const node = tree.get(nodeId);
+      // The CLI left plan mode: what continues this conversation starts out of it too.
+      if (answered && answer.kind === 'approve_plan' && node?.run?.permissionMode === 'plan') {
+        node.run = { ...node.run, permissionMode: 'default' };
+        await runs.persist(node);
+      }
+      return answered;
+    },
+
+    async setPermissionMode(ref, mode) {
+      const node = tree.findByRef(ref);
+      if (node === undefined) return undefined;
+      node.run = { ...node.run, permissionMode: mode };
+      await runs.persist(node);
+      return snapshotOf(node);
     },
 
     async clear(target) {

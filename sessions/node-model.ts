@@ -53,6 +53,9 @@ export function newNode(fields: {
   queuePosition: number;
 }): NodeSnapshot {
   const { id, task, parent } = fields;
+  // A reply keeps its conversation's /mode unless it says otherwise.
+  const permissionMode = task.run?.permissionMode ?? parent?.run?.permissionMode;
+  const run = permissionMode === undefined ? task.run : { ...task.run, permissionMode };
   return {
     id,
     treeId: parent?.treeId ?? id,
@@ -62,7 +65,7 @@ export function newNode(fields: {
     queuePosition: fields.queuePosition,
     sessionId: null,
     workingDirectory: parent?.workingDirectory ?? task.workspace ?? fields.workspace,
-    ...(task.run === undefined ? {} : { run: { ...task.run } }),
+    ...(run === undefined ? {} : { run: { ...run } }),
     ...(task.priority === undefined || task.priority === 'chat' ? {} : { priority: task.priority }),
     messages: [{ ref: { ...task.origin }, role: 'prompt' }],
     createdAt: fields.now,

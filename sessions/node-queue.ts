@@ -1,7 +1,7 @@
-import { stateEvent } from './node-model.js';
+import { isActive, stateEvent } from './node-model.js';
 import type { Pool } from './pool.js';
 import type { RunLifecycle } from './run-lifecycle.js';
-import type { NodeSnapshot, ProgressEvent } from './types.js';
+import type { NodeSnapshot, Outcome, ProgressEvent } from './types.js';
 
 // The engine's nodes in the pool: each waits as a `normal` entry behind the node it forks from (which may still
 // change its session), hears its position as a `state` event, and runs through the run lifecycle once it has a
@@ -13,6 +13,8 @@ export interface NodeQueueOptions {
   emit(node: NodeSnapshot, event: ProgressEvent): void;
   /** False until the engine has started: nothing is dispatched before. */
   started(): boolean;
+  /** The node a reply forks from (the tree's view), to know what it waited for. */
+  parentOf(node: NodeSnapshot): NodeSnapshot | undefined;
 }
 
 export interface NodeQueue {
@@ -39,13 +41,18 @@ export function createNodeQueue(options: NodeQueueOptions): NodeQueue {
       return waiting.size;
     },
     add(node) {
+      // Queued under a task still at work: if that task then fails or is stopped, this one is not run.
+      const parent = options.parentOf(node);
+      const waitsOnParent = parent !== undefined && isActive(parent.state);
       const queued = pool.enqueue({
         id: node.id,
         priority: node.priority ?? 'chat',
         after: node.parentId,
         start() {
           waiting.delete(node.id);
-          runs.launch(node);
+          const skipped = waitsOnParent ? skipOutcome(options.parentOf(node)) : null;
+          if (skipped) runs.skip(node, skipped);
+          else runs.launch(node);
         },
         onPosition(position) {
           node.queuePosition = position;
@@ -69,5 +76,24 @@ export function createNodeQueue(options: NodeQueueOptions): NodeQueue {
       );
       schedule();
     },
+  };
+}
+
+const PARENT_ENDED: Partial<Record<Outcome['kind'], string>> = {
+  error: 'ended with an error',
+  stopped: 'was stopped',
+  timed_out: 'was stopped (no output)',
+  crashed: 'crashed',
+  interrupted: 'did not finish',
+};
+
+/** Why a reply that waited for `parent` is not run, or null when the parent finished its work. */
+function skipOutcome(parent: NodeSnapshot | undefined): Outcome | null {
+  const how = parent?.outcome ? PARENT_ENDED[parent.outcome.kind] : undefined;
+  if (how === undefined) return null;
+  return {
+    kind: 'interrupted',
+    reason: `Not run: the task it replies to ${how}. Reply to this message to run it anyway.`,
+    skipped: true,
   };
 }

@@ -7,8 +7,9 @@ import {
   encodeUnsupported,
   type PermissionRequest,
 } from './control-protocol.js';
+import { createQuestionDesk } from './questions.js';
 import { summarizeToolInput } from './tool-summary.js';
-import type { PermissionDecision, ProgressEvent } from './types.js';
+import type { PermissionDecision, ProgressEvent, QuestionAnswer } from './types.js';
 
 // The permission prompts of one CLI run (`CLAUDE_PERMISSIONS=ask`): each `can_use_tool` request becomes a
 // `permission` progress event with a short id of our own (it must fit a Telegram button's 64-byte callback data
@@ -31,6 +32,8 @@ export interface PermissionBroker {
   handle(message: ControlMessage): void;
   /** The user's answer; false when no such prompt is open (already answered, expired, or never existed). */
   answer(requestId: string, decision: PermissionDecision): boolean;
+  /** The user's answer to a question or plan; false when no such one is open. */
+  answerQuestion(requestId: string, answer: QuestionAnswer): boolean;
   /** The run is stopping or over: open prompts end as cancelled, nothing more is sent. */
   cancelAll(): void;
 }
@@ -50,15 +53,37 @@ function spoken(ms: number): string {
 
 /** The model is told what happened in plain words, so it can say so or try another way. */
 const DENIED = 'The user denied this tool call from chat. Do not retry it; ask them or try another way.';
-/** The relay's chat has no way to pick an answer, so the question goes into the conversation instead. */
-const NO_QUESTIONS =
-  'Questions cannot be answered with buttons in this chat. Write your question in your answer and end your turn; the user will reply.';
 
 export function createPermissionBroker(options: PermissionBrokerOptions): PermissionBroker {
   /** Our short request id → the open prompt. */
   const pending = new Map<string, Pending>();
   const byCliId = new Map<string, string>();
   let closed = false;
+  const questions = createQuestionDesk({
+    timeoutMs: options.timeoutMs,
+    spokenTimeout: spoken(options.timeoutMs),
+    send: options.send,
+    emit: options.emit,
+    onEnded(cliRequestId) {
+      byCliId.delete(cliRequestId);
+      options.onPendingChange(openCount());
+    },
+  });
+
+  const newId = (): string => {
+    let id = randomBytes(6).toString('base64url');
+    while (pending.has(id) || questions.has(id)) id = randomBytes(6).toString('base64url');
+    return id;
+  };
+  const openCount = (): number => pending.size + questions.size;
+
+  /** AskUserQuestion and ExitPlanMode: the user picks in chat (question-prompts on the chat side). */
+  const askQuestion = (request: PermissionRequest): void => {
+    const id = newId();
+    if (!questions.open(id, request)) return;
+    byCliId.set(request.requestId, id);
+    options.onPendingChange(openCount());
+  };
 
   const end = (
     id: string,
@@ -80,18 +105,17 @@ export function createPermissionBroker(options: PermissionBrokerOptions): Permis
       status,
       ...(always ? { always: true } : {}),
     });
-    options.onPendingChange(pending.size);
+    options.onPendingChange(openCount());
     return true;
   };
 
   const ask = (request: PermissionRequest): void => {
     if (closed) return;
-    if (request.toolName === 'AskUserQuestion') {
-      options.send(encodeDeny(request, NO_QUESTIONS));
+    if (request.toolName === 'AskUserQuestion' || request.toolName === 'ExitPlanMode') {
+      askQuestion(request);
       return;
     }
-    let id = randomBytes(6).toString('base64url');
-    while (pending.has(id)) id = randomBytes(6).toString('base64url');
+    const id = newId();
     const summary =
       summarizeToolInput(request.toolName, request.input, options.cwd) || request.description || '';
     const timer = setTimeout(() => {
@@ -100,7 +124,7 @@ export function createPermissionBroker(options: PermissionBrokerOptions): Permis
     }, options.timeoutMs);
     pending.set(id, { request, toolName: request.toolName, summary, timer });
     byCliId.set(request.requestId, id);
-    options.onPendingChange(pending.size);
+    options.onPendingChange(openCount());
     options.emit({
       type: 'permission',
       requestId: id,
@@ -118,7 +142,7 @@ export function createPermissionBroker(options: PermissionBrokerOptions): Permis
           return;
         case 'cancel': {
           const id = byCliId.get(message.requestId);
-          if (id !== undefined) end(id, 'cancelled', null);
+          if (id !== undefined && !end(id, 'cancelled', null)) questions.cancel(id);
           return;
         }
         case 'unsupported_request':
@@ -138,9 +162,12 @@ export function createPermissionBroker(options: PermissionBrokerOptions): Permis
       return end(requestId, 'allowed', encodeAllow(open.request, updates), decision === 'always');
     },
 
+    answerQuestion: (requestId, answer) => questions.answer(requestId, answer),
+
     cancelAll() {
       closed = true;
       for (const id of [...pending.keys()]) end(id, 'cancelled', null);
+      questions.cancelAll();
     },
   };
 }

@@ -30,7 +30,8 @@ export function createProgressMapper(options: { cwd?: string } = {}): ProgressMa
             type: 'subagent',
             taskId: subagents.taskOf(event.parentToolUseId),
             status: 'progress',
-            description: summary === '' ? block.name : `${block.name}: ${summary}`,
+            description: '',
+            tool: summary === '' ? block.name : `${block.name}: ${summary}`,
           });
         }
         continue;
@@ -79,6 +80,8 @@ export function createProgressMapper(options: { cwd?: string } = {}): ProgressMa
           compacting = false;
           return shown ? [] : [{ type: 'compacting' }];
         }
+        case 'permission_mode':
+          return [{ type: 'mode', mode: event.mode }];
         case 'init':
         case 'result':
         case 'background_tasks':

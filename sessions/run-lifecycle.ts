@@ -9,7 +9,7 @@ import type { Termination } from './outcome.js';
 import type { PermissionBroker } from './permission-broker.js';
 import { emptyRunSummary, type RunSummary } from './run-summary.js';
 import type { ConversationTree } from './tree.js';
-import type { NodeSnapshot, Outcome, PermissionDecision, ProgressEvent } from './types.js';
+import type { NodeSnapshot, Outcome, PermissionDecision, ProgressEvent, QuestionAnswer } from './types.js';
 
 // A node from the moment it takes a slot until its outcome is stored and told: starts its CLI (a fork of its
 // parent's session), keeps the store up to date with each state change before listeners hear of it, stops it on
@@ -42,9 +42,12 @@ export interface RunLifecycle {
   launch(node: NodeSnapshot): void;
   /** Ends a node that never started as stopped. */
   stopWaiting(node: NodeSnapshot): Promise<void>;
+  /** Ends a node given a slot without running it (its parent failed); `onSettled` follows. */
+  skip(node: NodeSnapshot, outcome: Outcome): void;
   /** Ends a running node's run; resolves when it is settled (at once when none runs). */
   stop(nodeId: string): Promise<void>;
   answerPermission(nodeId: string, requestId: string, decision: PermissionDecision): boolean;
+  answerQuestion(nodeId: string, requestId: string, answer: QuestionAnswer): boolean;
   /** A state change of an accepted node, unless it is gone or being cleared. */
   persist(node: NodeSnapshot): Promise<void>;
   /** Stops every run and resolves when all have ended; nothing starts any more. */
@@ -167,6 +170,14 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
         });
     },
     stopWaiting: (node) => finish(node, STOPPED, emptyRunSummary),
+    skip(node, outcome) {
+      finish(node, outcome, emptyRunSummary)
+        .catch((error: unknown) => logger.error({ err: error, nodeId: node.id }, 'could not skip a task'))
+        .finally(() => {
+          options.freeSlot(node.id);
+          options.onSettled();
+        });
+    },
     stop(nodeId) {
       const run = active.get(nodeId);
       if (run === undefined) return Promise.resolve();
@@ -176,6 +187,8 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
       run.run?.stop('stop' satisfies Termination);
       return run.done;
     },
+    answerQuestion: (nodeId, requestId, answer) =>
+      active.get(nodeId)?.permissions?.answerQuestion(requestId, answer) ?? false,
     answerPermission: (nodeId, requestId, decision) =>
       active.get(nodeId)?.permissions?.answer(requestId, decision) ?? false,
     persist,

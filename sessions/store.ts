@@ -38,7 +38,7 @@ const outcomeSchema = z.discriminatedUnion('kind', [
     signal: z.string().nullable(),
     detail: z.string(),
   }),
-  z.object({ kind: z.literal('interrupted'), reason: z.string() }),
+  z.object({ kind: z.literal('interrupted'), reason: z.string(), skipped: z.literal(true).optional() }),
 ]);
 const nodeSchema = z.object({
   id: z.string(),
@@ -67,6 +67,7 @@ const nodeSchema = z.object({
       model: z.string().optional(),
       appendSystemPrompt: z.string().optional(),
       maxTurns: z.number().optional(),
+      permissionMode: z.enum(['default', 'acceptEdits', 'plan', 'bypass']).optional(),
     })
     .optional(),
   priority: z.enum(['chat', 'high', 'normal', 'low']).optional(),

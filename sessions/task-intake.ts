@@ -49,10 +49,13 @@ export function createTaskIntake(options: TaskIntakeOptions): TaskIntake {
         (tree.findByRef(task.origin) === undefined ? null : 'This message is already a task.');
       if (problem !== null) return { kind: 'rejected', reason: problem };
       // A reply to a message no node owns starts a new conversation, as a message that is no reply does.
-      const parent = task.replyTo === null ? undefined : tree.findByRef(task.replyTo);
+      const repliedTo = task.replyTo === null ? undefined : tree.findByRef(task.replyTo);
+      // A reply to a task that was never run (its parent failed) runs it anyway, where it would have run.
+      const skipped = repliedTo?.outcome?.kind === 'interrupted' && repliedTo.outcome.skipped === true;
+      const parent = skipped && repliedTo ? tree.parentOf(repliedTo) : repliedTo;
       const node = newNode({
         id: randomUUID(),
-        task,
+        task: skipped && repliedTo ? { ...task, prompt: `${repliedTo.prompt}\n\n${task.prompt}` } : task,
         parent,
         workspace: options.workspace,
         now: options.clock.now(),

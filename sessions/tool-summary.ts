@@ -41,10 +41,20 @@ function relativeTo(cwd: string | undefined, path: string): string {
   return path.startsWith(base) && path.length > base.length ? path.slice(base.length) : path;
 }
 
+/** A script of several lines: its first line and how many follow, not the lines run together. */
+function scriptSummary(script: string): string {
+  const lines = script.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length <= 1) return oneLine(script);
+  const more = lines.length - 1;
+  return `${oneLine(lines[0] ?? '', MAX - 16)} (+${more} line${more === 1 ? '' : 's'})`;
+}
+
 export function summarizeToolInput(name: string, input: unknown, cwd?: string): string {
   for (const key of KEY_FIELD[name] ?? []) {
     const value = field(input, key);
-    if (value !== null) return oneLine(PATH_FIELDS.has(key) ? relativeTo(cwd, value) : value);
+    if (value === null) continue;
+    if (PATH_FIELDS.has(key)) return oneLine(relativeTo(cwd, value));
+    return key === 'command' ? scriptSummary(value) : oneLine(value);
   }
   if (typeof input === 'object' && input !== null) {
     for (const value of Object.values(input)) {

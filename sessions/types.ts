@@ -20,7 +20,8 @@ export type Outcome =
   | { kind: 'stopped'; partialText: string }
   | { kind: 'timed_out'; idleMs: number; partialText: string }
   | { kind: 'crashed'; exitCode: number | null; signal: string | null; detail: string }
-  | { kind: 'interrupted'; reason: string };
+  /** `skipped`: a reply that waited for its parent task, which then failed or was stopped: never run. */
+  | { kind: 'interrupted'; reason: string; skipped?: true };
 
 export interface Usage {
   inputTokens: number;
@@ -105,7 +106,10 @@ export type ProgressEvent =
       type: 'subagent';
       taskId: string;
       status: 'started' | 'progress' | 'done' | 'failed';
+      /** As the sub-agent started ('' on a progress event that names only its tool). */
       description: string;
+      /** The tool call this progress is (`Bash: npm test`), when it is one. */
+      tool?: string;
     }
   | ({ type: 'retry' } & ApiRetry)
   /**
@@ -126,6 +130,8 @@ export type ProgressEvent =
       fallback?: { cause: string; next: string };
     }
   | { type: 'compacting' }
+  /** The CLI switched its permission mode (`default` once a plan is approved, `plan` when the model enters it). */
+  | { type: 'mode'; mode: string }
   /**
    * A tool call waiting for the user's permission (`CLAUDE_PERMISSIONS=ask`), then how it ended: answered,
    * `expired` (nobody answered in time: denied), or `cancelled` (the CLI withdrew it or the run stopped).
@@ -140,6 +146,21 @@ export type ProgressEvent =
       /** Allowed for the rest of this session: the same kind of call is not asked again. */
       always?: boolean;
     }
+  /**
+   * The model asks the user (AskUserQuestion) or asks to leave plan mode (ExitPlanMode, `plan` holding the plan),
+   * in a mode that asks (`ask`, or a conversation's /mode other than bypass); then how it ended. Answer it with
+   * `answerQuestion(node.id, requestId, …)`.
+   */
+  | {
+      type: 'question';
+      requestId: string;
+      kind: 'ask' | 'plan';
+      questions: AskedQuestion[];
+      plan: string;
+      status: 'pending' | 'answered' | 'expired' | 'cancelled';
+      /** How it was answered, in words (`Blue`, `approved`), once answered. */
+      answer?: string;
+    }
   | {
       type: 'outcome';
       outcome: Outcome;
@@ -149,6 +170,20 @@ export type ProgressEvent =
       /** The model that did the work (the main agent's last message), when the run got that far. */
       model: string | null;
     };
+
+/** What the user chose: each question's answer (labels joined by ", " when several), or the plan's fate. */
+export type QuestionAnswer =
+  | { kind: 'answers'; answers: Record<string, string> }
+  | { kind: 'approve_plan' }
+  | { kind: 'keep_planning' };
+
+/** One AskUserQuestion question as the model asked it. */
+export interface AskedQuestion {
+  question: string;
+  header: string;
+  options: Array<{ label: string; description: string }>;
+  multiSelect: boolean;
+}
 
 /** `always`: allow, and do not ask again for the same kind of call in this session. */
 export type PermissionDecision = 'allow' | 'deny' | 'always';
@@ -163,6 +198,8 @@ export interface RunOptions {
   maxTurns?: number;
   /** Images sent with the prompt, as image content of the CLI's first user message. */
   images?: PromptImage[];
+  /** Chat `/mode`: how tool calls are approved; replies inherit it. Absent: `CLAUDE_PERMISSIONS` decides. */
+  permissionMode?: ChatPermissionMode;
 }
 
 /** An image as the Anthropic API carries it: base64 data and its media type. */
@@ -170,6 +207,9 @@ export interface PromptImage {
   mediaType: string;
   data: string;
 }
+
+/** `default` asks in chat for each tool call, `acceptEdits` asks for all but file edits, `plan` plans first, `bypass` asks nothing. */
+export type ChatPermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypass';
 
 /** Where a waiting task stands: chat tasks first, then API requests by their priority. */
 export type TaskPriority = 'chat' | 'high' | 'normal' | 'low';
@@ -287,6 +327,16 @@ export interface SessionEngine {
    */
   answerPermission(nodeId: string, requestId: string, decision: PermissionDecision): Promise<boolean>;
   clear(target: Target): Promise<ClearResult>;
+  /**
+   * Sets the `/mode` of the node owning `ref`: tasks that continue it inherit it (a running task keeps the mode it
+   * started with). The node, or undefined when no node owns the message.
+   */
+  setPermissionMode(ref: MessageRef, mode: ChatPermissionMode): Promise<NodeSnapshot | undefined>;
+  /**
+   * Answers a pending question (AskUserQuestion) or plan approval (ExitPlanMode) of a running node; false when it
+   * is no longer open.
+   */
+  answerQuestion(nodeId: string, requestId: string, answer: QuestionAnswer): Promise<boolean>;
   /** The proxy says why a running node's request waits; passed on to listeners as a `provider_wait` event. */
   reportProviderWait(
     nodeId: string,

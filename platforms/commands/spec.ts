@@ -1,4 +1,10 @@
-import type { MessageRef, NodeSnapshot, PermissionDecision, SessionEngine } from '../../sessions/index.js';
+import type {
+  ChatPermissionMode,
+  MessageRef,
+  NodeSnapshot,
+  PermissionDecision,
+  SessionEngine,
+} from '../../sessions/index.js';
 import type { GatewayStatsSnapshot, ProxyStatsSnapshot } from '../../src/common/index.js';
 import type { ChatFile, OutboxStats } from '../outbox/index.js';
 
@@ -33,6 +39,11 @@ export interface CommandContext {
   chatStats(): OutboxStats;
   /** Per file when photos and files are taken, null when they are not. */
   readonly attachmentMaxBytes: number | null;
+  /** This chat's /mode for new conversations (null: CLAUDE_PERMISSIONS decides), and setting it. */
+  chatMode(): ChatPermissionMode | null;
+  setChatMode(mode: ChatPermissionMode): void;
+  /** Sets the /mode of the conversation owning a message; the node, or undefined when none does. */
+  setConversationMode(replyTo: string, mode: ChatPermissionMode): Promise<NodeSnapshot | undefined>;
 }
 
 export interface ProjectRef {

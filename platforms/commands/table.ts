@@ -1,4 +1,4 @@
-import type { PermissionDecision } from '../../sessions/index.js';
+import type { ChatPermissionMode, PermissionDecision } from '../../sessions/index.js';
 import { chooseProject, diffBranch, discardBranch, mergeBranch } from './branch-commands.js';
 import { renderHelp } from './help-text.js';
 import type { CommandContext, CommandSpec, CommandTable } from './spec.js';
@@ -9,6 +9,7 @@ import { clearTasks, stopTasks } from './task-commands.js';
 // parser and the dispatch are all read from here: a new command is one entry, and an entry without a
 // handler does not compile. The order is the order of the help lines and menus.
 
+const MODES: readonly ChatPermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypass'];
 const ALONE_OR_REPLY_TO_TASK = 'alone for everything, or as a reply to the task it is about';
 const REPLY_TO_QUESTION = 'as a reply to the 🔐 question it answers';
 const REPLY_TO_BRANCH = 'as a reply to a task of the branch it is about';
@@ -89,6 +90,16 @@ export const COMMANDS = {
     reply: 'ignored',
     run: (context) => context.answer(helpText(context.attachmentMaxBytes)),
   },
+  mode: {
+    help: 'how tool calls are approved: `default` (asks you), `acceptEdits` (asks for all but file edits), `plan` (plans first, then asks you to approve the plan), `bypass` (asks nothing); as a reply for that conversation, alone for this chat’s new ones.',
+    usage:
+      'with one of default, acceptEdits, plan, bypass: alone for new conversations, or as a reply to a task for its conversation',
+    takesWords: true,
+    menu: null,
+    slash: null,
+    reply: 'optional',
+    run: setMode,
+  },
   // Answers to a 🔐 question; the help text explains them with its buttons.
   allow: {
     help: null,
@@ -138,4 +149,32 @@ export function helpText(attachmentMaxBytes: number | null = null): string {
 function answerPermission(decision: PermissionDecision) {
   return async (context: CommandContext, replyTo: string): Promise<void> =>
     context.answer(await context.answerPermission(replyTo, decision));
+}
+
+/** `/mode <mode>`: for the conversation replied to, or this chat's new ones; alone, says which applies. */
+async function setMode(context: CommandContext, replyTo: string | null): Promise<void> {
+  const typed = context.words.trim().toLowerCase();
+  const mode = MODES.find((candidate) => candidate.toLowerCase() === typed);
+  if (typed !== '' && mode === undefined) {
+    return context.answer(
+      `\`/mode\` takes one of ${MODES.map((m) => `\`${m}\``).join(', ')}; \`${context.words.trim()}\` is none of them. Nothing changed.`,
+    );
+  }
+  if (mode === undefined) {
+    const current = context.chatMode();
+    return context.answer(
+      `New conversations here run in ${current === null ? 'the relay’s default mode (CLAUDE_PERMISSIONS)' : `\`${current}\` mode`}. Send \`/mode\` with one of ${MODES.map((m) => `\`${m}\``).join(', ')}: alone for new conversations, or as a reply to a task for its conversation.`,
+    );
+  }
+  if (replyTo === null) {
+    context.setChatMode(mode);
+    return context.answer(`New conversations here now run in \`${mode}\` mode.`);
+  }
+  const node = await context.setConversationMode(replyTo, mode);
+  if (node === undefined) {
+    return context.answer(
+      'That message is not part of a task: reply to a task’s message, or send `/mode` alone.',
+    );
+  }
+  return context.answer(`This conversation now runs in \`${mode}\` mode: replies to it start in it.`);
 }

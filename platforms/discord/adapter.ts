@@ -5,7 +5,7 @@ import { syncDiscordCommands } from './commands.js';
 import type { DiscordConfig } from './config.js';
 import { createDiscordClient, logIn } from './connect.js';
 import { discordMarkdown } from './dialect.js';
-import { createInbound } from './inbound.js';
+import { createInbound, DM_SCOPE } from './inbound.js';
 import { createDiscordTransport, DISCORD_MAX_LENGTH } from './transport.js';
 
 // Discord through discord.js: the gateway for incoming messages and slash commands (connect.ts, inbound.ts),
@@ -20,8 +20,9 @@ export function createDiscordPlatform(options: DiscordPlatformOptions): Messagin
   const { config, logger } = options;
   const channels = new Set(config.allowedChannels);
   const users = new Set(config.allowedUsers);
-  const isAllowed = (chatId: string, userId: string): boolean =>
-    channels.has(chatId) && (users.size === 0 || users.has(userId));
+  // A thread is allowed where its channel is; a direct message only to users named in ALLOWED_DISCORD_USERS.
+  const isAllowed = (scope: string, userId: string): boolean =>
+    scope === DM_SCOPE ? users.has(userId) : channels.has(scope) && (users.size === 0 || users.has(userId));
   // Installed on every client (a start may retry its login, and a platform may be restarted); `deliver` is the
   // current start's handler.
   let deliver: IncomingHandler = () => {};

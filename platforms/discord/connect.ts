@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits } from 'discord.js';
+import { Client, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits, Partials } from 'discord.js';
 import type { Logger } from 'pino';
 import {
   createOutageLog,
@@ -19,7 +19,14 @@ import type { Inbound } from './inbound.js';
 /** A fresh client per login attempt: discord.js destroys a client whose login failed, for good. */
 export function createDiscordClient(config: DiscordConfig, logger: Logger, inbound: Inbound): Client {
   const made = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    intents: [
+      GatewayIntentBits.Guilds,
+      GatewayIntentBits.GuildMessages,
+      GatewayIntentBits.MessageContent,
+      GatewayIntentBits.DirectMessages,
+    ],
+    // A DM channel is never cached before its first message arrives: without this, discord.js drops it.
+    partials: [Partials.Channel],
     rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1 },
   });
   made.rest.setToken(config.token);

@@ -17,8 +17,20 @@ import { DISCORD_MAX_LENGTH } from './transport.js';
 
 const AUDIO_EXTENSIONS = /\.(ogg|oga|opus|mp3|m4a|mp4|wav|webm|flac)$/i;
 
+/** The allow-list's name for a direct message: only ALLOWED_DISCORD_USERS may write there. */
+export const DM_SCOPE = 'dm';
+
+/** Where an event happened, as the allow-list knows it: a thread as the channel it belongs to, a DM as a DM. */
+export function allowScope(channel: Message['channel'] | Interaction['channel'], channelId: string): string {
+  if (channel === null) return channelId;
+  if (channel.isDMBased()) return DM_SCOPE;
+  if (channel.isThread()) return channel.parentId ?? channelId;
+  return channelId;
+}
+
 export interface InboundOptions {
-  isAllowed(channelId: string, userId: string): boolean;
+  /** `scope`: a channel id (a thread's parent), or DM_SCOPE. */
+  isAllowed(scope: string, userId: string): boolean;
   logger: Logger;
   /** Hands an allowed user's event to the current start's handler. */
   deliver(incoming: Incoming): void;
@@ -33,9 +45,9 @@ export function createInbound(options: InboundOptions): Inbound {
   const { logger, deliver } = options;
 
   /** Whether this person may use the bot here; a stranger is logged with `refusal` (the caller does the rest). */
-  const admitted = (channelId: string, userId: string, refusal: string): boolean => {
-    if (options.isAllowed(channelId, userId)) return true;
-    logger.warn({ channelId, userId }, refusal);
+  const admitted = (scope: string, userId: string, refusal: string): boolean => {
+    if (options.isAllowed(scope, userId)) return true;
+    logger.warn({ scope, userId }, refusal);
     return false;
   };
 
@@ -46,7 +58,7 @@ export function createInbound(options: InboundOptions): Inbound {
     };
     if (
       !admitted(
-        interaction.channelId,
+        allowScope(interaction.channel, interaction.channelId),
         interaction.user.id,
         'discord button press outside the allow-list: refused',
       )
@@ -78,8 +90,8 @@ export function createInbound(options: InboundOptions): Inbound {
   return {
     onMessage(message) {
       if (message.author.bot || message.system) return;
-      if (!admitted(message.channelId, message.author.id, 'discord message outside the allow-list: ignored'))
-        return;
+      const scope = allowScope(message.channel, message.channelId);
+      if (!admitted(scope, message.author.id, 'discord message outside the allow-list: ignored')) return;
       const incoming = toIncoming(message);
       if (incoming) deliver(incoming);
     },
@@ -92,7 +104,7 @@ export function createInbound(options: InboundOptions): Inbound {
       if (!interaction.isChatInputCommand()) return;
       if (
         !admitted(
-          interaction.channelId,
+          allowScope(interaction.channel, interaction.channelId),
           interaction.user.id,
           'discord slash command outside the allow-list: ignored',
         )

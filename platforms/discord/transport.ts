@@ -73,18 +73,22 @@ const BUTTON_STYLES: Record<ChatButton['style'], number> = {
   danger: 4,
 };
 
-/** One action row of buttons (component type 1 holding type 2); an empty list removes them. */
+/** Discord allows five buttons in one action row. */
+const ROW = 5;
+
+/** Action rows of buttons (component type 1 holding type 2), five to a row; an empty list removes them. */
 function componentsOf(buttons: readonly ChatButton[]): object[] {
-  if (buttons.length === 0) return [];
-  return [
-    {
+  const rows: object[] = [];
+  for (let start = 0; start < buttons.length; start += ROW) {
+    rows.push({
       type: 1,
-      components: buttons.map((button) => ({
+      components: buttons.slice(start, start + ROW).map((button) => ({
         type: 2,
         style: BUTTON_STYLES[button.style],
         label: button.label,
         custom_id: button.id,
       })),
-    },
-  ];
+    });
+  }
+  return rows;
 }

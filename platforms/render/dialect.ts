@@ -32,6 +32,11 @@ export interface Dialect {
    * quotes included. Otherwise, how the answer's markdown becomes this markup.
    */
   readonly markdown: 'native' | MarkdownMarkup;
+  /**
+   * A block shown collapsed until tapped (Telegram's expandable quote), for a finished task's steps; absent
+   * when the chat has none (the steps then wait behind a button).
+   */
+  readonly collapsible?: Enclosure;
 }
 
 /** For a chat that does not read markdown: the markup for what the markdown of an answer means. */

@@ -1,5 +1,6 @@
 import { type Block, type Line, renderCodeLine, renderTextLine, toBlocks, type Wrapper } from './blocks.js';
 import type { Dialect } from './dialect.js';
+import { rewriteForChat } from './rewrite.js';
 import { wellFormedParts } from './text.js';
 import { assertLimits, type Formatted, type RenderLimits } from './types.js';
 
@@ -13,7 +14,12 @@ import { assertLimits, type Formatted, type RenderLimits } from './types.js';
  */
 export function renderMarkdown(markdown: string, limits: RenderLimits): Formatted[] {
   assertLimits(limits);
-  return packBlocks(toBlocks(markdown, limits.dialect), limits).map(wellFormedParts);
+  const { markdown: markup } = limits.dialect;
+  // A dialect with table markup draws tables itself; for the others they become monospace or a list first.
+  const tables = markup === 'native' || markup.table === undefined;
+  return packBlocks(toBlocks(rewriteForChat(markdown, { tables }), limits.dialect), limits).map(
+    wellFormedParts,
+  );
 }
 
 interface Part {

@@ -2,10 +2,14 @@ import type { NodeState, Outcome, Usage } from '../../sessions/types.js';
 import { formatDuration, formatTokens } from '../../src/common/index.js';
 import type { Dialect } from './dialect.js';
 import { escapeMarkdown } from './escape.js';
+import { retryNotice } from './retry-notice.js';
 import { renderMarkdown } from './split.js';
+import { latestThought, subagentDetail } from './steps.js';
 import type { PermissionView, TaskView } from './task-view.js';
 import { headOf, oneLine, tailOf, wellFormedParts } from './text.js';
 import { assertLimits, type Formatted, MIN_MAX_LENGTH, type RenderLimits } from './types.js';
+
+export { retryNotice };
 
 // The live status message and the final answer. The status is built from escaped pieces (never from
 // markdown cut in the middle), then shrunk step by step until it fits one message.
@@ -20,9 +24,9 @@ interface Detail {
 }
 
 const DETAILS: readonly Detail[] = [
-  { tools: 6, thinking: 300, preview: 300, subagents: 5, line: 160 },
-  { tools: 4, thinking: 200, preview: 200, subagents: 3, line: 100 },
-  { tools: 3, thinking: 120, preview: 120, subagents: 2, line: 60 },
+  { tools: 6, thinking: 1000, preview: 300, subagents: 5, line: 160 },
+  { tools: 4, thinking: 700, preview: 200, subagents: 3, line: 100 },
+  { tools: 3, thinking: 300, preview: 120, subagents: 2, line: 60 },
   { tools: 1, thinking: 60, preview: 60, subagents: 1, line: 40 },
   { tools: 0, thinking: 0, preview: 0, subagents: 0, line: 30 },
 ];
@@ -32,6 +36,8 @@ interface Markup {
   bold(s: string): Formatted;
   italic(s: string): Formatted;
   code(s: string): Formatted;
+  /** A block quote around one line of markup. */
+  quote(line: Formatted): Formatted;
 }
 
 /** Escaped pieces with their plain twins; the plain text goes through `verbatim` too (no Discord pings). */
@@ -42,6 +48,13 @@ function markupFor(dialect: Dialect): Markup {
     bold: (s) => ({ formatted: dialect.bold(dialect.escape(s)), plain: plain(s) }),
     italic: (s) => ({ formatted: dialect.italic(dialect.escape(s)), plain: plain(s) }),
     code: (s) => ({ formatted: dialect.code(s), plain: plain(s) }),
+    quote: (line) =>
+      dialect.markdown === 'native'
+        ? { formatted: `> ${line.formatted}`, plain: line.plain }
+        : {
+            formatted: `${dialect.markdown.quote.open}${line.formatted}${dialect.markdown.quote.close}`,
+            plain: line.plain,
+          },
   };
 }
 
@@ -80,18 +93,6 @@ function footer(view: TaskView): string {
   // Routed through the proxy, the name says which provider model answered (tiers may map to different ones).
   if (view.model) parts.push(headOf(oneLine(view.model), MODEL_NAME_KEPT));
   return parts.join(' · ');
-}
-
-export function retryNotice(retry: NonNullable<TaskView['retry']>): string {
-  const what =
-    retry.status === 429
-      ? 'provider rate limited'
-      : retry.status === null
-        ? 'provider unreachable'
-        : retry.status === 529
-          ? 'provider overloaded'
-          : `provider error ${retry.status}`;
-  return `${what}, retrying in ${Math.max(1, Math.ceil(retry.delayMs / 1000))} s (attempt ${retry.attempt}/${retry.maxRetries})`;
 }
 
 /** The relay's own proxy holding a request: says why, for how long, and which setting governs it. */
@@ -163,13 +164,19 @@ function compose(view: TaskView, m: Markup, d: Detail): Formatted {
   let header = STATE_LABEL[view.state];
   if (view.state === 'queued' && view.queuePosition !== null) header += ` (position ${view.queuePosition})`;
   if (view.compacting && !finished) header += ' · compacting the conversation';
-  lines.push(m.bold(header));
+  if (view.mode !== null && !finished) header += ` · ${view.mode} mode`;
+  lines.push(
+    view.continues === null || finished
+      ? m.bold(header)
+      : join([m.bold(header), m.text(` · ↪ continues ${headOf(oneLine(view.continues), d.line / 2)}`)]),
+  );
   if (view.outcome) {
     const detail = outcomeLine(view.outcome, d.line);
     if (detail) lines.push(m.text(detail));
   }
-  if (d.thinking > 0 && view.thinking && !finished) {
-    lines.push(join([m.text('💭 '), m.italic(tailOf(oneLine(view.thinking), d.thinking))]));
+  const thought = latestThought(view.steps);
+  if (d.thinking > 0 && thought && !finished) {
+    lines.push(m.quote(join([m.text('💭 '), m.italic(tailOf(oneLine(thought), d.thinking))])));
   }
   const hidden = view.toolCallCount - Math.min(d.tools, view.tools.length);
   if (view.toolCallCount > 0 && (d.tools > 0 || finished)) {
@@ -186,14 +193,7 @@ function compose(view: TaskView, m: Markup, d: Detail): Formatted {
     lines.push(join(pieces));
   }
   for (const agent of d.subagents > 0 ? view.subagents.slice(-d.subagents) : []) {
-    const status = { started: 'started', progress: 'working', done: 'done', failed: 'failed' }[agent.status];
-    lines.push(
-      join([
-        m.text('🤖 '),
-        m.bold('Sub-agent'),
-        m.text(` ${headOf(oneLine(agent.description), d.line)}: ${status}`),
-      ]),
-    );
+    lines.push(join([m.text('🤖 '), m.bold('Sub-agent'), m.text(` ${subagentDetail(agent, d.line)}`)]));
   }
   if (view.permission && !finished) lines.push(permissionLine(view.permission, m, d.line));
   if (view.retry && !finished) lines.push(m.text(`⚠️ ${retryNotice(view.retry)}`));
@@ -239,6 +239,7 @@ function finalMarkdown(view: TaskView): string {
       return `💥 **The Claude process ended unexpectedly** (${how}).${detail}`;
     }
     case 'interrupted':
+      if (outcome.skipped) return `⏭ ${escapeMarkdown(outcome.reason)}`;
       return `⚠️ **Interrupted:** ${escapeMarkdown(outcome.reason)}`;
   }
 }

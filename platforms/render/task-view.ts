@@ -1,5 +1,7 @@
 import { stateOf } from '../../sessions/outcome.js';
 import type { NodeSnapshot, NodeState, Outcome, ProgressEvent, Usage } from '../../sessions/types.js';
+import { retryNotice } from './retry-notice.js';
+import { emptyStepLog, reduceSteps, type StepLog } from './steps.js';
 
 // The progress model of one task as the status message shows it: a pure fold of the engine's events.
 // Bounded: only the recent part of thinking, the last tool calls and sub-agents are kept, with counts.
@@ -16,6 +18,9 @@ export interface SubagentView {
   taskId: string;
   description: string;
   status: 'started' | 'progress' | 'done' | 'failed';
+  /** Tool calls the sub-agent made so far, and the latest (`Bash: npm test`). */
+  tools: number;
+  currentTool: string | null;
 }
 
 export interface RetryView {
@@ -67,6 +72,12 @@ export interface TaskView {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Everything done on the way, kept for after the task ends (steps.ts). */
+  steps: StepLog;
+  /** The first words of the conversation this task continues (a reply's parent task); null for a new one. */
+  continues: string | null;
+  /** The conversation's /mode, when one was set. */
+  mode: string | null;
 }
 
 export const THINKING_KEPT = 4000;
@@ -102,6 +113,9 @@ export function createTaskView(node: NodeSnapshot): TaskView {
     createdAt: node.createdAt,
     startedAt: node.startedAt,
     finishedAt: node.finishedAt,
+    steps: emptyStepLog,
+    continues: null,
+    mode: node.run?.permissionMode ?? null,
   };
 }
 
@@ -118,7 +132,20 @@ function appendText(previous: string, addition: string, sameBlock: boolean, max:
   return keepTail(previous && !sameBlock ? `${previous}\n\n${addition}` : previous + addition, max);
 }
 
+/** What the steps keep of a retry or a permission answer (the live status shows these only while current). */
+function noticeOf(event: ProgressEvent): string | undefined {
+  if (event.type === 'retry') return `⚠️ ${retryNotice(event)}`;
+  if (event.type !== 'permission' || event.status === 'pending') return undefined;
+  const how = event.always ? 'allowed for the session' : event.status;
+  return `🔐 ${event.toolName} ${how}${event.summary ? `: ${event.summary}` : ''}`;
+}
+
 export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
+  const steps = reduceSteps(view.steps, event, noticeOf(event));
+  return steps === view.steps ? reduceProgress(view, event) : { ...reduceProgress(view, event), steps };
+}
+
+function reduceProgress(view: TaskView, event: ProgressEvent): TaskView {
   // Any sign of progress means the provider answered again: the retry notice is stale.
   const resumed: TaskView = { ...view, retry: null, waiting: null, compacting: false, lastAdded: 'other' };
   switch (event.type) {
@@ -167,13 +194,29 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
       };
     case 'subagent': {
       const known = view.subagents.some((agent) => agent.taskId === event.taskId);
+      const tool = event.tool ?? null;
       const subagents = known
         ? view.subagents.map((agent) =>
             agent.taskId === event.taskId
-              ? { ...agent, status: event.status, description: event.description || agent.description }
+              ? {
+                  ...agent,
+                  status: event.status,
+                  description: event.description || agent.description,
+                  tools: agent.tools + (tool === null ? 0 : 1),
+                  currentTool: tool ?? agent.currentTool,
+                }
               : agent,
           )
-        : [...view.subagents, { taskId: event.taskId, description: event.description, status: event.status }];
+        : [
+            ...view.subagents,
+            {
+              taskId: event.taskId,
+              description: event.description || 'sub-agent',
+              status: event.status,
+              tools: tool === null ? 0 : 1,
+              currentTool: tool,
+            },
+          ];
       return { ...resumed, subagents: subagents.slice(-SUBAGENTS_KEPT) };
     }
     case 'retry':
@@ -205,6 +248,8 @@ export function reduceTaskView(view: TaskView, event: ProgressEvent): TaskView {
       };
     case 'compacting':
       return { ...view, compacting: true };
+    case 'mode':
+      return { ...view, mode: event.mode };
     case 'outcome':
       return {
         ...view,

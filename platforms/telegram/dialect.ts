@@ -33,4 +33,5 @@ export const telegramHtml: Dialect = {
     quote: { open: '<blockquote>', close: '</blockquote>' },
     codeNests: false,
   },
+  collapsible: { open: '<blockquote expandable>', close: '</blockquote>' },
 };

@@ -5,6 +5,7 @@ import type { Incoming, IncomingBase, IncomingFile, IncomingHandler } from '../p
 import { createAlbumGatherer } from './albums.js';
 import type { TelegramConfig } from './config.js';
 import { telegramCall } from './errors.js';
+import { chatIdOf, replyToOf } from './topics.js';
 
 // What arrives by long polling (messages, button presses) → what the controller understands. Strangers are
 // filtered here; an album's parts are gathered into one message before they are delivered.
@@ -54,7 +55,7 @@ export function installInbound(bot: Bot, options: InboundOptions): { flush(): vo
     }
     deliver({
       platform: 'telegram',
-      chatId: String(message.chat.id),
+      chatId: chatIdOf(message),
       messageId: String(message.message_id),
       userId,
       replyToMessageId: null,
@@ -76,10 +77,10 @@ function toIncoming(message: Message, download: Download): Incoming | null {
   if (!message.from) return null;
   const base: IncomingBase = {
     platform: 'telegram',
-    chatId: String(message.chat.id),
+    chatId: chatIdOf(message),
     messageId: String(message.message_id),
     userId: String(message.from.id),
-    replyToMessageId: message.reply_to_message ? String(message.reply_to_message.message_id) : null,
+    replyToMessageId: replyToOf(message),
   };
   const fileOf = (
     file: { file_id: string; file_size?: number; mime_type?: string },

@@ -3,6 +3,7 @@ import type { MessagingPlatform } from '../platform.js';
 import type { ChatButton } from '../render/index.js';
 import { telegramCall } from './errors.js';
 import { TELEGRAM_MAX_LENGTH } from './limits.js';
+import { apiTarget } from './topics.js';
 
 // What we send through the Bot API: messages in HTML parse mode (or none, for a plain fallback), with inline
 // buttons and reply references, edits, deletions, typing. Link previews stay off.
@@ -13,15 +14,20 @@ export type TelegramTransport = Pick<MessagingPlatform, 'send' | 'edit' | 'delet
 
 export function createTelegramTransport(api: Api): TelegramTransport {
   return {
-    async sendTyping(chatId) {
-      await telegramCall(() => api.sendChatAction(chatId, 'typing'));
+    async sendTyping(ourChatId) {
+      const { chatId, threadId } = apiTarget(ourChatId);
+      await telegramCall(() =>
+        api.sendChatAction(chatId, 'typing', threadId === undefined ? {} : { message_thread_id: threadId }),
+      );
     },
 
-    async send(chatId, text, sendOptions) {
+    async send(ourChatId, text, sendOptions) {
+      const { chatId, threadId } = apiTarget(ourChatId);
       const { file } = sendOptions;
       if (file !== undefined) {
         const document = await telegramCall(() =>
           api.sendDocument(chatId, new InputFile(file.data, file.name), {
+            ...(threadId === undefined ? {} : { message_thread_id: threadId }),
             caption: text,
             ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
             ...(sendOptions.replyToMessageId
@@ -38,6 +44,7 @@ export function createTelegramTransport(api: Api): TelegramTransport {
       }
       const message = await telegramCall(() =>
         api.sendMessage(chatId, text, {
+          ...(threadId === undefined ? {} : { message_thread_id: threadId }),
           ...(sendOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
           link_preview_options: { is_disabled: true },
           ...(sendOptions.buttons?.length ? { reply_markup: keyboardOf(sendOptions.buttons) } : {}),
@@ -54,7 +61,8 @@ export function createTelegramTransport(api: Api): TelegramTransport {
       return { messageId: String(message.message_id) };
     },
 
-    async edit(chatId, messageId, text, editOptions) {
+    async edit(ourChatId, messageId, text, editOptions) {
+      const { chatId } = apiTarget(ourChatId);
       await telegramCall(() =>
         api.editMessageText(chatId, Number(messageId), text, {
           ...(editOptions.formatted ? { parse_mode: 'HTML' as const } : {}),
@@ -64,8 +72,8 @@ export function createTelegramTransport(api: Api): TelegramTransport {
       );
     },
 
-    async delete(chatId, messageId) {
-      await telegramCall(() => api.deleteMessage(chatId, Number(messageId)));
+    async delete(ourChatId, messageId) {
+      await telegramCall(() => api.deleteMessage(apiTarget(ourChatId).chatId, Number(messageId)));
     },
   };
 }

@@ -125,11 +125,19 @@ export interface Storm {
 }
 
 /** The guild, channel and member fields every interaction carries. */
-function interactionContext(channelId: string, userId: string, token: string) {
+function interactionContext(
+  channelId: string,
+  userId: string,
+  token: string,
+  parentId: string | null = null,
+) {
   return {
     guild_id: GUILD_ID,
     channel_id: channelId,
-    channel: { id: channelId, type: 0, guild_id: GUILD_ID, name: 'channel' },
+    channel:
+      parentId === null
+        ? { id: channelId, type: 0, guild_id: GUILD_ID, name: 'channel' }
+        : { id: channelId, type: 11, guild_id: GUILD_ID, parent_id: parentId, name: `thread-${channelId}` },
     member: {
       user: { id: userId, username: `user${userId}`, discriminator: '0', global_name: null },
       roles: [],
@@ -152,6 +160,10 @@ function interactionContext(channelId: string, userId: string, token: string) {
 
 export async function startFakeDiscord(options: {
   channelIds: string[];
+  /** Threads (type 11) of those channels, known from the guild's start. */
+  threads?: Array<{ id: string; parentId: string }>;
+  /** Direct-message channels, each with the one user the bot talks to there. */
+  dmChannels?: Array<{ id: string; userId: string }>;
   /** When given, any other bot token is refused with 401, as Discord refuses a reset or mistyped one. */
   token?: string;
   /** Closes the gateway on IDENTIFY with 4014, as Discord does when the Message Content intent is off. */
@@ -185,6 +197,12 @@ export async function startFakeDiscord(options: {
   server.on('upgrade', (request, socket, head) => {
     gateway.handleUpgrade(request, socket, head, (ws) => gateway.emit('connection', ws));
   });
+
+  const threads = options.threads ?? [];
+  const dmChannels = options.dmChannels ?? [];
+  const isDm = (channelId: string): boolean => dmChannels.some((dm) => dm.id === channelId);
+  const knownChannel = (channelId: string): boolean =>
+    options.channelIds.includes(channelId) || threads.some((t) => t.id === channelId) || isDm(channelId);
 
   const dispatch = (type: string, data: unknown): void => {
     for (const ws of sockets) {
@@ -241,7 +259,22 @@ export async function startFakeDiscord(options: {
               members: [],
               voice_states: [],
               presences: [],
-              threads: [],
+              threads: threads.map((thread) => ({
+                id: thread.id,
+                type: 11,
+                guild_id: GUILD_ID,
+                parent_id: thread.parentId,
+                name: `thread-${thread.id}`,
+                owner_id: '1',
+                member_count: 1,
+                message_count: 0,
+                thread_metadata: {
+                  archived: false,
+                  auto_archive_duration: 1440,
+                  archive_timestamp: new Date().toISOString(),
+                  locked: false,
+                },
+              })),
               stage_instances: [],
               guild_scheduled_events: [],
               features: [],
@@ -324,7 +357,10 @@ export async function startFakeDiscord(options: {
   }): Record<string, unknown> => ({
     id: input.id,
     channel_id: input.channelId,
-    guild_id: GUILD_ID,
+    // As Discord does, the gateway's message names its channel's type (1: a DM; 11: a thread).
+    ...(isDm(input.channelId)
+      ? { channel_type: 1 }
+      : { guild_id: GUILD_ID, channel_type: threads.some((t) => t.id === input.channelId) ? 11 : 0 }),
     author: input.author,
     content: input.content,
     timestamp: new Date().toISOString(),
@@ -344,7 +380,7 @@ export async function startFakeDiscord(options: {
             type: 0,
             message_id: input.replyTo,
             channel_id: input.channelId,
-            guild_id: GUILD_ID,
+            ...(isDm(input.channelId) ? {} : { guild_id: GUILD_ID }),
           },
           referenced_message: messages.get(input.replyTo) ?? null,
         }
@@ -440,12 +476,12 @@ export async function startFakeDiscord(options: {
     }
     const m1 = /^\/channels\/(\d+)\/typing$/.exec(path);
     if (m1 && method === 'POST') {
-      if (!options.channelIds.includes(m1[1]!)) return send(response, 404, unknownChannel);
+      if (!knownChannel(m1[1]!)) return send(response, 404, unknownChannel);
       return noContent(response);
     }
     const m2 = /^\/channels\/(\d+)\/messages$/.exec(path);
     if (m2 && method === 'POST') {
-      if (!options.channelIds.includes(m2[1]!)) return send(response, 404, unknownChannel);
+      if (!knownChannel(m2[1]!)) return send(response, 404, unknownChannel);
       const problem = contentProblem(body);
       if (problem) return send(response, problem.status, problem.body);
       const record = body as {
@@ -607,7 +643,15 @@ export async function startFakeDiscord(options: {
         flags: post.voice ? VOICE_MESSAGE_FLAG : 0,
         attachments: files,
       });
-      message.member = { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 };
+      if (!isDm(post.channelId)) {
+        message.member = {
+          roles: [],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        };
+      }
       messages.set(id, message);
       dispatch('MESSAGE_CREATE', message);
       return { messageId: id };
@@ -645,7 +689,12 @@ export async function startFakeDiscord(options: {
         type: 3,
         data: { custom_id: input.customId, component_type: 2 },
         message: messages.get(input.messageId),
-        ...interactionContext(input.channelId, input.userId, token),
+        ...interactionContext(
+          input.channelId,
+          input.userId,
+          token,
+          threads.find((thread) => thread.id === input.channelId)?.parentId ?? null,
+        ),
       });
       return { interactionId };
     },
@@ -742,6 +791,8 @@ function buttonsOf(components: unknown): DiscordButton[] {
   const buttons: DiscordButton[] = [];
   for (const row of components) {
     const inner = typeof row === 'object' && row !== null && 'components' in row ? row.components : [];
+    // Discord refuses an action row of more than five buttons.
+    if (Array.isArray(inner) && inner.length > 5) throw new Error('an action row holds at most 5 components');
     for (const item of Array.isArray(inner) ? inner : []) {
       if (typeof item !== 'object' || item === null) continue;
       const { custom_id: customId, label, style } = item as Record<string, unknown>;

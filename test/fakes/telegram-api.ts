@@ -25,6 +25,8 @@ export interface BotMessage {
   history: string[];
   parseModes: Array<string | null>;
   replyTo: number | null;
+  /** The forum topic it was sent to (`message_thread_id`), or null. */
+  threadId: number | null;
   deleted: boolean;
   /** The inline keyboard now under the message (flattened rows); an edit without reply_markup removes it. */
   buttons: InlineButton[];
@@ -61,6 +63,8 @@ export interface UserMessageInput {
   photo?: Array<{ data: Uint8Array; width: number; height: number; declaredSize?: number }>;
   /** Marks the message as one part of an album (Telegram's `media_group_id`). */
   mediaGroupId?: string;
+  /** Written in this forum topic of the (supergroup) chat: as Telegram does, it "replies" to the topic's root. */
+  threadId?: number;
 }
 
 export interface ScriptedFailure {
@@ -111,7 +115,7 @@ export interface Storm {
 interface StoredMessage {
   message_id: number;
   date: number;
-  chat: { id: number; type: string };
+  chat: { id: number; type: string; is_forum?: boolean };
   from: Record<string, unknown>;
   text?: string;
   [key: string]: unknown;
@@ -218,6 +222,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
         history: [text],
         parseModes: [parseModeOf(payload)],
         replyTo,
+        threadId: typeof payload.message_thread_id === 'number' ? payload.message_thread_id : null,
         deleted: false,
         buttons: buttonsOf(payload.reply_markup),
       });
@@ -407,9 +412,24 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
       const message: StoredMessage = {
         message_id: messageId,
         date: now(),
-        chat: { id: chatId, type: chatId > 0 ? 'private' : 'group' },
+        chat:
+          input.threadId === undefined
+            ? { id: chatId, type: chatId > 0 ? 'private' : 'group' }
+            : { id: chatId, type: 'supergroup', is_forum: true },
         from: { id: input.userId, is_bot: false, first_name: `User ${input.userId}` },
       };
+      if (input.threadId !== undefined) {
+        message.message_thread_id = input.threadId;
+        message.is_topic_message = true;
+        if (input.replyTo === undefined) {
+          message.reply_to_message = {
+            message_id: input.threadId,
+            date: now(),
+            chat: message.chat,
+            forum_topic_created: { name: `Topic ${input.threadId}`, icon_color: 0 },
+          };
+        }
+      }
       if (input.text !== undefined) message.text = input.text;
       if (input.caption !== undefined) message.caption = input.caption;
       if (input.mediaGroupId !== undefined) message.media_group_id = input.mediaGroupId;

@@ -61,7 +61,9 @@ describe('permission prompts in chat (e2e, Telegram and Discord at once)', () =>
   });
 
   const tgPrompt = () => telegram.fake.botMessages(TELEGRAM_USER).find((m) => m.buttons.length > 0);
-  const dcPrompt = () => discord.fake.botMessages(DISCORD_CHANNEL).find((m) => m.buttons.length > 0);
+  // The 🔐 prompt, not a finished answer's "Show steps" button.
+  const dcPrompt = () =>
+    discord.fake.botMessages(DISCORD_CHANNEL).find((m) => m.buttons.some((b) => b.label === 'Allow'));
   const fileOf = (marker: string) => join(rig.workspace, `${marker}.txt`);
 
   it('Telegram: the prompt shows the call with Allow / Always / Deny; a stranger is refused; Allow writes the file', async () => {

@@ -132,13 +132,91 @@ describe('permission broker', () => {
     expect(sent).toEqual([]);
   });
 
-  it('AskUserQuestion is not shown as Allow/Deny: the model is told to ask in its answer', () => {
-    const { broker, events, sent } = setup();
-    broker.handle(
-      canUseTool('cli-9', 'AskUserQuestion', { questions: [] }, { requires_user_interaction: true }),
-    );
+  it('AskUserQuestion is not shown as Allow/Deny but as its question; the answer goes back as the SDK sends it', () => {
+    const { broker, events, sent, pendingCounts } = setup();
+    const questions: object[] = [];
+    const questionEvents: ProgressEvent[] = [];
+    const asking = createPermissionBroker({
+      timeoutMs: 300_000,
+      cwd: '/ws',
+      send: (line) => sent.push(JSON.parse(line)) > 0,
+      emit: (event) => questionEvents.push(event),
+      onPendingChange: (count) => pendingCounts.push(count),
+    });
+    const input = {
+      questions: [
+        {
+          question: 'Which color?',
+          header: 'Color',
+          options: [{ label: 'Blue', description: 'Calm' }, { label: 'Red' }, { description: 'no label' }],
+          multiSelect: false,
+        },
+      ],
+    };
+    asking.handle(canUseTool('cli-9', 'AskUserQuestion', input, { requires_user_interaction: true }));
     expect(events).toEqual([]);
-    expect(responseOf(sent[0])).toMatchObject({ behavior: 'deny' });
+    expect(sent).toEqual([]);
+    const [pending] = questionEvents;
+    expect(pending).toMatchObject({
+      type: 'question',
+      kind: 'ask',
+      status: 'pending',
+      questions: [
+        {
+          question: 'Which color?',
+          header: 'Color',
+          multiSelect: false,
+          // An option without a label cannot be a button: left out.
+          options: [
+            { label: 'Blue', description: 'Calm' },
+            { label: 'Red', description: '' },
+          ],
+        },
+      ],
+    });
+    const requestId = pending?.type === 'question' ? pending.requestId : '';
+    expect(asking.answerQuestion(requestId, { kind: 'answers', answers: { 'Which color?': 'Blue' } })).toBe(
+      true,
+    );
+    expect(responseOf(sent[0])).toEqual({
+      behavior: 'allow',
+      updatedInput: { ...input, answers: { 'Which color?': 'Blue' } },
+      toolUseID: 'toolu_cli-9',
+    });
+    expect(questionEvents.at(-1)).toMatchObject({ type: 'question', status: 'answered', answer: 'Blue' });
+    expect(asking.answerQuestion(requestId, { kind: 'answers', answers: {} })).toBe(false);
+    expect(questions).toEqual([]);
+    // Nothing readable to ask: the model is told to ask in its answer.
+    broker.handle(
+      canUseTool('cli-10', 'AskUserQuestion', { questions: [] }, { requires_user_interaction: true }),
+    );
+    expect(responseOf(sent.at(-1))).toMatchObject({ behavior: 'deny' });
+  });
+
+  it('ExitPlanMode shows the plan; approve allows it, keep planning denies it with a reason', () => {
+    const { sent } = setup();
+    const seen: ProgressEvent[] = [];
+    const broker = createPermissionBroker({
+      timeoutMs: 300_000,
+      cwd: '/ws',
+      send: (line) => sent.push(JSON.parse(line)) > 0,
+      emit: (event) => seen.push(event),
+      onPendingChange: () => {},
+    });
+    broker.handle(
+      canUseTool('p1', 'ExitPlanMode', { plan: '# Plan\n1. go' }, { requires_user_interaction: true }),
+    );
+    const first = seen[0];
+    expect(first).toMatchObject({ type: 'question', kind: 'plan', plan: '# Plan\n1. go' });
+    broker.answerQuestion(first?.type === 'question' ? first.requestId : '', { kind: 'approve_plan' });
+    expect(responseOf(sent[0])).toMatchObject({ behavior: 'allow', updatedInput: { plan: '# Plan\n1. go' } });
+    broker.handle(canUseTool('p2', 'ExitPlanMode', {}, { requires_user_interaction: true }));
+    const second = seen.at(-1);
+    broker.answerQuestion(second?.type === 'question' ? second.requestId : '', { kind: 'keep_planning' });
+    expect(responseOf(sent[1])).toMatchObject({
+      behavior: 'deny',
+      message: expect.stringContaining('keep planning'),
+    });
   });
 
   it('a control request it does not serve gets an error answer at once', () => {

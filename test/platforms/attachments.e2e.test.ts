@@ -200,7 +200,9 @@ describe('attachments on Telegram and Discord at once (e2e)', () => {
       if (!replyTo) throw new Error('the photo test did not run');
       const user = send.hostileDocument(`DOC_TASK ${name} read the log`, encode(`${canary}\n`), replyTo);
 
-      const answer = await answerTo(driver(), user, 'The file says');
+      // The whole answer, not a live preview that shows only its start ("The file says …").
+      const answer = await answerTo(driver(), user, 'out tokens');
+      expect(answer.text).toContain('The file says');
       expect(answer.text).toContain(canary);
       expect(rig.carries(`DOC_TASK ${name}`, `PHOTO_TASK ${name}`)).toBe(true);
       expect(lastUserText(rig.requestsFor(`DOC_TASK ${name}`)[0])).toContain(`Attached: ${folderOf(user)}/`);

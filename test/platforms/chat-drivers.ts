@@ -104,8 +104,11 @@ export async function startTelegramDriver(): Promise<ChatFakeDriver & { fake: Fa
   };
 }
 
-export async function startDiscordDriver(): Promise<ChatFakeDriver & { fake: FakeDiscord }> {
-  const fake = await startFakeDiscord({ channelIds: [DISCORD_CHANNEL] });
+/** `places`: threads and direct-message channels the fake knows besides the allowed channel. */
+export async function startDiscordDriver(
+  places: Omit<Parameters<typeof startFakeDiscord>[0], 'channelIds'> = {},
+): Promise<ChatFakeDriver & { fake: FakeDiscord }> {
+  const fake = await startFakeDiscord({ channelIds: [DISCORD_CHANNEL], ...places });
   const writes = /^(POST \/channels\/\d+\/messages|PATCH \/channels\/\d+\/messages\/\d+)$/;
   return {
     name: 'discord',

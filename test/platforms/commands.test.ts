@@ -14,6 +14,7 @@ import {
 import { formatStats } from '../../platforms/commands/stats-text.js';
 import { DISCORD_COMMANDS, TELEGRAM_COMMANDS } from '../../platforms/index.js';
 import { createProjectBook } from '../../platforms/project-choice.js';
+import type { NodeSnapshot } from '../../sessions/index.js';
 
 // The command table is the one source: the help text, Telegram's menu, Discord's slash commands and the text
 // parser are read from it, and a command without a handler does not compile (checked by `tsc -p .`).
@@ -30,7 +31,16 @@ describe('one command table', () => {
     const expected = commandList().flatMap(({ name, help }) => (help === null ? [] : [{ name, help }]));
     expect(helpLines(helpText(null))).toEqual(expected);
     expect(helpLines(helpText(20 * 1024 * 1024))).toEqual(expected);
-    expect(names(expected)).toEqual(['stop', 'clear', 'stats', 'diff', 'merge', 'discard', 'project']);
+    expect(names(expected)).toEqual([
+      'stop',
+      'clear',
+      'stats',
+      'diff',
+      'merge',
+      'discard',
+      'project',
+      'mode',
+    ]);
   });
 
   it("Telegram's menu lists exactly the commands with a menu description", () => {
@@ -102,8 +112,9 @@ describe('one command table', () => {
 });
 
 /** A context that records what a command did; the engine is not reached by the commands under test. */
-function recordingContext() {
+function recordingContext(options: { word?: string; knownReply?: boolean } = {}) {
   const answers: string[] = [];
+  const modes: string[] = [];
   const permissions: Array<{ replyTo: string; decision: string }> = [];
   const unused = (): never => {
     throw new Error('not used in this test');
@@ -116,7 +127,7 @@ function recordingContext() {
       clear: unused,
       branches: { diff: unused, merge: unused, discard: unused },
     },
-    words: '',
+    words: options.word ?? '',
     projects: createProjectBook([]).forChat('test:c'),
     ref: (messageId) => ({ platform: 'test', chatId: 'c', messageId }),
     answer: async (markdown) => {
@@ -134,8 +145,17 @@ function recordingContext() {
     gatewayStats: unused,
     chatStats: unused,
     attachmentMaxBytes: null,
+    chatMode: () => null,
+    setChatMode: (mode) => {
+      modes.push(`chat:${mode}`);
+    },
+    setConversationMode: async (replyTo, mode) => {
+      if (options.knownReply === false) return undefined;
+      modes.push(`${replyTo}:${mode}`);
+      return { id: 'n' } as NodeSnapshot; // only its presence is read
+    },
   };
-  return { context, answers, permissions };
+  return { context, answers, permissions, modes };
 }
 
 describe('dispatch', () => {
@@ -198,6 +218,42 @@ describe('/project', () => {
     expect(answers).toEqual([
       'No projects are configured (PROJECTS): every conversation works in the one workspace.',
     ]);
+  });
+});
+
+describe('/mode', () => {
+  it('reads its word in any case, and refuses any other word without changing anything', async () => {
+    expect(parseTextCommand('/mode plan')).toEqual({ kind: 'command', command: 'mode', words: 'plan' });
+    expect(parseTextCommand('/mode')).toEqual({ kind: 'command', command: 'mode' });
+    const any = recordingContext({ word: 'ACCEPTEDITS' });
+    await runCommand('mode', any.context, null);
+    expect(any.modes).toEqual(['chat:acceptEdits']);
+    const wrong = recordingContext({ word: 'yolo' });
+    await runCommand('mode', wrong.context, '42');
+    expect(wrong.modes).toEqual([]);
+    expect(wrong.answers).toEqual([
+      '`/mode` takes one of `default`, `acceptEdits`, `plan`, `bypass`; `yolo` is none of them. Nothing changed.',
+    ]);
+  });
+
+  it('sets the chat’s mode alone, the conversation’s as a reply, and says which applies with no word', async () => {
+    const chat = recordingContext({ word: 'plan' });
+    await runCommand('mode', chat.context, null);
+    expect(chat.modes).toEqual(['chat:plan']);
+    expect(chat.answers).toEqual(['New conversations here now run in `plan` mode.']);
+    const conversation = recordingContext({ word: 'bypass' });
+    await runCommand('mode', conversation.context, '42');
+    expect(conversation.modes).toEqual(['42:bypass']);
+    expect(conversation.answers[0]).toContain('This conversation now runs in `bypass` mode');
+    const unknown = recordingContext({ word: 'default', knownReply: false });
+    await runCommand('mode', unknown.context, '43');
+    expect(unknown.answers[0]).toContain('That message is not part of a task');
+    const asked = recordingContext();
+    await runCommand('mode', asked.context, null);
+    expect(asked.modes).toEqual([]);
+    expect(asked.answers[0]).toContain(
+      'New conversations here run in the relay’s default mode (CLAUDE_PERMISSIONS)',
+    );
   });
 });
 

@@ -66,7 +66,7 @@ describe('progress mapper over recorded transcripts', () => {
       const taskIds = new Set(sub.map((event) => event.taskId));
       expect(taskIds.size).toBe(1);
       expect(sub[0]).toMatchObject({ status: 'started', description: 'Say hi sub' });
-      expect(sub).toContainEqual(expect.objectContaining({ description: 'Bash: echo from-subagent' }));
+      expect(sub).toContainEqual(expect.objectContaining({ tool: 'Bash: echo from-subagent' }));
       expect(sub.filter((event) => event.status === 'done')).toEqual([
         expect.objectContaining({ description: 'Say hi sub' }),
       ]);

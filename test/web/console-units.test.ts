@@ -77,11 +77,11 @@ describe('the console’s HTML dialect', () => {
     );
   });
 
-  it('leaves a table as written for a chat without table markup (Telegram)', () => {
+  it('draws a table as aligned monospace for a chat without table markup (Telegram)', () => {
     const parts = renderMarkdown('| a | b |\n|---|---|\n| 1 | 2 |', {
       dialect: telegramHtml,
       maxLength: 4096,
     });
-    expect(parts.map((part) => part.formatted).join('')).toBe('| a | b |\n|---|---|\n| 1 | 2 |');
+    expect(parts.map((part) => part.formatted).join('')).toBe('<pre><code>a | b\n--+--\n1 | 2</code></pre>');
   });
 });

@@ -8,7 +8,7 @@ const NO_NESTING_INSIDE = new Set(['code', 'pre']);
 export function telegramHtmlProblems(html: string): string[] {
   const problems: string[] = [];
   const stack: string[] = [];
-  const tag = /<(\/?)([a-z]+)((?: [a-z]+="[^"<>]*")*)>/g;
+  const tag = /<(\/?)([a-z]+)((?: [a-z]+(?:="[^"<>]*")?)*)>/g;
   let last = 0;
   for (const match of html.matchAll(tag)) {
     checkText(html.slice(last, match.index), problems);
@@ -23,7 +23,8 @@ export function telegramHtmlProblems(html: string): string[] {
     if (
       attributes &&
       !(name === 'a' && /^ href="/.test(attributes)) &&
-      !(name === 'code' && /^ class="language-/.test(attributes))
+      !(name === 'code' && /^ class="language-/.test(attributes)) &&
+      !(name === 'blockquote' && attributes === ' expandable')
     )
       problems.push(`unexpected attributes on <${name}>: ${attributes}`);
     const parent = stack.at(-1);
@@ -45,11 +46,12 @@ function checkText(text: string, problems: string[]): void {
 }
 
 /**
- * What a reader must get back: every character that is not whitespace, markdown syntax, a bullet or a
- * zero-width space, in order.
+ * What a reader must get back: every character that is not whitespace, markdown syntax (table rules included),
+ * a bullet or a zero-width space, in order.
  */
 export function contentOf(text: string): string {
-  return text.replace(/[\s\u200b*_~`#>[\]()\\|+\-•]/g, '');
+  // A colon against a dash is a table's column alignment (`---:`): markup, dropped with the separator row.
+  return text.replace(/:(?=-)|(?<=-):/g, '').replace(/[\s\u200b*_~`#>[\]()\\|+\-•·]/g, '');
 }
 
 export function hasLoneSurrogate(text: string): boolean {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { discordMarkdown } from '../../../platforms/discord/index.js';
 import { type Dialect, renderMarkdown } from '../../../platforms/render/index.js';
 import { telegramHtml } from '../../../platforms/telegram/index.js';
+import { parseTelegramHtml } from '../../fakes/telegram-html.js';
 import { contentOf, hasLoneSurrogate, telegramHtmlProblems } from './oracle.js';
 
 // Property tests of the splitter: any input, any limit → parts within the limit, well-formed Telegram HTML,
@@ -50,6 +51,11 @@ const pieces = [
   '𝔘',
   'x'.repeat(40),
   'https://e.com/?q=1&r=<2>',
+  '|',
+  ' | ',
+  '\\|',
+  '\n|---|---|\n',
+  '\n| a | **b** |\n| --- | ---: |\n| `c` | d |\n',
 ];
 const markdownish = fc
   .array(fc.oneof(fc.constantFrom(...pieces), fc.string({ unit: 'grapheme', maxLength: 12 })), {
@@ -65,7 +71,13 @@ function checkParts(input: string, d: Dialect, maxLength: number): void {
     expect(part.plain.length).toBeLessThanOrEqual(maxLength);
     expect(part.plain.trim()).not.toBe('');
     expect(hasLoneSurrogate(part.formatted) || hasLoneSurrogate(part.plain)).toBe(false);
-    if (d === telegramHtml) expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+    if (d === telegramHtml) {
+      expect(telegramHtmlProblems(part.formatted)).toEqual([]);
+      // What the Bot API fake accepts, and what it counts against the limit: the visible text.
+      const parsed = parseTelegramHtml(part.formatted);
+      expect(parsed.ok).toBe(true);
+      if (parsed.ok) expect(parsed.visible.length).toBeLessThanOrEqual(maxLength);
+    }
   }
   expect(contentOf(parts.map((p) => p.plain).join('\n'))).toBe(contentOf(input));
 }

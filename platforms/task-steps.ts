@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import type { SessionEngine } from '../sessions/index.js';
+import { type ChatContext, refOf } from './chat-context.js';
+import type { ChatButton, Formatted } from './render/index.js';
+
+// A finished task's steps where the chat cannot collapse them (Discord): the answer carries a "Show steps"
+// button, and a press sends the steps as replies to it. Kept in memory for the most recent tasks only; a press
+// after a restart, or on a task long past, is told so.
+
+export interface StepsShelf {
+  /** The button to put under the answer's last message; `place` it once that message exists. */
+  button(nodeId: string): ChatButton;
+  place(nodeId: string, shelved: ShelvedSteps): void;
+  /** A button press; `null` when the button is not a steps button. */
+  press(data: string): Promise<string | null>;
+}
+
+export interface ShelvedSteps {
+  chat: ChatContext;
+  /** The message the button sits under, and its content (to take the button off once pressed). */
+  messageId: string;
+  content: Formatted;
+  steps: Formatted[];
+}
+
+const PREFIX = 'steps:';
+export const STEPS_SHELVED = 200;
+
+export function createStepsShelf(options: { engine: SessionEngine; logger: Logger }): StepsShelf {
+  const shelved = new Map<string, ShelvedSteps>();
+
+  return {
+    button: (nodeId) => ({ id: `${PREFIX}${nodeId}`, label: 'Show steps', style: 'secondary' }),
+
+    place(nodeId, entry) {
+      shelved.delete(nodeId);
+      shelved.set(nodeId, entry);
+      for (const oldest of shelved.keys()) {
+        if (shelved.size <= STEPS_SHELVED) break;
+        shelved.delete(oldest);
+      }
+    },
+
+    async press(data) {
+      if (!data.startsWith(PREFIX)) return null;
+      const nodeId = data.slice(PREFIX.length);
+      const entry = shelved.get(nodeId);
+      if (!entry)
+        return 'The steps of this task are no longer kept (the relay restarted or it is long past).';
+      shelved.delete(nodeId);
+      const { chat } = entry;
+      for (const part of entry.steps) {
+        const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: entry.messageId });
+        await options.engine.linkMessage(nodeId, refOf(chat, sent.messageId), 'continuation');
+      }
+      await chat.outbox
+        .edit(chat.chatId, entry.messageId, { ...entry.content, buttons: [] })
+        .catch((error: unknown) => options.logger.warn({ err: error, nodeId }, 'could not remove a button'));
+      return 'The steps are below the answer.';
+    },
+  };
+}
