@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { telegramHtml, WEB_MAX_LENGTH, webHtml } from '../../platforms/index.js';
 import { renderMarkdown } from '../../platforms/render/index.js';
+import { highlightCodeLine } from '../../platforms/web/dialect.js';
 import { createMessageLog, type WebMessage } from '../../platforms/web/message-log.js';
 
 // The console's pure parts: the numbered log a reconnecting page resumes from, and the HTML its answers are in.
@@ -73,8 +74,19 @@ describe('the console’s HTML dialect', () => {
       '<table><thead><tr><th>name</th><th>value</th></tr></thead><tbody><tr><td><code>x</code></td><td><strong>1</strong></td></tr><tr><td>y | z</td><td>2</td></tr></tbody></table>',
     );
     expect(html('```ts\nconst a = 1 < 2;\n```')).toBe(
-      '<pre><code data-language="ts">const a = 1 &lt; 2;</code></pre>',
+      '<pre><code data-language="ts"><span class="tok-keyword">const</span> a = <span class="tok-number">1</span> &lt; <span class="tok-number">2</span>;</code></pre>',
     );
+  });
+
+  it('highlights code (keywords, strings, numbers, comments), each piece escaped on its own', () => {
+    expect(highlightCodeLine('if (x) return "<b>" + 42; // <script>')).toBe(
+      '<span class="tok-keyword">if</span> (x) <span class="tok-keyword">return</span> <span class="tok-string">&quot;&lt;b&gt;&quot;</span> + <span class="tok-number">42</span>; <span class="tok-comment">// &lt;script&gt;</span>',
+    );
+    expect(highlightCodeLine('def f(): pass  # done')).toBe(
+      '<span class="tok-keyword">def</span> f(): <span class="tok-keyword">pass</span>  <span class="tok-comment"># done</span>',
+    );
+    // An unclosed quote is plain text, escaped: no span is left open.
+    expect(highlightCodeLine("it's <fine>")).toBe('it&#39;s &lt;fine&gt;');
   });
 
   it('draws a table as aligned monospace for a chat without table markup (Telegram)', () => {
