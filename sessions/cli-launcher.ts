@@ -109,14 +109,15 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
   };
   /**
    * A broken sandbox still gets its settings: the CLI then refuses to run commands uncontained. In skip mode the
-   * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why).
+   * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why). `mode`: how this session asks
+   * (CLAUDE_PERMISSIONS, or its conversation's /mode): only one that asks nobody gets the allow rules.
    */
-  const sandboxArgs = (args: string[]): string[] => {
+  const sandboxArgs = (args: string[], mode: PermissionMode): string[] => {
     if (sandboxStatus().state === 'off') return args;
     const settings = sandboxSettings({
       writableDirs: config.allowedDirs,
       allowHosts: config.sandbox?.allowHosts ?? [],
-      unattended: permissions === 'skip',
+      unattended: mode === 'skip',
     });
     const contained = args.map((arg) => (arg === '--dangerously-skip-permissions' ? SANDBOXED_SKIP : [arg]));
     return [...contained.flat(), '--settings', JSON.stringify(settings)];
@@ -189,6 +190,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
             permissions: nodePermissions,
             run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
           }),
+          nodePermissions,
         );
       // A pre-started process has every argument but the system prompt, which it is given by initialize.
       const { appendSystemPrompt, ...shape } = run;
@@ -199,6 +201,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
               node,
               sandboxArgs(
                 buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+                permissions,
               ),
             )
           : undefined;

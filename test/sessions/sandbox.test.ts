@@ -1,8 +1,18 @@
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatStats } from '../../platforms/commands/stats-text.js';
-import { describeSandbox, type SandboxStatus } from '../../sessions/index.js';
+import { createCliLauncher } from '../../sessions/cli-launcher.js';
+import {
+  type ChatPermissionMode,
+  describeSandbox,
+  type NodeSnapshot,
+  type SandboxStatus,
+} from '../../sessions/index.js';
 import { resolveSandbox, sandboxSettings } from '../../sessions/sandbox.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 
 // CLAUDE_SANDBOX as configured and as reported; what the sandbox enforces is proven with the real CLI in
 // sandbox.e2e.test.ts.
@@ -87,5 +97,66 @@ describe('CLAUDE_SANDBOX', () => {
     expect(asking).toMatchObject({
       sandbox: { autoAllowBashIfSandboxed: false, allowUnsandboxedCommands: false },
     });
+  });
+});
+
+describe("the sandbox and a conversation's /mode", () => {
+  const NODE: NodeSnapshot = {
+    id: '0b1c2d3e-4f50-4617-8899-aabbccddeeff',
+    treeId: 't',
+    parentId: null,
+    prompt: 'go',
+    state: 'running',
+    queuePosition: null,
+    sessionId: null,
+    workingDirectory: '/w',
+    messages: [],
+    createdAt: 1,
+    startedAt: 2,
+    finishedAt: null,
+    costUsd: 0,
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+    outcome: null,
+  };
+  /** The arguments the launcher gives the CLI, caught by a stand-in binary that writes them down and exits. */
+  async function argsFor(permissions: 'skip' | 'ask', permissionMode: ChatPermissionMode) {
+    const dir = mkdtempSync(join(tmpdir(), 'mode-args-'));
+    const bin = join(dir, 'claude');
+    const out = join(dir, 'args.json');
+    writeFileSync(
+      bin,
+      `#!/bin/sh\nnode -e 'require("fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(1)))' -- "$@"\n`,
+    );
+    chmodSync(bin, 0o755);
+    const launcher = createCliLauncher({
+      config: {
+        ...loadConfig({}, dir).sessions,
+        claudeBin: bin,
+        permissions,
+        sandbox: { mode: 'on', allowHosts: [] },
+      },
+      proxy: null,
+      logger: createLogger('silent', []),
+      inheritedEnv: { PATH: process.env.PATH ?? '' },
+      sandboxProbe: () => null,
+    });
+    const node: NodeSnapshot = { ...NODE, workingDirectory: dir, run: { permissionMode } };
+    const run = launcher.start(node, { emit: () => {}, onSessionId: () => {}, onSpawn: () => {} });
+    await run.ended;
+    const args: string[] = JSON.parse(readFileSync(out, 'utf8'));
+    const settings = JSON.parse(args[args.indexOf('--settings') + 1] ?? '{}');
+    return { args, settings };
+  }
+
+  it('only a session that asks nobody gets the allow rules: /mode default on a skip relay asks, /mode bypass on an ask relay does not', async () => {
+    const asks = await argsFor('skip', 'default');
+    expect(asks.settings.permissions).toBeUndefined();
+    expect(asks.settings.sandbox.autoAllowBashIfSandboxed).toBe(false);
+    const bypass = await argsFor('ask', 'bypass');
+    expect(bypass.settings.permissions.allow).toContain('Bash');
+    expect(bypass.settings.sandbox.autoAllowBashIfSandboxed).toBe(true);
+    expect(bypass.args).not.toContain('--dangerously-skip-permissions');
+    const plan = await argsFor('skip', 'plan');
+    expect(plan.settings.permissions).toBeUndefined();
   });
 });
