@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { sameSecret } from '../../src/common/index.js';
 
-// Who may use the console. Without PROXY_AUTH_TOKEN it is open to whoever reaches the port (loopback unless
-// HOST says otherwise, and then the token is required). With it, the page asks for the token once and the relay
+// Who may use the console. Without PROXY_AUTH_TOKEN it is open to whoever reaches the port by a loopback name
+// (HOST is loopback then; any other HOST requires the token). With it, the page asks for the token once and the relay
 // answers with a session cookie the page's script cannot read (HttpOnly) and other sites' pages do not send
 // (SameSite=Strict). Every request that changes something must also come from the console's own origin.
 
@@ -22,7 +22,9 @@ export function createConsoleAccess(authToken: string | undefined): ConsoleAcces
   return {
     needsLogin: authToken !== undefined,
     admitted(req) {
-      if (authToken === undefined) return true;
+      // Open without a token, but only to pages loaded from this machine by its own name: a site whose name was
+      // pointed at 127.0.0.1 (DNS rebinding) would otherwise be same-origin with the console.
+      if (authToken === undefined) return loopbackHost(req.headers.host);
       const session = cookieOf(req, SESSION_COOKIE);
       return session !== undefined && sessions.has(session);
     },
@@ -33,6 +35,13 @@ export function createConsoleAccess(authToken: string | undefined): ConsoleAcces
       return `${SESSION_COOKIE}=${session}; Path=/ui; HttpOnly; SameSite=Strict`;
     },
   };
+}
+
+/** `localhost`, `127.x.y.z` or `[::1]`, with any port. */
+export function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {

@@ -109,7 +109,14 @@ export function createConsoleHttp(options: ConsoleHttpOptions): ConsoleHttp {
       res.setHeader('set-cookie', cookie);
       return json(res, 200, { ok: true });
     }
-    if (!access.admitted(req)) return json(res, 401, { error: 'log in with PROXY_AUTH_TOKEN', login: true });
+    if (!access.admitted(req)) {
+      if (!access.needsLogin) {
+        return json(res, 403, {
+          error: 'without PROXY_AUTH_TOKEN the console answers only at a loopback address (127.0.0.1, localhost)',
+        });
+      }
+      return json(res, 401, { error: 'log in with PROXY_AUTH_TOKEN', login: true });
+    }
     if (method === 'GET' && path === '/ui/api/state') {
       return json(res, 200, { lastId: log.lastId(), messages: log.messages() });
     }

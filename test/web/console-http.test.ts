@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebPlatform, type Incoming } from '../../platforms/index.js';
 import { loadConfig } from '../../src/config.js';
@@ -111,5 +112,37 @@ describe('the console mounted on the proxy server', () => {
     expect(received.some((incoming) => incoming.kind === 'text' && incoming.text === 'from elsewhere')).toBe(
       false,
     );
+  });
+
+  it('without a token, answers only requests addressed to a loopback name (a rebound DNS name gets nothing)', async () => {
+    const port = new URL(proxy.url).port;
+    const ask = (host: string, method: 'GET' | 'POST', path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method,
+            path,
+            headers: { host, origin: `http://${host}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(method === 'POST' ? JSON.stringify({ text: 'rebound' }) : undefined);
+      });
+    for (const path of ['/ui/api/state', '/ui/api/tree']) {
+      const rebound = await ask(`evil.example:${port}`, 'GET', path);
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).not.toContain('messages');
+    }
+    expect((await ask(`evil.example:${port}`, 'POST', '/ui/api/send')).status).toBe(403);
+    expect(received.some((incoming) => incoming.kind === 'text' && incoming.text === 'rebound')).toBe(false);
+    expect((await ask(`localhost:${port}`, 'GET', '/ui/api/state')).status).toBe(200);
+    expect((await ask(`127.0.0.1:${port}`, 'GET', '/ui/api/tree')).status).toBe(200);
   });
 });
