@@ -132,9 +132,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     async answerQuestion(nodeId, requestId, answer) {
       const answered = runs.answerQuestion(nodeId, requestId, answer);
       const node = tree.get(nodeId);
-      // The CLI left plan mode: what continues this conversation starts out of it too.
+      // The CLI left plan mode: what continues this conversation asks as the relay does (CLAUDE_PERMISSIONS).
       if (answered && answer.kind === 'approve_plan' && node?.run?.permissionMode === 'plan') {
-        node.run = { ...node.run, permissionMode: 'default' };
+        const { permissionMode: _plan, ...rest } = node.run;
+        node.run = rest;
         await runs.persist(node);
       }
       return answered;

@@ -60,15 +60,27 @@ interface GitRunner {
   must(cwd: string, args: string[], env?: Record<string, string>): Promise<string>;
 }
 
+const GIT_TIMEOUT_MS = 120_000;
+
 function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
   const run = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> =>
     new Promise((done, fail) => {
       execFile(
         'git',
         ['-c', 'core.hooksPath=/dev/null', ...args],
-        { cwd, env: { ...baseEnv, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 },
+        {
+          cwd,
+          env: { ...baseEnv, ...GIT_ENV, ...env },
+          maxBuffer: 64 * 1024 * 1024,
+          // One git that hangs (a credential helper, an LFS filter) must not hold every fork behind it.
+          timeout: GIT_TIMEOUT_MS,
+          killSignal: 'SIGKILL',
+        },
         (error, stdout, stderr) => {
           if (error === null) return done({ stdout, stderr, code: 0 });
+          if (error.killed) {
+            return fail(new GitError(`git ${args[0]} did not finish within ${GIT_TIMEOUT_MS / 1000} s`));
+          }
           // A number is git's exit status; anything else means git itself could not be started.
           if (typeof error.code !== 'number')
             return fail(new GitError(`git could not run: ${error.message}`));
