@@ -22,6 +22,11 @@ export interface BranchesOptions {
   persist(node: NodeSnapshot): Promise<void>;
   clock: Clock;
   logger: Logger;
+  /**
+   * Origins (platforms) whose forks continue in their parent's directory: the API gateway, where every turn of a
+   * client's conversation is a fork, and a worktree per turn would only cost time and disk.
+   */
+  sharedDirectoryOrigins?: readonly string[];
 }
 
 export interface Branches extends BranchCommands {
@@ -134,6 +139,8 @@ export function createBranches(options: BranchesOptions): Branches {
     async prepare(node) {
       const parent = tree.parentOf(node);
       if (options.mode === 'off' || parent === undefined || live(node.worktree)) return null;
+      const origin = node.messages[0]?.ref.platform;
+      if (origin !== undefined && options.sharedDirectoryOrigins?.includes(origin)) return null;
       try {
         const made = await serial(() =>
           parent.worktree !== undefined && !live(parent.worktree)

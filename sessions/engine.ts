@@ -30,6 +30,8 @@ export interface SessionEngineOptions extends CliLauncherOptions {
   storeBusyTimeoutMs?: number;
   /** While the store refuses writes, how often the held states are retried (default 5 s). */
   storeRetryMs?: number;
+  /** Origins whose forks share their parent's directory instead of a worktree each (branches.ts). */
+  sharedDirectoryOrigins?: readonly string[];
 }
 
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
@@ -55,6 +57,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     persist: (node) => runs.persist(node),
     clock,
     logger,
+    ...(options.sharedDirectoryOrigins === undefined
+      ? {}
+      : { sharedDirectoryOrigins: options.sharedDirectoryOrigins }),
   });
   const runs = createRunLifecycle({
     tree,

@@ -128,6 +128,8 @@ async function run(say: Say, env: Readonly<Record<string, string | undefined>>):
     ...(config.gateway?.prestart && gatewayModule
       ? { prestart: { count: config.gateway.prestart, platform: gatewayModule.GATEWAY_PLATFORM } }
       : {}),
+    // Every turn of an API client's conversation is a fork: they go on in one directory, not a worktree each.
+    ...(gatewayModule ? { sharedDirectoryOrigins: [gatewayModule.GATEWAY_PLATFORM] } : {}),
   });
   engine = sessions;
   stops.unshift(() => sessions.close());

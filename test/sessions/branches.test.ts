@@ -203,3 +203,43 @@ describe('a branch whose worktree was removed by hand', () => {
     });
   });
 });
+
+describe('origins whose forks share a directory', () => {
+  it('an API conversation goes on in its parent directory: no worktree per turn', async () => {
+    const repo = repoWithWork();
+    const tree = createConversationTree();
+    const branches = createBranches({
+      mode: 'auto',
+      mergeStyle: 'squash',
+      ttlMs: 14 * 86_400_000,
+      tree,
+      git: gitOps,
+      persist: async () => {},
+      clock: { now: () => 0, sleep: async () => {} },
+      logger: createLogger('silent', []),
+      sharedDirectoryOrigins: ['gateway'],
+    });
+    const node = (id: string, platform: string, parent: NodeSnapshot | undefined) => {
+      const origin = { platform, chatId: 'c', messageId: id };
+      const made = newNode({
+        id,
+        task: { prompt: 'p', origin, replyTo: parent?.messages[0]?.ref ?? null },
+        parent,
+        workspace: repo,
+        now: 0,
+        queuePosition: 0,
+      });
+      tree.add(made);
+      return made;
+    };
+    const first = node('api00001', 'gateway', undefined);
+    const turn = node('api00002', 'gateway', first);
+    expect(await branches.prepare(turn)).toBeNull();
+    expect(turn.worktree).toBeUndefined();
+    expect(turn.workingDirectory).toBe(repo);
+    // A chat's fork of the same parent still gets its own.
+    const chatFork = node('chat0001', 'telegram', first);
+    expect(await branches.prepare(chatFork)).toBeNull();
+    expect(chatFork.worktree?.path).toBeDefined();
+  });
+});
