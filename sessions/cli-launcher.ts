@@ -112,10 +112,10 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
    * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why). `mode`: how this session asks
    * (CLAUDE_PERMISSIONS, or its conversation's /mode): only one that asks nobody gets the allow rules.
    */
-  const sandboxArgs = (args: string[], mode: PermissionMode): string[] => {
+  const sandboxArgs = (args: string[], mode: PermissionMode, writableDirs = config.allowedDirs): string[] => {
     if (sandboxStatus().state === 'off') return args;
     const settings = sandboxSettings({
-      writableDirs: config.allowedDirs,
+      writableDirs,
       allowHosts: config.sandbox?.allowHosts ?? [],
       unattended: mode === 'skip',
     });
@@ -182,15 +182,17 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       if (node.forkOf && configDir !== null) reachSession(configDir, node.forkOf, node.workingDirectory);
       const nodePermissions = permissionsOf(node);
       const run = node.run ?? {};
+      const isolated = isolationOf(node, config.allowedDirs);
       const argsWith = (appendSystemPrompt: string | undefined): string[] =>
         sandboxArgs(
           buildCliArgs({
-            addDirs: config.allowedDirs,
+            addDirs: isolated.dirs,
             resumeSessionId: node.forkOf ?? null,
             permissions: nodePermissions,
             run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
           }),
           nodePermissions,
+          isolated.dirs,
         );
       // A pre-started process has every argument but the system prompt, which it is given by initialize.
       const { appendSystemPrompt, ...shape } = run;
@@ -205,7 +207,10 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
               ),
             )
           : undefined;
-      const prompt = promptLine(node.prompt, run.images);
+      // In the message, not the system prompt: a resumed session keeps the system prompt it began with, which
+      // names the main worktree as its working directory.
+      const words = isolated.note === undefined ? node.prompt : `${isolated.note}\n\n${node.prompt}`;
+      const prompt = promptLine(words, run.images);
       const nodeRun = startNodeRun({
         nodeId: node.id,
         bin,
@@ -245,6 +250,24 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     nodeIdOf: (tag) => takenBy.get(tag) ?? tag,
     prestarted: () => prestart?.ready() ?? 0,
     close: () => prestart?.close(),
+  };
+}
+
+/**
+ * A fork in its own worktree resumes a conversation whose earlier turns (and the system prompt it began with) name
+ * the project's main worktree: it is told where it works now, and the main worktree (an ALLOWED_DIR that is the project, or inside it) is no
+ * longer an extra directory of its, so its edits land in its branch. Other nodes: ALLOWED_DIR as configured.
+ */
+function isolationOf(node: NodeSnapshot, allowedDirs: string[]): { dirs: string[]; note?: string } {
+  const worktree = node.worktree;
+  if (worktree === undefined || worktree.removedAt !== undefined) return { dirs: allowedDirs };
+  const { repo, path } = worktree;
+  return {
+    dirs: allowedDirs.filter((dir) => dir !== repo && !dir.startsWith(`${repo}/`)),
+    note:
+      `(Relay: this branch of the conversation now works in its own git worktree, ${path}: a copy of the project ` +
+      `at ${repo} as the earlier turns left it. Files named under ${repo} are here under ${path}; read and change ` +
+      `them here, not in ${repo}.)`,
   };
 }
 

@@ -80,6 +80,9 @@ describe('a git worktree per fork, with the real CLI', () => {
     );
     expect(nodeA.workingDirectory).toBe(nodeA.worktree?.path);
     expect(nodeB.worktree?.path).not.toBe(nodeA.worktree?.path);
+    // The fork is told where it works now, in its message: the resumed system prompt names the main worktree.
+    const askedA = rig.upstream.requests.find((req) => lastUserText(req.body).includes('VERSION-A > a.txt'));
+    expect(lastUserText(askedA?.body)).toContain(`its own git worktree, ${nodeA.worktree?.path}`);
     expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('base\n');
     expect(userState(repo)).toBe(before);
     // /stats: two worktrees, a checkout's worth of disk each.
