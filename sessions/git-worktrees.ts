@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { copyFile, lstat, readdir, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { DiffPart, WorktreeRecord } from './types.js';
@@ -210,8 +210,42 @@ async function createWorktree(
   const { commit: base } = await snapshot(g, top, `relay: the state ${branch} starts from`);
   const path = join(worktreesFolder(repo), nodeId.slice(0, 8));
   await g.must(repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, base]);
+  await linkDependencies(g, repo, path);
   const record: WorktreeRecord = { path, branch, repo, base, mainBase: parent?.mainBase ?? base };
   return { record, workingDirectory: join(path, relative(top, parentDir)) };
+}
+
+/** Ignored, installed things a checkout lacks and a fork needs to build and test: dependencies, local settings. */
+const SHARED_IGNORED = /^(node_modules|\.venv|venv|vendor|\.bundle|\.yarn|\.env(\..+)?)$/;
+
+/**
+ * A checkout has none of the project's ignored files, so `npm test` or `pytest` in a fork would find no
+ * dependencies (and the sandbox lets nothing be downloaded). The main worktree's installed dependencies and local
+ * settings are linked into the fork instead (shared, as they are not part of any branch). A directory becomes a
+ * real one holding a link per entry: git ignores a `node_modules/` pattern only for a directory, and a linked
+ * directory would show up as a new file the fork might commit.
+ */
+async function linkDependencies(g: GitRunner, repo: string, path: string): Promise<void> {
+  const { stdout, code } = await g.run(repo, [
+    'ls-files',
+    '--others',
+    '--ignored',
+    '--exclude-standard',
+    '--directory',
+  ]);
+  if (code !== 0) return;
+  for (const entry of lines(stdout)) {
+    const name = entry.replace(/\/$/, '');
+    if (name.includes('/') || !SHARED_IGNORED.test(name)) continue;
+    if ((await lstat(join(path, name)).catch(() => null)) !== null) continue; // the branch has its own
+    const source = join(repo, name);
+    if (!entry.endsWith('/')) {
+      await symlink(source, join(path, name));
+      continue;
+    }
+    await mkdir(join(path, name));
+    for (const child of await readdir(source)) await symlink(join(source, child), join(path, name, child));
+  }
 }
 
 /**
@@ -236,6 +270,7 @@ async function recreateWorktree(
     path,
     gone.base,
   ]);
+  await linkDependencies(g, gone.repo, path);
   const record: WorktreeRecord = {
     path,
     branch,

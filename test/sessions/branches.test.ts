@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -241,5 +250,31 @@ describe('origins whose forks share a directory', () => {
     const chatFork = node('chat0001', 'telegram', first);
     expect(await branches.prepare(chatFork)).toBeNull();
     expect(chatFork.worktree?.path).toBeDefined();
+  });
+});
+
+describe("a fork worktree and the project's installed dependencies", () => {
+  it('links the main worktree’s dependencies and local settings (node_modules, .venv, .env), not build output', async () => {
+    const repo = repoWithWork();
+    writeFileSync(join(repo, '.gitignore'), 'build/\nnode_modules/\n.venv/\n.env\n');
+    git(repo, 'add', '.gitignore');
+    mkdirSync(join(repo, 'node_modules', 'left-pad'), { recursive: true });
+    writeFileSync(join(repo, 'node_modules', 'left-pad', 'index.js'), 'module.exports = 1;\n');
+    mkdirSync(join(repo, '.venv'));
+    writeFileSync(join(repo, '.env'), 'TOKEN=local\n');
+    const made = await createWorktree('deps0001', repo, null);
+    if (made === null) throw new Error('no worktree');
+    const fork = made.record.path;
+    expect(readFileSync(join(fork, 'node_modules', 'left-pad', 'index.js'), 'utf8')).toBe(
+      'module.exports = 1;\n',
+    );
+    expect(lstatSync(join(fork, 'node_modules', 'left-pad')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(fork, 'node_modules', 'left-pad'))).toBe(join(repo, 'node_modules', 'left-pad'));
+    expect(existsSync(join(fork, '.venv'))).toBe(true);
+    expect(readFileSync(join(fork, '.env'), 'utf8')).toBe('TOKEN=local\n');
+    // Build output is the branch's own business.
+    expect(existsSync(join(fork, 'build'))).toBe(false);
+    // Linked, not committed: the fork's git status is clean of them.
+    expect(git(fork, 'status', '--porcelain')).not.toMatch(/node_modules|\.venv|\.env/);
   });
 });
