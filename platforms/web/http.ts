@@ -112,7 +112,8 @@ export function createConsoleHttp(options: ConsoleHttpOptions): ConsoleHttp {
     if (!access.admitted(req)) {
       if (!access.needsLogin) {
         return json(res, 403, {
-          error: 'without PROXY_AUTH_TOKEN the console answers only at a loopback address (127.0.0.1, localhost)',
+          error:
+            'without PROXY_AUTH_TOKEN the console answers only at a loopback address (127.0.0.1, localhost)',
         });
       }
       return json(res, 401, { error: 'log in with PROXY_AUTH_TOKEN', login: true });

@@ -7,6 +7,8 @@ import type { ChatButton } from '../render/index.js';
 export interface WebFile {
   name: string;
   sizeBytes: number;
+  /** A file the relay sent that is text (a `/diff` patch): shown in the page, in a fold. */
+  text?: string;
 }
 
 export interface WebMessage {

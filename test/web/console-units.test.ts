@@ -3,6 +3,7 @@ import { telegramHtml, WEB_MAX_LENGTH, webHtml } from '../../platforms/index.js'
 import { renderMarkdown } from '../../platforms/render/index.js';
 import { highlightCodeLine } from '../../platforms/web/dialect.js';
 import { createMessageLog, type WebMessage } from '../../platforms/web/message-log.js';
+import { createWebTransport } from '../../platforms/web/transport.js';
 
 // The console's pure parts: the numbered log a reconnecting page resumes from, and the HTML its answers are in.
 
@@ -15,6 +16,30 @@ const message = (id: string, text: string): WebMessage => ({
   buttons: [],
   files: [],
   at: 0,
+});
+
+describe('files the relay sends to the console', () => {
+  it('a text file (a /diff patch) is kept to be shown; a binary one is named with its size only', async () => {
+    const log = createMessageLog('b1', 100);
+    let n = 0;
+    const transport = createWebTransport(
+      log,
+      () => {},
+      () => `m${++n}`,
+    );
+    const patch = await transport.send('console', 'the diff', {
+      formatted: false,
+      file: { name: 'relay-1.diff', data: new TextEncoder().encode('+<added>\n') },
+    });
+    expect(log.get(patch.messageId)?.files).toEqual([
+      { name: 'relay-1.diff', sizeBytes: 9, text: '+<added>\n' },
+    ]);
+    const binary = await transport.send('console', 'an image', {
+      formatted: false,
+      file: { name: 'x.png', data: new Uint8Array([0x89, 0xff, 0xfe, 0x00]) },
+    });
+    expect(log.get(binary.messageId)?.files).toEqual([{ name: 'x.png', sizeBytes: 4 }]);
+  });
 });
 
 describe('the console message log', () => {

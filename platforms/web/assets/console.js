@@ -208,8 +208,19 @@ function renderMessage(message) {
   box.append(body);
   if (message.files.length > 0) {
     const files = element('ul', { class: 'files' });
-    for (const file of message.files)
-      files.append(element('li', {}, `📎 ${file.name} (${sizeOf(file.sizeBytes)})`));
+    for (const file of message.files) {
+      const label = `📎 ${file.name} (${sizeOf(file.sizeBytes)})`;
+      if (typeof file.text !== 'string') {
+        files.append(element('li', {}, label));
+        continue;
+      }
+      // A file the relay sent as text (a /diff patch): shown in a fold, as text.
+      const fold = element('details');
+      fold.append(element('summary', {}, label), element('pre', { class: 'file-text' }, file.text));
+      const item = element('li');
+      item.append(fold);
+      files.append(item);
+    }
     box.append(files);
   }
   const actions = element('div', { class: 'actions' });
