@@ -284,7 +284,7 @@ function postMessages(
   return previous;
 }
 
-/** What a question's message says once it is over: the question, and how it ended. */
+/** What a question's message says once it is over: the question, and how it ended; a plan keeps its text. */
 function endedText(entry: OpenQuestions, event: QuestionEvent, index: number): Formatted {
   const how =
     event.status === 'answered'
@@ -292,6 +292,13 @@ function endedText(entry: OpenQuestions, event: QuestionEvent, index: number): F
       : event.status === 'expired'
         ? '⌛ No answer in time.'
         : '⏹ The task stopped before an answer.';
+  if (event.kind === 'plan' && entry.event.kind === 'plan') {
+    // The plan's last message (the one with the buttons): its part of the plan stays, the answer replaces the ask.
+    const body = entry.event.plan.trim() || '_The plan is in the conversation above._';
+    const parts = renderMarkdown(`📝 **Claude’s plan:**\n\n${body}\n\n${how}`, entry.chat.platform.limits);
+    const last = parts.at(-1);
+    if (last !== undefined) return last;
+  }
   const question = entry.event.questions[index];
   const lead = question ? `❓ ${question.question}\n` : event.kind === 'plan' ? '📝 The plan\n' : '';
   return { formatted: entry.chat.platform.limits.dialect.escape(`${lead}${how}`), plain: `${lead}${how}` };

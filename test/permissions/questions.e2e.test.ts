@@ -228,6 +228,12 @@ describe('questions and plans as buttons (e2e, real CLI, Telegram and Discord)',
     dcPress(plan.messageId, 'Approve');
     // The CLI says it left plan mode (system/status permissionMode default): the status line shows it.
     await vi.waitFor(() => expect(statusShows('default mode')).toBe(true), WAIT);
+    // The plan stays in the chat, its answer in place of the question.
+    await vi.waitFor(() => {
+      const kept = discord.fake.botMessages(DISCORD_CHANNEL).find((m) => m.messageId === plan.messageId);
+      expect(kept?.history.at(-1)).toContain('Claude’s plan');
+      expect(kept?.history.at(-1)).toContain('Answered');
+    }, WAIT);
     await vi.waitFor(
       () => expect(dcButtonsOf(user)[0]?.buttons.map((b) => b.label)).toEqual(['Allow', 'Always', 'Deny']),
       WAIT,
