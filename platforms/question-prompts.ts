@@ -37,6 +37,8 @@ interface OpenQuestions {
   messages: Array<Promise<string | null>>;
   chosen: string[][];
   answered: boolean[];
+  /** A plan's last message as sent (the one with the buttons): kept, so the answer is added to it, not re-split. */
+  planTail?: Formatted;
 }
 
 const PREFIX = 'q:';
@@ -273,7 +275,8 @@ function postMessages(
   if (event.kind === 'plan') {
     const parts = planParts(event.plan, chat);
     for (const part of parts.slice(0, -1)) void queue(part);
-    entry.messages.push(queue({ ...parts.at(-1)!, buttons: planButtons(entry) }));
+    entry.planTail = parts.at(-1)!;
+    entry.messages.push(queue({ ...entry.planTail, buttons: planButtons(entry) }));
   } else {
     for (const [index, question] of event.questions.entries()) {
       entry.messages.push(
@@ -292,12 +295,12 @@ function endedText(entry: OpenQuestions, event: QuestionEvent, index: number): F
       : event.status === 'expired'
         ? '⌛ No answer in time.'
         : '⏹ The task stopped before an answer.';
-  if (event.kind === 'plan' && entry.event.kind === 'plan') {
-    // The plan's last message (the one with the buttons): its part of the plan stays, the answer replaces the ask.
-    const body = entry.event.plan.trim() || '_The plan is in the conversation above._';
-    const parts = renderMarkdown(`📝 **Claude’s plan:**\n\n${body}\n\n${how}`, entry.chat.platform.limits);
-    const last = parts.at(-1);
-    if (last !== undefined) return last;
+  const tail = entry.planTail;
+  if (event.kind === 'plan' && tail !== undefined) {
+    // Its part of the plan stays as sent, the answer under it (within the chat's limit, else the answer alone).
+    const { dialect, maxLength } = entry.chat.platform.limits;
+    const formatted = `${tail.formatted}\n\n${dialect.escape(how)}`;
+    if (formatted.length <= maxLength) return { formatted, plain: `${tail.plain}\n\n${how}` };
   }
   const question = entry.event.questions[index];
   const lead = question ? `❓ ${question.question}\n` : event.kind === 'plan' ? '📝 The plan\n' : '';

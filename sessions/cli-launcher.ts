@@ -262,12 +262,16 @@ function isolationOf(node: NodeSnapshot, allowedDirs: string[]): { dirs: string[
   const worktree = node.worktree;
   if (worktree === undefined || worktree.removedAt !== undefined) return { dirs: allowedDirs };
   const { repo, path } = worktree;
+  const dirs = allowedDirs.filter((dir) => dir !== repo && !dir.startsWith(`${repo}/`));
+  // A Claude Code command (`/compact`, `/review` …) must stay the message's first word.
+  if (node.prompt.trimStart().startsWith('/')) return { dirs };
+  const before = [...new Set([repo, worktree.from ?? repo])].join(' and ');
   return {
-    dirs: allowedDirs.filter((dir) => dir !== repo && !dir.startsWith(`${repo}/`)),
+    dirs,
     note:
       `(Relay: this branch of the conversation now works in its own git worktree, ${path}: a copy of the project ` +
-      `at ${repo} as the earlier turns left it. Files named under ${repo} are here under ${path}; read and change ` +
-      `them here, not in ${repo}.)`,
+      `as the earlier turns left it. Files they named under ${before} are here under ${path}; read and change ` +
+      `them here, not there.)`,
   };
 }
 

@@ -211,7 +211,7 @@ async function createWorktree(
   const path = join(worktreesFolder(repo), nodeId.slice(0, 8));
   await g.must(repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, base]);
   await linkDependencies(g, repo, path);
-  const record: WorktreeRecord = { path, branch, repo, base, mainBase: parent?.mainBase ?? base };
+  const record: WorktreeRecord = { path, branch, repo, from: top, base, mainBase: parent?.mainBase ?? base };
   return { record, workingDirectory: join(path, relative(top, parentDir)) };
 }
 
@@ -226,6 +226,11 @@ const SHARED_IGNORED = /^(node_modules|\.venv|venv|vendor|\.bundle|\.yarn|\.env(
  * directory would show up as a new file the fork might commit.
  */
 async function linkDependencies(g: GitRunner, repo: string, path: string): Promise<void> {
+  // Best effort: a fork without its dependencies still works, one that failed to start does not.
+  await linkEach(g, repo, path).catch(() => undefined);
+}
+
+async function linkEach(g: GitRunner, repo: string, path: string): Promise<void> {
   const { stdout, code } = await g.run(repo, [
     'ls-files',
     '--others',
@@ -275,6 +280,7 @@ async function recreateWorktree(
     path,
     branch,
     repo: gone.repo,
+    from: gone.path,
     base: gone.base,
     mainBase: gone.mainBase,
   };

@@ -56,6 +56,7 @@ const nodeSchema = z.object({
       path: z.string(),
       branch: z.string(),
       repo: z.string(),
+      from: z.string().optional(),
       base: z.string(),
       mainBase: z.string(),
       removedAt: z.number().optional(),

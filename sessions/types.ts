@@ -77,6 +77,8 @@ export interface WorktreeRecord {
   branch: string;
   /** The project's main worktree, where `/merge` brings the changes. */
   repo: string;
+  /** The worktree the fork was made from: the main one, or its parent's own (a fork of a fork). */
+  from?: string;
   /** The commit holding the parent's state when the fork began: what `/diff` compares against first. */
   base: string;
   /** The main worktree's state when this line of forks left it: the merge base of `/merge`. */
