@@ -7,7 +7,7 @@ import {
   promptLine,
   resolveBundledClaude,
 } from './cli-command.js';
-import { startCliRun } from './cli-runner.js';
+import { type CliRun, startCliRun } from './cli-runner.js';
 import { checkCliVersion, TESTED_CLI_VERSIONS } from './cli-version.js';
 import { encodeInitialize, encodeReadyProbe } from './control-protocol.js';
 import { NODE_ID_ENV } from './leftover-processes.js';
@@ -99,38 +99,11 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     nodeHeader === undefined ? {} : { ANTHROPIC_CUSTOM_HEADERS: `${nodeHeader}: ${nodeId}` };
   /** CLI event types already warned about: shared by every run, so each is logged once per engine. */
   const unknownTypes = new Set<string>();
-  let sandbox: SandboxStatus | undefined;
-  const sandboxStatus = (): SandboxStatus => {
-    sandbox ??= resolveSandbox(
-      config.sandbox ?? { mode: 'off', allowHosts: [] },
-      options.sandboxProbe ?? probeBubblewrap(env.PATH),
-    );
-    return sandbox;
-  };
-  /**
-   * A broken sandbox still gets its settings: the CLI then refuses to run commands uncontained. In skip mode the
-   * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why). `mode`: how this session asks
-   * (CLAUDE_PERMISSIONS, or its conversation's /mode): only one that asks nobody gets the allow rules.
-   */
-  const sandboxArgs = (args: string[], mode: PermissionMode, writableDirs = config.allowedDirs): string[] => {
-    if (sandboxStatus().state === 'off') return args;
-    const settings = sandboxSettings({
-      writableDirs,
-      allowHosts: config.sandbox?.allowHosts ?? [],
-      unattended: mode === 'skip',
-    });
-    const contained = args.map((arg) => (arg === '--dangerously-skip-permissions' ? SANDBOXED_SKIP : [arg]));
-    return [...contained.flat(), '--settings', JSON.stringify(settings)];
-  };
+  const { status: sandboxStatus, args: sandboxArgs } = createSandboxing(
+    config,
+    options.sandboxProbe ?? probeBubblewrap(env.PATH),
+  );
 
-  const prestartFor = options.prestart;
-  const prestart =
-    prestartFor !== undefined && prestartFor.count > 0
-      ? createPrestartPool({
-          count: prestartFor.count,
-          onGiveUp: (reason) => logger.warn({ reason }, 'pre-started CLI processes given up for this shape'),
-        })
-      : null;
   /** Tags of pre-started processes now working for a node. */
   const takenBy = new Map<string, string>();
   const idEnv = (id: string, mode: PermissionMode = permissions): Record<string, string> => ({
@@ -141,32 +114,24 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
   const idleTimeoutMs = config.idleTimeoutMs;
   const graceMs = options.stopGraceMs ?? 2000;
 
-  /** A ready pre-started process for a new conversation from the pre-start platform, if any; keeps the shape warm. */
-  const takePrestarted = (node: NodeSnapshot, args: string[]): Prestarted | undefined => {
-    if (prestart === null || node.forkOf !== null) return undefined;
-    if (node.messages[0]?.ref.platform !== prestartFor?.platform) return undefined;
-    const key = JSON.stringify([args, node.workingDirectory]);
-    const taken = prestart.take(key);
-    prestart.want(key, (tag, onReady) => {
-      const probe = `ready_${tag}`;
-      const run = startCliRun({
-        bin,
-        args,
-        cwd: node.workingDirectory,
-        env: idEnv(tag),
-        stdin: null,
-        idleTimeoutMs,
-        graceMs,
-        // Until a task takes it the process prints only the probe's reply (the task's own lines go to its run).
-        onLine: (line) => {
-          if (line.includes(probe)) onReady();
-        },
-      });
-      run.send(encodeReadyProbe(probe));
-      return run;
+  const prestart = createPrestarts(options.prestart, logger, (args, cwd, tag, onReady) => {
+    const probe = `ready_${tag}`;
+    const run = startCliRun({
+      bin,
+      args,
+      cwd,
+      env: idEnv(tag),
+      stdin: null,
+      idleTimeoutMs,
+      graceMs,
+      // Until a task takes it the process prints only the probe's reply (the task's own lines go to its run).
+      onLine: (line) => {
+        if (line.includes(probe)) onReady();
+      },
     });
-    return taken;
-  };
+    run.send(encodeReadyProbe(probe));
+    return run;
+  });
 
   return {
     async check() {
@@ -199,7 +164,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       // A /mode that changes how it asks needs its own environment: no process pre-started for the default.
       const prestarted =
         nodePermissions === permissions
-          ? takePrestarted(
+          ? prestart.take(
               node,
               sandboxArgs(
                 buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
@@ -248,8 +213,73 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       return nodeRun;
     },
     nodeIdOf: (tag) => takenBy.get(tag) ?? tag,
-    prestarted: () => prestart?.ready() ?? 0,
-    close: () => prestart?.close(),
+    prestarted: () => prestart.ready(),
+    close: () => prestart.close(),
+  };
+}
+
+/** `CLAUDE_SANDBOX` for this launcher: its status (bubblewrap probed once, on first use), and each run's arguments. */
+function createSandboxing(
+  config: SessionsConfig,
+  probe: SandboxProbe,
+): {
+  status(): SandboxStatus;
+  args(args: string[], mode: PermissionMode, writableDirs?: string[]): string[];
+} {
+  let sandbox: SandboxStatus | undefined;
+  const status = (): SandboxStatus => {
+    sandbox ??= resolveSandbox(config.sandbox ?? { mode: 'off', allowHosts: [] }, probe);
+    return sandbox;
+  };
+  return {
+    status,
+    /**
+     * A broken sandbox still gets its settings: the CLI then refuses to run commands uncontained. In skip mode the
+     * sandbox replaces --dangerously-skip-permissions (sandboxSettings says why). `mode`: how this session asks
+     * (CLAUDE_PERMISSIONS, or its conversation's /mode): only one that asks nobody gets the allow rules.
+     */
+    args(args, mode, writableDirs = config.allowedDirs) {
+      if (status().state === 'off') return args;
+      const settings = sandboxSettings({
+        writableDirs,
+        allowHosts: config.sandbox?.allowHosts ?? [],
+        unattended: mode === 'skip',
+      });
+      const contained = args.map((arg) =>
+        arg === '--dangerously-skip-permissions' ? SANDBOXED_SKIP : [arg],
+      );
+      return [...contained.flat(), '--settings', JSON.stringify(settings)];
+    },
+  };
+}
+
+/**
+ * `GATEWAY_PRESTART`: new conversations from the pre-start platform take a ready process of their launch shape
+ * (arguments and directory) if there is one, and keep that shape warm; `spawn` starts one waiting process.
+ */
+function createPrestarts(
+  config: CliLauncherOptions['prestart'],
+  logger: Logger,
+  spawn: (args: string[], cwd: string, tag: string, onReady: () => void) => CliRun,
+): { take(node: NodeSnapshot, args: string[]): Prestarted | undefined; ready(): number; close(): void } {
+  const pool =
+    config !== undefined && config.count > 0
+      ? createPrestartPool({
+          count: config.count,
+          onGiveUp: (reason) => logger.warn({ reason }, 'pre-started CLI processes given up for this shape'),
+        })
+      : null;
+  return {
+    take(node, args) {
+      if (pool === null || node.forkOf !== null) return undefined;
+      if (node.messages[0]?.ref.platform !== config?.platform) return undefined;
+      const key = JSON.stringify([args, node.workingDirectory]);
+      const taken = pool.take(key);
+      pool.want(key, (tag, onReady) => spawn(args, node.workingDirectory, tag, onReady));
+      return taken;
+    },
+    ready: () => pool?.ready() ?? 0,
+    close: () => pool?.close(),
   };
 }
 
