@@ -114,6 +114,35 @@ describe('CLAUDE_SANDBOX with the real CLI', () => {
     120_000,
   );
 
+  it.skipIf(missing.length > 0)(
+    'ALLOWED_DIR is writable inside the sandbox (Bash and the Write tool); a folder beside it is not',
+    async () => {
+      rig = await startE2eRig(await startFakeUpstream(toolScript));
+      const allowed = join(rig.dir, 'notes');
+      const beside = join(rig.dir, 'notes-other');
+      mkdirSync(allowed);
+      mkdirSync(beside);
+      const engine = rig.engine({ allowedDirs: [allowed], sandbox: { mode: 'on', allowHosts: [] } });
+      await engine.start();
+
+      const bash = await run(engine, `echo by-bash > ${join(allowed, 'bash.txt')} && echo WROTE-ALLOWED`);
+      expect(bash).toContain('WROTE-ALLOWED');
+      expect(readFileSync(join(allowed, 'bash.txt'), 'utf8')).toBe('by-bash\n');
+
+      await run(engine, '', {
+        name: 'Write',
+        input: { file_path: join(allowed, 'tool.txt'), content: 'by-write-tool\n' },
+      });
+      expect(readFileSync(join(allowed, 'tool.txt'), 'utf8')).toBe('by-write-tool\n');
+
+      // A prefix of the allowed path is not the allowed path.
+      const refused = await run(engine, `echo leaked > ${join(beside, 'escape.txt')} && echo WROTE-BESIDE`);
+      expect(refused).not.toContain('WROTE-BESIDE');
+      expect(existsSync(join(beside, 'escape.txt'))).toBe(false);
+    },
+    120_000,
+  );
+
   it.skipIf(missing.length > 0 || hostAddress === undefined)(
     'SANDBOX_ALLOW_HOSTS: a listed host is reached through the sandbox proxy, an unlisted one is refused',
     async () => {
