@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import type { Clock } from '../src/common/index.js';
 import type { Logger } from '../src/log.js';
-import { diskUse, GitError, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
+import { createBranchCommands } from './branch-commands.js';
+import { diskUse, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
 import { isActive } from './node-model.js';
 import type { ConversationTree } from './tree.js';
-import type { BranchCommands, BranchUnavailable, MessageRef, NodeSnapshot, WorktreeRecord } from './types.js';
+import type { BranchCommands, NodeSnapshot, WorktreeRecord } from './types.js';
 
 // A tree of conversations over a tree of working copies (WORKTREES=auto): a new conversation works in the
 // project's main worktree, each fork in its own worktree made from the state its parent left (git-worktrees.ts
@@ -47,23 +47,12 @@ export interface Branches extends BranchCommands {
   measure(): void;
 }
 
-/** A git failure becomes the answer, in git's own words, rather than a failed command. */
-async function answered<T>(work: () => Promise<T>): Promise<T | BranchUnavailable> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof GitError)) throw error;
-    return { kind: 'unavailable', reason: `⚠️ ${error.message}` };
-  }
-}
-
 const live = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
   record !== undefined && record.removedAt === undefined;
 
 export function createBranches(options: BranchesOptions): Branches {
   const { tree, logger, clock } = options;
-  const { createWorktree, diffWorktree, gitTop, mergeWorktree, recreateWorktree, removeWorktree } =
-    options.git;
+  const { createWorktree, gitTop, recreateWorktree, removeWorktree } = options.git;
   let measured = { count: 0, bytes: 0 };
   let measuring = false;
   // Git writes of the relay run one at a time: two `worktree add` in one repository race for its locks.
@@ -98,44 +87,11 @@ export function createBranches(options: BranchesOptions): Branches {
     node.worktree = { ...record, removedAt: clock.now() };
   };
 
-  /** The node a command's reply names, with a worktree of its own; else what to tell the user. */
-  const branchOf = (ref: MessageRef): { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable => {
-    const node = tree.findByRef(ref);
-    if (node === undefined) {
-      return { kind: 'unavailable', reason: 'That message is not part of a conversation I know.' };
-    }
-    const record = node.worktree;
-    if (record === undefined) {
-      return {
-        kind: 'unavailable',
-        reason:
-          node.parentId === null
-            ? `That task worked in the project's main worktree (${node.workingDirectory}), not in a branch of its own: reply to a later fork of it.`
-            : `That branch shares its directory (${node.workingDirectory}) with its conversation: ${
-                options.mode === 'off'
-                  ? 'WORKTREES is off'
-                  : 'it is not in a git repository (`git init` there gives each fork its own worktree)'
-              }.`,
-      };
-    }
-    if (record.removedAt !== undefined) {
-      return { kind: 'unavailable', reason: `That branch's worktree was removed (\`${record.branch}\`).` };
-    }
-    return { node, record };
-  };
-
-  /** A branch whose folder was removed outside the relay can only be discarded. */
-  const present = (
-    found: { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable,
-  ): { node: NodeSnapshot; record: WorktreeRecord } | BranchUnavailable =>
-    'kind' in found || existsSync(found.record.path)
-      ? found
-      : {
-          kind: 'unavailable',
-          reason: `That branch's worktree ${found.record.path} is gone (removed outside the relay): /discard as a reply removes its branch too.`,
-        };
+  const commands = createBranchCommands({ ...options, serial, remove, measure });
 
   return {
+    ...commands,
+
     async prepare(node) {
       const parent = tree.parentOf(node);
       if (options.mode === 'off' || parent === undefined || live(node.worktree)) return null;
@@ -162,55 +118,6 @@ export function createBranches(options: BranchesOptions): Branches {
     async sharesDirectory(parent) {
       if (options.mode === 'off' || parent.worktree !== undefined) return false;
       return (await gitTop(parent.workingDirectory)) === null;
-    },
-
-    async diff(ref) {
-      const found = present(branchOf(ref));
-      if ('kind' in found) return found;
-      return answered(async () => {
-        const { vsParent, vsHead } = await serial(() => diffWorktree(found.record));
-        return { kind: 'diff', branch: found.record.branch, path: found.record.path, vsParent, vsHead };
-      });
-    },
-
-    async merge(ref) {
-      const found = present(branchOf(ref));
-      if ('kind' in found) return found;
-      const { node, record } = found;
-      if (isActive(node.state)) {
-        return {
-          kind: 'unavailable',
-          reason: 'That branch is still working: wait for it to finish, or /stop it.',
-        };
-      }
-      const merged = await answered(() => serial(() => mergeWorktree(record, options.mergeStyle)));
-      switch (merged.kind) {
-        case 'unavailable':
-          return merged;
-        case 'merged':
-          return { ...merged, branch: record.branch, into: record.repo };
-        case 'nothing':
-          return { kind: 'nothing', branch: record.branch };
-        case 'conflict':
-          return { ...merged, branch: record.branch, into: record.repo };
-        case 'refused':
-          return { kind: 'unavailable', reason: `Nothing was merged: ${merged.reason}.` };
-      }
-    },
-
-    async discard(ref) {
-      const found = branchOf(ref);
-      if ('kind' in found) return found;
-      const { node, record } = found;
-      if (isActive(node.state)) {
-        return { kind: 'unavailable', reason: 'That branch is still working: /stop it first.' };
-      }
-      return answered(async () => {
-        await remove(node);
-        await options.persist(node);
-        measure();
-        return { kind: 'discarded', branch: record.branch, path: record.path };
-      });
     },
 
     async removeAll(nodes) {
