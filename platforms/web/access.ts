@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { sameSecret } from '../../src/common/index.js';
+import { loopbackHost, sameSecret } from '../../src/common/index.js';
 
 // Who may use the console. Without PROXY_AUTH_TOKEN it is open to whoever reaches the port by a loopback name
 // (HOST is loopback then; any other HOST requires the token). With it, the page asks for the token once and the relay
@@ -35,13 +35,6 @@ export function createConsoleAccess(authToken: string | undefined): ConsoleAcces
       return `${SESSION_COOKIE}=${session}; Path=/ui; HttpOnly; SameSite=Strict`;
     },
   };
-}
-
-/** `localhost`, `127.x.y.z` or `[::1]`, with any port. */
-export function loopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const name = host.replace(/:\d+$/, '').toLowerCase();
-  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {

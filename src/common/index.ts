@@ -13,4 +13,5 @@ export type {
 } from './contracts.js';
 export { formatBytes, formatDuration, formatMegabytes, formatTokens, plural } from './format.js';
 export { isRecord, type Json, num, numOrNull, record, records, str, strOrNull } from './json.js';
+export { keylessRefusal, loopbackHost } from './keyless-access.js';
 export { presentedKey, sameSecret } from './secrets.js';

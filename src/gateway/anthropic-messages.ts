@@ -152,15 +152,17 @@ function errorBody(status: number, message: string) {
   const type =
     status === 401
       ? 'authentication_error'
-      : status === 400
-        ? 'invalid_request_error'
-        : status === 413
-          ? 'request_too_large'
-          : status === 404
-            ? 'not_found_error'
-            : status === 503 || status === 408
-              ? 'overloaded_error'
-              : 'api_error';
+      : status === 403
+        ? 'permission_error'
+        : status === 400
+          ? 'invalid_request_error'
+          : status === 413
+            ? 'request_too_large'
+            : status === 404
+              ? 'not_found_error'
+              : status === 503 || status === 408
+                ? 'overloaded_error'
+                : 'api_error';
   return { type, message };
 }
 

@@ -138,6 +138,7 @@ export function contentOf(content: unknown): Content {
 /** The OpenAI error `type` for a status: the SDKs pick their error class by status, people read the type. */
 export function openAiErrorType(status: number): string {
   if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   // A full queue or a wait past its limit is the gateway's capacity, not the request's fault.
   if (status === 408 || status === 429 || status === 503) return 'server_error';

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SessionEngine } from '../../sessions/index.js';
-import { type GatewayStatsSnapshot, isRecord, num, presentedKey, sameSecret, str } from '../common/index.js';
+import {
+  type GatewayStatsSnapshot,
+  isRecord,
+  keylessRefusal,
+  num,
+  presentedKey,
+  sameSecret,
+  str,
+} from '../common/index.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { anthropicMessages } from './anthropic-messages.js';
@@ -153,6 +161,8 @@ export function createGatewayServer(options: GatewayServerOptions): {
     (async () => {
       if (route === 'GET /health') return health(res);
       if (!authorised(req)) throw new RequestError(401, 'missing or wrong API key (GATEWAY_API_KEYS)');
+      const refusal = config.apiKeys.length === 0 ? keylessRefusal(req.headers) : null;
+      if (refusal !== null) throw new RequestError(403, refusal);
       if (route === 'GET /models') return models(res);
       if (route === 'GET /metrics') return metrics(res);
       if (route === 'POST /chat/completions') return serveApi(openAiChat, req, res, route);

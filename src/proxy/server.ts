@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { presentedKey, sameSecret } from '../common/index.js';
+import { keylessRefusal, presentedKey, sameSecret } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { isRecord, type Json } from './anthropic-types.js';
@@ -117,6 +117,8 @@ export function createProxyServer(
         'missing or wrong proxy token (PROXY_AUTH_TOKEN)',
       );
     }
+    const refusal = config.authToken === undefined ? keylessRefusal(req.headers) : null;
+    if (refusal !== null) throw new ProxyError('client_request', 403, 'permission_error', refusal);
     if (method === 'GET' && path === '/') return json(res, 200, status());
     if (method === 'GET' && path === '/v1/models') {
       const seen = new Set<string>();

@@ -537,6 +537,71 @@ describe('limits and errors', () => {
   });
 });
 
+describe('without GATEWAY_API_KEYS (open on loopback)', () => {
+  let open: RunningGateway;
+  beforeAll(async () => {
+    open = await startGateway({
+      config: gatewayConfig({ apiKeys: [] }),
+      host: '127.0.0.1',
+      engine,
+      logger: createLogger('silent', []),
+    });
+  });
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  /** A POST as a browser would send it: node:http, so Host and Origin are exactly what the test says. */
+  const post = (headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${open.url}/v1/chat/completions`);
+      const req = request(
+        url,
+        { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'sonnet', messages: [{ role: 'user', content: 'SAY(open door)' }] }));
+    });
+
+  it('a web page of another site, or a name rebound to 127.0.0.1, gets a 403 and starts no session; a program or a local page is answered', async () => {
+    const asked = rig.upstream.requests.length;
+    const port = new URL(open.url).port;
+    const crossSite = await post({ origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    expect(JSON.parse(crossSite.body)).toMatchObject({
+      error: { type: 'permission_error', message: expect.stringContaining('Origin: https://evil.example') },
+    });
+    const rebound = await post({ host: `evil.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body)).toMatchObject({
+      error: { message: expect.stringContaining('Host: evil.example') },
+    });
+    const sandboxedFrame = await post({ origin: 'null' });
+    expect(sandboxedFrame.status).toBe(403);
+    expect(rig.upstream.requests.length).toBe(asked);
+
+    const localPage = await post({ origin: 'http://localhost:5173' });
+    expect(localPage.status).toBe(200);
+    expect(localPage.body).toContain('You said: open door');
+    const sdk = await new OpenAI({
+      apiKey: 'unused',
+      baseURL: `${open.url}/v1`,
+      maxRetries: 0,
+    }).chat.completions.create({
+      model: 'sonnet',
+      messages: [{ role: 'user', content: 'SAY(from a program)' }],
+    });
+    expect(sdk.choices[0]?.message.content).toContain('You said: from a program');
+  }, 120_000);
+});
+
 describe('one session, a queue', () => {
   let single: SessionEngine;
   let busy: RunningGateway;

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertAnthropicStream, parseAnthropicSse } from '../../src/proxy/index.js';
 import { textReply, toolCallReply } from '../fakes/openai-upstream.js';
@@ -59,6 +60,46 @@ describe('proxy HTTP surface', () => {
     expect(huge.status).toBe(413);
     expect((await fetch(`${rig.proxy.url}/nope`, { headers })).status).toBe(404);
     expect(rig.upstream.requests).toHaveLength(0);
+  });
+
+  it('without PROXY_AUTH_TOKEN: a web page of another site or a rebound name gets a 403 and reaches no provider; a local caller is answered', async () => {
+    rig = await startRig(() => textReply('from the provider'));
+    const { url, port } = { url: rig.proxy.url, port: new URL(rig.proxy.url).port };
+    const post = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          new URL(`${url}/v1/messages`),
+          { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => {
+              text += chunk.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body());
+      });
+    const crossSite = await post({ origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    expect(JSON.parse(crossSite.body)).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+    expect((await post({ host: `attacker.example:${port}` })).status).toBe(403);
+    expect(rig.upstream.requests).toHaveLength(0);
+    const local = await post({ origin: `http://127.0.0.1:${port}` });
+    expect(local.status).toBe(200);
+    expect(local.body).toContain('from the provider');
+    expect((await post({})).status).toBe(200);
+  });
+
+  it('with PROXY_AUTH_TOKEN the token decides, whatever the Origin', async () => {
+    rig = await startRig(() => textReply('with a token'), { PROXY_AUTH_TOKEN: 'secret-token' });
+    const answer = await fetch(`${rig.proxy.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'secret-token', origin: 'https://app.example' },
+      body: body(),
+    });
+    expect(answer.status).toBe(200);
   });
 
   it('answers stream:false with one JSON message built by the same translation (Agent forced foreground)', async () => {
