@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// `npx claude-relay` does what `npm start` does: run the compiled relay, building it first when needed.
+#!/usr/bin/env -S node --max-semi-space-size=2
+// `npx claude-relay` does what `npm start` does: run the compiled relay, building it first when needed. The flag is
+// `npm start`'s: a 2 MiB young generation keeps 100 concurrent streams under 150 MiB (see the bench's process rows).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
