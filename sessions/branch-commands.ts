@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { GitError, type GitWorktrees, type MergeStyle } from './git-worktrees.js';
+import { GitError, type GitWorktrees, keptRef, type MergeStyle } from './git-worktrees.js';
 import { isActive } from './node-model.js';
 import type { ConversationTree } from './tree.js';
 import type { BranchCommands, BranchUnavailable, MessageRef, NodeSnapshot, WorktreeRecord } from './types.js';
@@ -57,7 +57,13 @@ export function createBranchCommands(deps: BranchCommandDeps): BranchCommands {
       };
     }
     if (record.removedAt !== undefined) {
-      return { kind: 'unavailable', reason: `That branch's worktree was removed (\`${record.branch}\`).` };
+      return {
+        kind: 'unavailable',
+        reason:
+          record.kept === undefined
+            ? `That branch's worktree was removed (\`${record.branch}\`).`
+            : `That branch's worktree was pruned after WORKTREE_TTL. Its last state is kept in the repository as \`${keptRef(record)}\` (\`git diff HEAD ${keptRef(record)}\`), and a reply to it continues from there.`,
+      };
     }
     return { node, record };
   };

@@ -52,7 +52,7 @@ const live = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
 
 export function createBranches(options: BranchesOptions): Branches {
   const { tree, logger, clock } = options;
-  const { createWorktree, gitTop, recreateWorktree, removeWorktree } = options.git;
+  const { createWorktree, forgetKept, gitTop, recreateWorktree, removeWorktree } = options.git;
   let measured = { count: 0, bytes: 0 };
   let measuring = false;
   // Git writes of the relay run one at a time: two `worktree add` in one repository race for its locks.
@@ -80,11 +80,12 @@ export function createBranches(options: BranchesOptions): Branches {
       });
   };
 
-  const remove = async (node: NodeSnapshot): Promise<void> => {
+  /** `keep`: the branch's last state stays as a commit a reply can start from (pruning; not /discard or /clear). */
+  const remove = async (node: NodeSnapshot, keep = false): Promise<void> => {
     const record = node.worktree;
     if (!live(record)) return;
-    await serial(() => removeWorktree(record));
-    node.worktree = { ...record, removedAt: clock.now() };
+    const kept = await serial(() => removeWorktree(record, { keep }));
+    node.worktree = { ...record, removedAt: clock.now(), ...(kept === undefined ? {} : { kept }) };
   };
 
   const commands = createBranchCommands({ ...options, serial, remove, measure });
@@ -124,6 +125,7 @@ export function createBranches(options: BranchesOptions): Branches {
       for (const node of nodes) {
         try {
           await remove(node);
+          if (node.worktree?.kept !== undefined) await forgetKept(node.worktree);
         } catch (error) {
           logger.warn({ err: error, nodeId: node.id }, 'could not remove a cleared branch its worktree');
         }
@@ -137,7 +139,7 @@ export function createBranches(options: BranchesOptions): Branches {
       for (const node of liveNodes()) {
         if (isActive(node.state) || node.finishedAt === null || node.finishedAt > due) continue;
         try {
-          await remove(node);
+          await remove(node, true);
           await options.persist(node);
           pruned += 1;
         } catch (error) {

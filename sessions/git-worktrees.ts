@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
+import { type Dirent, existsSync } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -116,7 +116,9 @@ export function createGitWorktrees(baseEnv: Readonly<Record<string, string>>) {
       recreateWorktree(g, nodeId, gone, parentDir),
     diffWorktree: (record: WorktreeRecord) => diffWorktree(g, record),
     mergeWorktree: (record: WorktreeRecord, style: MergeStyle) => mergeWorktree(g, record, style),
-    removeWorktree: (record: WorktreeRecord) => removeWorktree(g, record),
+    removeWorktree: (record: WorktreeRecord, options: { keep: boolean }) =>
+      removeWorktree(g, record, options.keep),
+    forgetKept: (record: WorktreeRecord) => forgetKept(g, record),
   };
 }
 
@@ -265,23 +267,16 @@ async function recreateWorktree(
 ): Promise<{ record: WorktreeRecord; workingDirectory: string }> {
   const branch = branchName(nodeId);
   const path = join(worktreesFolder(gone.repo), nodeId.slice(0, 8));
-  await g.must(gone.repo, [
-    ...PARALLEL_CHECKOUT,
-    'worktree',
-    'add',
-    '--quiet',
-    '-b',
-    branch,
-    path,
-    gone.base,
-  ]);
+  // A pruned branch left its state behind; a discarded one did not, so its reply starts where it began.
+  const start = gone.kept ?? gone.base;
+  await g.must(gone.repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, start]);
   await linkDependencies(g, gone.repo, path);
   const record: WorktreeRecord = {
     path,
     branch,
     repo: gone.repo,
     from: gone.path,
-    base: gone.base,
+    base: start,
     mainBase: gone.mainBase,
   };
   return { record, workingDirectory: join(path, relative(gone.path, parentDir)) };
@@ -388,13 +383,36 @@ async function mergeCommitInto(g: GitRunner, record: WorktreeRecord, theirs: str
 }
 
 /** Removes the worktree folder and the branch; one already gone is no error. */
-async function removeWorktree(g: GitRunner, record: WorktreeRecord): Promise<void> {
+/** Where a pruned branch's last state is kept: a ref outside `refs/heads`, so `git branch` stays the user's. */
+export const keptRef = (record: WorktreeRecord): string =>
+  `refs/relay-kept/${record.branch.replace(/^relay\//, '')}`;
+
+/**
+ * Removes the worktree and its branch. `keep`: first commits everything in it (uncommitted work too) and keeps
+ * that commit under `keptRef`, so nothing the branch did is lost; returns the commit.
+ */
+async function removeWorktree(
+  g: GitRunner,
+  record: WorktreeRecord,
+  keep: boolean,
+): Promise<string | undefined> {
+  let kept: string | undefined;
+  if (keep && existsSync(record.path)) {
+    kept = (await snapshot(g, record.path, `relay: ${record.branch} as it was when pruned`)).commit;
+    await g.must(record.repo, ['update-ref', keptRef(record), kept]);
+  }
   const removed = await g.run(record.repo, ['worktree', 'remove', '--force', record.path]);
   if (removed.code !== 0) {
     await rm(record.path, { recursive: true, force: true });
     await g.run(record.repo, ['worktree', 'prune']);
   }
   await g.run(record.repo, ['update-ref', '-d', `refs/heads/${record.branch}`]);
+  return kept;
+}
+
+/** Forgets a pruned branch's kept state (its conversation was cleared). */
+async function forgetKept(g: GitRunner, record: WorktreeRecord): Promise<void> {
+  if (record.kept !== undefined) await g.run(record.repo, ['update-ref', '-d', keptRef(record)]);
 }
 
 /** Bytes on disk under `dir` (files and links; a folder that is gone counts 0). */

@@ -60,6 +60,7 @@ const nodeSchema = z.object({
       base: z.string(),
       mainBase: z.string(),
       removedAt: z.number().optional(),
+      kept: z.string().optional(),
     })
     .optional(),
   // Added for API requests; optional, so values stored before still parse.

@@ -85,6 +85,11 @@ export interface WorktreeRecord {
   mainBase: string;
   /** Set once the worktree and branch are gone (`/discard`, or pruned after WORKTREE_TTL). */
   removedAt?: number;
+  /**
+   * Pruned after WORKTREE_TTL: the commit of everything the branch left (kept under `refs/relay-kept/`), which a
+   * reply to it starts from. A /discard keeps nothing.
+   */
+  kept?: string;
 }
 
 /** The CLI retrying a failed API request: which attempt, after how long, and why. */

@@ -170,6 +170,64 @@ describe('pruning after WORKTREE_TTL', () => {
     expect(existsSync(running.worktree?.path ?? '')).toBe(true);
     expect(await branches.prune()).toBe(0);
   });
+
+  it('keeps what a pruned branch left (uncommitted work too): a reply continues from it, /diff says where it is, /clear forgets it', async () => {
+    const repo = repoWithWork();
+    const tree = createConversationTree();
+    let now = 1_000_000;
+    const branches = createBranches({
+      mode: 'auto',
+      mergeStyle: 'squash',
+      ttlMs: 86_400_000,
+      tree,
+      git: gitOps,
+      persist: async () => {},
+      clock: { now: () => now, sleep: async () => {} },
+      logger: createLogger('silent', []),
+    });
+    const ref = (id: string) => ({ platform: 't', chatId: 'c', messageId: id });
+    const node = (id: string, parent: NodeSnapshot | undefined) =>
+      newNode({
+        id,
+        task: { prompt: 'p', origin: ref(id), replyTo: parent === undefined ? null : ref(parent.id) },
+        parent,
+        workspace: repo,
+        now,
+        queuePosition: 0,
+      });
+    const made = await createWorktree('pruned00', repo, null);
+    const pruned = node('pruned00', undefined);
+    Object.assign(pruned, {
+      state: 'done',
+      finishedAt: now,
+      worktree: made?.record,
+      workingDirectory: made?.workingDirectory,
+    });
+    tree.add(pruned);
+    writeFileSync(join(made?.record.path ?? '', 'work.txt'), 'what the branch wrote, never committed\n');
+    now += 2 * 86_400_000;
+
+    expect(await branches.prune()).toBe(1);
+    expect(existsSync(made?.record.path ?? '')).toBe(false);
+    expect(git(repo, 'branch', '--list', 'relay/pruned00')).toBe('');
+    expect(git(repo, 'show', 'refs/relay-kept/pruned00:work.txt')).toBe(
+      'what the branch wrote, never committed\n',
+    );
+    expect(await branches.diff(ref('pruned00'))).toEqual({
+      kind: 'unavailable',
+      reason: expect.stringContaining('kept in the repository as `refs/relay-kept/pruned00`'),
+    });
+
+    const reply = node('reply000', pruned);
+    tree.add(reply);
+    expect(await branches.prepare(reply)).toBeNull();
+    expect(readFileSync(join(reply.workingDirectory, 'work.txt'), 'utf8')).toBe(
+      'what the branch wrote, never committed\n',
+    );
+
+    await branches.removeAll([pruned, reply]);
+    expect(git(repo, 'for-each-ref', 'refs/relay-kept/')).toBe('');
+  });
 });
 
 describe('a branch whose worktree was removed by hand', () => {
