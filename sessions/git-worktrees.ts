@@ -93,7 +93,9 @@ function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
     async must(cwd, args, env) {
       const result = await run(cwd, args, env);
       if (result.code !== 0) {
-        throw new GitError(`git ${args[0]} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
+        // Named by its subcommand, past any `-c name=value` settings in front of it.
+        const subcommand = args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c');
+        throw new GitError(`git ${subcommand} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
       }
       return result.stdout;
     },
@@ -211,10 +213,32 @@ async function createWorktree(
   const branch = branchName(nodeId);
   const { commit: base } = await snapshot(g, top, `relay: the state ${branch} starts from`);
   const path = join(worktreesFolder(repo), nodeId.slice(0, 8));
-  await g.must(repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, base]);
-  await linkDependencies(g, repo, path);
+  await addWorktree(g, repo, branch, path, base);
   const record: WorktreeRecord = { path, branch, repo, from: top, base, mainBase: parent?.mainBase ?? base };
   return { record, workingDirectory: join(path, relative(top, parentDir)) };
+}
+
+/**
+ * `git worktree add -b`, with the dependencies linked in. A checkout that fails half-way (a full disk, a
+ * read-only folder) leaves no branch or worktree entry behind: the fork's error is the only trace.
+ */
+async function addWorktree(
+  g: GitRunner,
+  repo: string,
+  branch: string,
+  path: string,
+  start: string,
+): Promise<void> {
+  const existed = existsSync(path); // then git refuses it, and it is not ours to remove
+  try {
+    await g.must(repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, start]);
+  } catch (error) {
+    if (!existed) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    await g.run(repo, ['worktree', 'prune']).catch(() => undefined);
+    await g.run(repo, ['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
+    throw error;
+  }
+  await linkDependencies(g, repo, path);
 }
 
 /** Ignored, installed things a checkout lacks and a fork needs to build and test: dependencies, local settings. */
@@ -269,8 +293,7 @@ async function recreateWorktree(
   const path = join(worktreesFolder(gone.repo), nodeId.slice(0, 8));
   // A pruned branch left its state behind; a discarded one did not, so its reply starts where it began.
   const start = gone.kept ?? gone.base;
-  await g.must(gone.repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, start]);
-  await linkDependencies(g, gone.repo, path);
+  await addWorktree(g, gone.repo, branch, path, start);
   const record: WorktreeRecord = {
     path,
     branch,

@@ -230,6 +230,22 @@ describe('pruning after WORKTREE_TTL', () => {
   });
 });
 
+describe('a worktree that cannot be made', () => {
+  it('leaves no branch behind, so the same fork can be made once the cause is gone', async () => {
+    const repo = repoWithWork();
+    const blocker = `${repo}.relay-worktrees`; // a file where the worktrees folder goes
+    writeFileSync(blocker, 'not a folder');
+    await expect(createWorktree('failed00', repo, null)).rejects.toThrow(/git worktree failed/);
+    expect(git(repo, 'branch', '--list', 'relay/*')).toBe('');
+    expect(git(repo, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(blocker, 'utf8')).toBe('not a folder');
+
+    rmSync(blocker);
+    const made = await createWorktree('failed00', repo, null);
+    expect(made?.record.branch).toBe('relay/failed00');
+  });
+});
+
 describe('a branch whose worktree was removed by hand', () => {
   it('is answered with what happened by /diff and /merge, and /discard still removes its branch', async () => {
     const repo = repoWithWork();
