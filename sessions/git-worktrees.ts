@@ -243,6 +243,11 @@ async function addWorktree(
 
 /** Ignored, installed things a checkout lacks and a fork needs to build and test: dependencies, local settings. */
 const SHARED_IGNORED = /^(node_modules|\.venv|venv|vendor|\.bundle|\.yarn|\.env(\..+)?)$/;
+/**
+ * Caches tools keep inside those folders (`node_modules/.cache`, `.vite`, …): written by each build and test run,
+ * so each fork starts its own instead of racing its siblings in the main worktree's.
+ */
+const TOOL_CACHES = /^\.(cache|vite|vite-temp|vitest|turbo|parcel-cache|angular|nx)$/;
 
 /**
  * A checkout has none of the project's ignored files, so `npm test` or `pytest` in a fork would find no
@@ -275,7 +280,10 @@ async function linkEach(g: GitRunner, repo: string, path: string): Promise<void>
       continue;
     }
     await mkdir(join(path, name));
-    for (const child of await readdir(source)) await symlink(join(source, child), join(path, name, child));
+    for (const child of await readdir(source)) {
+      if (TOOL_CACHES.test(child)) continue;
+      await symlink(join(source, child), join(path, name, child));
+    }
   }
 }
 

@@ -328,12 +328,15 @@ describe('origins whose forks share a directory', () => {
 });
 
 describe("a fork worktree and the project's installed dependencies", () => {
-  it('links the main worktree’s dependencies and local settings (node_modules, .venv, .env), not build output', async () => {
+  it('links the main worktree’s dependencies and local settings (node_modules, .venv, .env), not build output or tool caches', async () => {
     const repo = repoWithWork();
     writeFileSync(join(repo, '.gitignore'), 'build/\nnode_modules/\n.venv/\n.env\n');
     git(repo, 'add', '.gitignore');
     mkdirSync(join(repo, 'node_modules', 'left-pad'), { recursive: true });
     writeFileSync(join(repo, 'node_modules', 'left-pad', 'index.js'), 'module.exports = 1;\n');
+    mkdirSync(join(repo, 'node_modules', '.bin'));
+    mkdirSync(join(repo, 'node_modules', '.vite', 'deps'), { recursive: true });
+    mkdirSync(join(repo, 'node_modules', '.cache'));
     mkdirSync(join(repo, '.venv'));
     writeFileSync(join(repo, '.env'), 'TOKEN=local\n');
     const made = await createWorktree('deps0001', repo, null);
@@ -344,6 +347,10 @@ describe("a fork worktree and the project's installed dependencies", () => {
     );
     expect(lstatSync(join(fork, 'node_modules', 'left-pad')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(fork, 'node_modules', 'left-pad'))).toBe(join(repo, 'node_modules', 'left-pad'));
+    expect(existsSync(join(fork, 'node_modules', '.bin'))).toBe(true);
+    // Tools' caches are each fork's own: siblings building at once do not write into one.
+    expect(existsSync(join(fork, 'node_modules', '.vite'))).toBe(false);
+    expect(existsSync(join(fork, 'node_modules', '.cache'))).toBe(false);
     expect(existsSync(join(fork, '.venv'))).toBe(true);
     expect(readFileSync(join(fork, '.env'), 'utf8')).toBe('TOKEN=local\n');
     // Build output is the branch's own business.
