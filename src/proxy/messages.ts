@@ -20,6 +20,7 @@ import { toSse } from './sse-writer.js';
 import type { StatsBook } from './stats.js';
 import { reduceMessage } from './stream-contract.js';
 import { createStreamTranslator } from './stream-translator.js';
+import { conversationOf, createToolCallHealth, MALFORMED_IN_A_ROW } from './tool-call-health.js';
 import type { ToolsMemo } from './tools-memo.js';
 import { callUpstream, type UpstreamWait } from './upstream.js';
 
@@ -83,6 +84,11 @@ function routesFor(config: ProxyConfig, requested: string): Route[] {
   return routes;
 }
 
+const routeName = (route: Route) => `${route.provider.id}/${route.model}`;
+
+/** The status line's words for a model benched after malformed tool calls (tool-call-health.ts). */
+export const MALFORMED_CAUSE = 'sending malformed tool calls twice';
+
 function answerLocally(
   res: ServerResponse,
   stream: boolean,
@@ -116,6 +122,28 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     newId: deps.newId,
     pingIntervalMs: deps.pingIntervalMs,
   };
+  const health = createToolCallHealth();
+
+  /** Tells the log, /stats and the session's status line that `route` hands the request to `next`. */
+  function fallBack(route: Route, next: Route, cause: string, requested: string, relayNode?: string): void {
+    deps.stats.of(route.provider.id).fallbacks++;
+    const nextName = `${next.provider.label} ${next.model || requested}`;
+    logger.warn(
+      { from: route.provider.id, to: next.provider.id, cause },
+      `provider ${cause}: answering with ${nextName}`,
+    );
+    waitReporter(
+      deps.onProviderWait,
+      relayNode,
+      route.provider,
+    )?.({
+      reason: 'fallback',
+      delayMs: null,
+      attempt: null,
+      maxRetries: null,
+      fallback: { cause, next: nextName },
+    });
+  }
 
   return async (request, rawBytes, res, client = {}) => {
     if (typeof request.model !== 'string' || records(request.messages).length === 0) {
@@ -132,7 +160,15 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       answerLocally(res, request.stream === true, shortcut.text, request.model, deps.newId);
       return;
     }
-    const routes = routesFor(config, request.model);
+    const conversation = conversationOf(request);
+    const all = routesFor(config, request.model);
+    // Models benched in this conversation are passed over while another remains (the last one always answers).
+    let first = 0;
+    while (first < all.length - 1 && health.benched(conversation, routeName(all[first] as Route))) first++;
+    const routes = all.slice(first);
+    if (first > 0) {
+      fallBack(all[first - 1] as Route, routes[0] as Route, MALFORMED_CAUSE, request.model, client.relayNode);
+    }
     const clientGone = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) clientGone.abort(new Error('client disconnected'));
@@ -141,7 +177,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       const next = routes[index + 1];
       const giveUp = new AbortController();
       try {
-        await attempt(request, request.model, rawBytes, res, client, route, {
+        const malformed = await attempt(request, request.model, rawBytes, res, client, route, {
           signal:
             next === undefined ? clientGone.signal : AbortSignal.any([clientGone.signal, giveUp.signal]),
           // Only a request that has somewhere else to go stops waiting.
@@ -149,6 +185,12 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
             ? {}
             : { giveUp: () => giveUp.abort(new WaitedTooLong(config.fallbackAfterMs / 1000)) }),
         });
+        if (malformed !== null && health.record(conversation, routeName(route), malformed > 0)) {
+          logger.warn(
+            { provider: route.provider.id, model: route.model },
+            `malformed tool calls ${MALFORMED_IN_A_ROW} times in a row: this conversation's next requests skip it`,
+          );
+        }
         return;
       } catch (error) {
         const cause =
@@ -158,28 +200,15 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
               ? `rate limited or busy for ${config.fallbackAfterMs / 1000} s`
               : fallbackCause(error);
         if (cause === null || next === undefined) throw error;
-        deps.stats.of(route.provider.id).fallbacks++;
-        const nextName = `${next.provider.label} ${next.model || request.model}`;
-        logger.warn(
-          { from: route.provider.id, to: next.provider.id, cause },
-          `provider ${cause}: answering with ${nextName}`,
-        );
-        waitReporter(
-          deps.onProviderWait,
-          client.relayNode,
-          route.provider,
-        )?.({
-          reason: 'fallback',
-          delayMs: null,
-          attempt: null,
-          maxRetries: null,
-          fallback: { cause, next: nextName },
-        });
+        fallBack(route, next, cause, request.model, client.relayNode);
       }
     }
   };
 
-  /** One provider's try at the request; throws what it failed with (the loop above decides what follows). */
+  /**
+   * One provider's try at the request; throws what it failed with (the loop above decides what follows).
+   * Resolves to the malformed tool calls of a whole translated answer, null when there is no such verdict.
+   */
   async function attempt(
     request: Json,
     requested: string,
@@ -188,7 +217,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     client: { relayNode?: string | undefined; userAgent?: string | undefined },
     { provider, settings, model }: Route,
     limits: { signal: AbortSignal; giveUp?: () => void },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const stats = deps.stats.of(provider.id);
     stats.requests++;
     const limiter = deps.limiterFor(provider.id);
@@ -237,9 +266,12 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
           }
         },
       };
-      if (settings.protocol === 'anthropic-messages')
+      // A passed-through answer is not read, so only translated providers are benched for broken calls.
+      if (settings.protocol === 'anthropic-messages') {
         await passThrough(request, exchange, res, passThroughDeps);
-      else await viaOpenAiChat(request, rawBytes, exchange, res, openAiDeps);
+        return null;
+      }
+      return await viaOpenAiChat(request, rawBytes, exchange, res, openAiDeps);
     } finally {
       watch?.stop();
       release();

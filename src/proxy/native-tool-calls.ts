@@ -27,6 +27,8 @@ export interface NativeToolCalls {
   releaseLive(): void;
   /** The end of the stream: held calls, and any that never got a name, go out whole. */
   finish(out: AnthropicEvent[]): void;
+  /** Calls whose arguments are not a JSON object (none is `{}`): the CLI cannot run them (tool-call-health.ts). */
+  malformed(): number;
 }
 
 export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): NativeToolCalls {
@@ -54,6 +56,16 @@ export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): 
     call.started = true;
     out.push(...ledger.toolStart(call.key, call.id ?? newToolId(), call.name || 'unknown_tool'));
     out.push(...ledger.toolArgs(call.key, call.args));
+  }
+
+  function isObjectJson(args: string): boolean {
+    if (args.trim() === '') return true;
+    try {
+      const value: unknown = JSON.parse(args);
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    } catch {
+      return false;
+    }
   }
 
   function liveIsWhole(): boolean {
@@ -114,5 +126,6 @@ export function createNativeToolCalls(ledger: Ledger, newToolId: () => string): 
       for (const call of held) start(call, out);
       for (const call of calls) if (!call.started) start(call, out);
     },
+    malformed: () => calls.filter((call) => !isObjectJson(call.args)).length,
   };
 }

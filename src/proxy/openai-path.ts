@@ -26,13 +26,14 @@ export interface OpenAiPathDeps {
   pingIntervalMs: number;
 }
 
+/** Answers the request; resolves to the number of malformed tool calls in the answer, or null if it broke off. */
 export async function viaOpenAiChat(
   request: Json,
   rawBytes: number,
   exchange: ProviderExchange,
   res: ServerResponse,
   deps: OpenAiPathDeps,
-): Promise<void> {
+): Promise<number | null> {
   const { provider, model, stats } = exchange;
   const stream = request.stream === true;
   const conversion = toOpenAiRequest(request, {
@@ -51,7 +52,8 @@ export async function viaOpenAiChat(
     inputTokens: roughTokens(rawBytes),
     newToolId: () => deps.newId('toolu'),
   });
-  if (stream) await streamOut(upstream, translator, res, exchange, deps);
+  let failed = false;
+  if (stream) failed = await streamOut(upstream, translator, res, exchange, deps);
   else {
     const events = await collect(upstream, translator, stats);
     const failure = events.find((e) => e.type === 'error');
@@ -64,6 +66,8 @@ export async function viaOpenAiChat(
   if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
   else stats.inputTokens += roughTokens(rawBytes);
   stats.outputTokens += translator.usage.output ?? 0;
+  // An answer cut short (an error event, the client gone) says nothing about the model's tool calls.
+  return translator.ended && !failed ? translator.malformedToolCalls : null;
 }
 
 async function collect(
@@ -86,7 +90,7 @@ async function streamOut(
   res: ServerResponse,
   { stats, signal }: ProviderExchange,
   deps: OpenAiPathDeps,
-): Promise<void> {
+): Promise<boolean> {
   res.writeHead(200, SSE_HEADERS);
   const out = createCoalescingWriter(res, setImmediate);
   /** Whether anything went out since the last tick: a store per write, where reading a clock would cost more. */
@@ -111,6 +115,7 @@ async function streamOut(
       // An error event makes the CLI retry the request (non-streaming); a silent end would lose the answer.
       write(translator.fail('overloaded_error', `provider stream broke: ${outcome.failure.message}`));
     }
+    return outcome.failure !== undefined || signal.aborted;
   } finally {
     clearInterval(ping);
     out.end();

@@ -24,6 +24,8 @@ export interface StreamTranslator {
   fail(type: AnthropicErrorType, message: string): AnthropicEvent[];
   ping(): AnthropicEvent[];
   readonly ended: boolean;
+  /** Native tool calls whose arguments were not a JSON object, once the stream has ended. */
+  readonly malformedToolCalls: number;
   readonly usage: { input?: number; output?: number; cached?: number };
 }
 
@@ -98,6 +100,9 @@ export function createStreamTranslator(options: TranslatorOptions): StreamTransl
   return {
     get ended() {
       return ledger.state.ended;
+    },
+    get malformedToolCalls() {
+      return tools.malformed();
     },
     usage,
     start: () => ledger.start(),

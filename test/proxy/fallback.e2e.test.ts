@@ -1,6 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderWait } from '../../src/proxy/index.js';
-import { type FakeUpstream, startFakeUpstream, textReply } from '../fakes/openai-upstream.js';
+import {
+  type FakeUpstream,
+  startFakeUpstream,
+  textReply,
+  toolCallReply,
+  type UpstreamReply,
+} from '../fakes/openai-upstream.js';
 import { type Rig, runClaude, startRig } from './harness.js';
 
 // MODEL_FALLBACKS with the real CLI: the tier's provider fails or stays rate-limited, the next one answers, the
@@ -76,5 +84,42 @@ describe('fallback providers', () => {
     }));
     expect(result.isError).toBe(true);
     expect(backup?.requests).toHaveLength(0);
+  });
+});
+
+describe('a provider whose tool calls arrive malformed', () => {
+  it('twice in a row in one conversation: the next request goes to the next provider, which writes the file', async () => {
+    // Arguments cut off mid-string: no JSON parser makes a tool input of them.
+    const broken = (): UpstreamReply =>
+      toolCallReply([{ name: 'Write', arguments: '{"file_path": "out.txt", "content": "from the prim' }]);
+    // The backup takes over after the CLI's two "could not be parsed as JSON" results, and makes a good call.
+    backup = await startFakeUpstream((req) =>
+      req.index === 0
+        ? toolCallReply([
+            { name: 'Write', arguments: { file_path: 'out.txt', content: 'from the backup\n' } },
+          ])
+        : textReply('Written by the backup.'),
+    );
+    const waits: ProviderWait[] = [];
+    rig = await startRig(
+      broken,
+      { MODEL_FALLBACKS: 'lmstudio/backup-model', LM_STUDIO_BASE_URL: backup.url },
+      { onProviderWait: (wait) => waits.push(wait) },
+    );
+    const result = await runClaude(rig.proxy.url, 'write out.txt', {
+      ANTHROPIC_CUSTOM_HEADERS: 'x-claude-relay-node: node-1',
+    });
+    expect(await readFile(join(result.cwd, 'out.txt'), 'utf8')).toBe('from the backup\n');
+    expect(result.result).toBe('Written by the backup.');
+    expect(rig.upstream.requests).toHaveLength(2);
+    expect(waits).toContainEqual(
+      expect.objectContaining({
+        nodeId: 'node-1',
+        reason: 'fallback',
+        fallback: { cause: 'sending malformed tool calls twice', next: 'LM Studio backup-model' },
+      }),
+    );
+    // Each request passed over counts in /stats (the Write call and the turn after it).
+    expect(rig.proxy.stats().providers.find((p) => p.provider === 'openai')?.fallbacks).toBe(2);
   });
 });
