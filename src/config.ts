@@ -27,6 +27,8 @@ export interface ProviderSettings {
   apiKey: string | undefined;
   /** Request fields sent unless the request sets its own: the table's defaults, then the user's settings. */
   requestFields: Readonly<Record<string, unknown>>;
+  /** The user's settings alone (the `NIM` block), which also beat what the request implies (its thinking effort). */
+  userFields: Readonly<Record<string, unknown>>;
 }
 
 export interface ProxyConfig {
@@ -238,6 +240,13 @@ export function url(env: Env, name: string, fallback: string): string {
 }
 
 /** A JSON object of provider request fields (`NIM={"temperature":0.6}`), each checked against its rule. */
+function withDefaults(
+  defaults: Readonly<Record<string, unknown>>,
+  user: Record<string, unknown>,
+): Pick<ProviderSettings, 'requestFields' | 'userFields'> {
+  return { requestFields: { ...defaults, ...user }, userFields: user };
+}
+
 function settingsObject(
   env: Env,
   settings: { variable: string; fields: Readonly<Record<string, SettingRule>> },
@@ -400,10 +409,10 @@ function loadProxy(env: Env): ProxyConfig {
         : provider.protocol,
     baseUrl: url(env, provider.baseUrlVariable, provider.defaultBaseUrl),
     apiKey: provider.key === undefined ? undefined : text(env, provider.key.variable),
-    requestFields: {
-      ...provider.requestDefaults,
-      ...(provider.settings === undefined ? {} : settingsObject(env, provider.settings)),
-    },
+    ...withDefaults(
+      provider.requestDefaults,
+      provider.settings === undefined ? {} : settingsObject(env, provider.settings),
+    ),
   }));
 
   // A model routed to a provider that cannot be reached is a start-up error, not a first-request surprise.

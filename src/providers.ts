@@ -2,6 +2,9 @@
 // start-up warning its key, the proxy its dialect. Adding a provider is one entry here; `ProviderId` follows
 // from the keys, so every per-provider record elsewhere asks for the new one at compile time. A leaf: no imports.
 
+/** How hard a reasoning model should think, in the words OpenAI-style APIs use (src/proxy/reasoning-effort.ts). */
+export type ReasoningEffort = 'low' | 'medium' | 'high';
+
 /** `openai-chat`: chat completions, translated both ways; `anthropic-messages`: the Messages API, passed through. */
 export type ProviderProtocol = 'openai-chat' | 'anthropic-messages';
 
@@ -39,8 +42,11 @@ interface ProviderEntry {
   readonly replaysReasoningField: boolean;
   /** JSON Schema keywords this provider rejects in tool parameters (removed recursively). */
   readonly schemaKeywordsToStrip: readonly string[];
-  /** Extra top-level body fields when the client asked for thinking. */
-  thinkingFields(enabled: boolean): Record<string, unknown>;
+  /**
+   * Extra top-level body fields when the request has a `thinking` setting: whether thinking is on, and the effort
+   * the CLI asked for where this provider takes one (undefined when it said none, or the user's settings fix it).
+   */
+  thinkingFields(enabled: boolean, effort: ReasoningEffort | undefined): Record<string, unknown>;
   /** Request fields sent when the request sets none of its own (sampling defaults, reasoning switches). */
   readonly requestDefaults: Readonly<Record<string, unknown>>;
   /**
@@ -115,7 +121,10 @@ const TABLE = table({
     maxOutputTokens: 16_384, // the lowest common ceiling seen for NIM-hosted chat models
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
-    thinkingFields: (enabled) => ({ chat_template_kwargs: { thinking: enabled, enable_thinking: enabled } }),
+    thinkingFields: (enabled, effort) => ({
+      chat_template_kwargs: { thinking: enabled, enable_thinking: enabled },
+      ...(enabled && effort !== undefined ? { reasoning_effort: effort } : {}),
+    }),
     requestDefaults: {
       // What free-claude-code sends NIM: sampling at 1.0, calls in parallel, reasoning on and high.
       temperature: 1,
@@ -140,7 +149,10 @@ const TABLE = table({
     maxOutputTokens: 32_000, // what most routed models accept; OpenRouter clamps further per model itself
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
-    thinkingFields: (enabled) => ({ reasoning: { enabled } }),
+    // https://openrouter.ai/docs/use-cases/reasoning-tokens: `reasoning.effort` is low, medium or high.
+    thinkingFields: (enabled, effort) => ({
+      reasoning: enabled && effort !== undefined ? { enabled, effort } : { enabled },
+    }),
     requestDefaults: {},
     settings: undefined,
   },

@@ -9,6 +9,8 @@ export interface ProviderExchange {
   provider: ProviderDescriptor;
   /** The request fields this provider gets unless the request sets its own (config's `requestFields`). */
   fields: Readonly<Record<string, unknown>>;
+  /** The part of `fields` the user set (config's `userFields`). */
+  userFields: Readonly<Record<string, unknown>>;
   /** The model the provider is asked for: the routed one, or the requested one when the route names none. */
   model: string;
   /**

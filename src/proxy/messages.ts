@@ -238,6 +238,7 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       const exchange: ProviderExchange = {
         provider,
         fields: settings.requestFields,
+        userFields: settings.userFields,
         model,
         answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
         stats,

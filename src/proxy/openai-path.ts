@@ -41,6 +41,7 @@ export async function viaOpenAiChat(
     model,
     stream,
     fields: exchange.fields,
+    userFields: exchange.userFields,
     convertTools: deps.tools.convertTools,
   });
   if (conversion.repairs > 0)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ProviderDescriptor } from '../providers.js';
 import { isRecord, type Json, num, records, str } from './anthropic-types.js';
+import { effortOf } from './reasoning-effort.js';
 import { stripSchemaKeywords } from './tool-schema.js';
 
 // Anthropic Messages request → OpenAI chat-completions request. Pure. Unknown block types never fail the
@@ -31,6 +32,8 @@ export interface ConversionTarget {
   stream: boolean;
   /** Fields sent unless the request sets its own (the provider's defaults and the user's settings, e.g. `NIM`). */
   fields?: Readonly<Record<string, unknown>>;
+  /** The part of `fields` the user set (the `NIM` block): a `reasoning_effort` there beats the CLI's effort. */
+  userFields?: Readonly<Record<string, unknown>>;
   /** Converts the tools array; a memoising one (tools-memo.ts) keeps this work off the hot path. */
   convertTools?: (tools: unknown, provider: ProviderDescriptor) => readonly OpenAiTool[];
 }
@@ -290,7 +293,8 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
     : [];
   if (stop.length > 0) body.stop = stop.slice(0, 4);
   if (isRecord(request.thinking)) {
-    Object.assign(body, provider.thinkingFields(request.thinking.type !== 'disabled'));
+    const effort = target.userFields?.reasoning_effort === undefined ? effortOf(request) : undefined;
+    Object.assign(body, provider.thinkingFields(request.thinking.type !== 'disabled', effort));
   }
   for (const [field, value] of Object.entries(fields)) if (!(field in body)) body[field] = value;
   body.stream = target.stream;

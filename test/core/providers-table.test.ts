@@ -31,6 +31,7 @@ describe('config reads each provider from the table', () => {
       baseUrl: 'http://upstream.test:9/v1',
       apiKey: provider.key ? `key-of-${id}` : undefined,
       requestFields: provider.requestDefaults,
+      userFields: {},
     });
   });
 

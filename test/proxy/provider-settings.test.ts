@@ -22,7 +22,15 @@ function nimBody(env: Record<string, string>, overrides: Record<string, unknown>
       model: 'moonshotai/kimi-k2-instruct',
       stream: true,
       fields: settings.requestFields,
+      userFields: settings.userFields,
     },
+  ).body;
+}
+
+function openRouterBody(overrides: Record<string, unknown>) {
+  return toOpenAiRequest(
+    { ...request, ...overrides },
+    { provider: PROVIDERS.open_router, model: 'm', stream: true },
   ).body;
 }
 
@@ -85,5 +93,51 @@ describe('NVIDIA NIM request settings', () => {
     expect(nimError('{"include_reasoning":"yes"}')).toBe(
       'NIM: include_reasoning must be true or false, got "yes"',
     );
+  });
+});
+
+describe("reasoning effort from the CLI's thinking settings", () => {
+  // What the CLIs send (shared/reference/claude-cli-*/full/main-turn-*.json).
+  const cli330 = { thinking: { type: 'adaptive', display: 'updates' }, output_config: { effort: 'medium' } };
+  const cli197 = { thinking: { type: 'adaptive' }, output_config: { effort: 'high' } };
+  const budget = (tokens: number) => ({ thinking: { type: 'enabled', budget_tokens: tokens } });
+
+  it("NIM gets the CLI's effort instead of its default high", () => {
+    expect(nimBody({}, cli330).reasoning_effort).toBe('medium');
+    expect(nimBody({}, cli197).reasoning_effort).toBe('high');
+    expect(nimBody({}, { ...cli330, output_config: { effort: 'low' } }).reasoning_effort).toBe('low');
+    // Anthropic's levels above high are high.
+    expect(nimBody({}, { ...cli330, output_config: { effort: 'max' } }).reasoning_effort).toBe('high');
+  });
+
+  it('a thinking budget maps to low up to 4000 tokens, medium up to 10000, high above', () => {
+    expect(nimBody({}, budget(1024)).reasoning_effort).toBe('low');
+    expect(nimBody({}, budget(4000)).reasoning_effort).toBe('low');
+    expect(nimBody({}, budget(10_000)).reasoning_effort).toBe('medium');
+    expect(nimBody({}, budget(31_999)).reasoning_effort).toBe('high');
+  });
+
+  it('a reasoning_effort in the NIM settings wins over the CLI', () => {
+    expect(nimBody({ NIM: '{"reasoning_effort":"high"}' }, cli330).reasoning_effort).toBe('high');
+    expect(nimBody({ NIM: '{"reasoning_effort":"low"}' }, budget(31_999)).reasoning_effort).toBe('low');
+  });
+
+  it('thinking off or no word on effort keeps the provider default', () => {
+    expect(nimBody({}, { thinking: { type: 'disabled' }, output_config: { effort: 'low' } })).toMatchObject({
+      reasoning_effort: 'high',
+      chat_template_kwargs: { thinking: false },
+    });
+    expect(nimBody({}, { thinking: { type: 'adaptive' } }).reasoning_effort).toBe('high');
+  });
+
+  it('OpenRouter gets it as reasoning.effort; providers without an effort field get none', () => {
+    expect(openRouterBody(cli330).reasoning).toEqual({ enabled: true, effort: 'medium' });
+    expect(openRouterBody({ thinking: { type: 'disabled' } }).reasoning).toEqual({ enabled: false });
+    const generic = toOpenAiRequest(
+      { ...request, ...cli330 },
+      { provider: PROVIDERS.openai, model: 'm', stream: true },
+    );
+    expect(generic.body).not.toHaveProperty('reasoning_effort');
+    expect(generic.body).not.toHaveProperty('reasoning');
   });
 });

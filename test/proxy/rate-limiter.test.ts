@@ -183,6 +183,7 @@ describe('upstream call on 429', () => {
           baseUrl: upstream?.url ?? '',
           apiKey: 'k',
           requestFields: {},
+          userFields: {},
         },
         body: '{"model":"m","messages":[]}',
         signal: new AbortController().signal,
