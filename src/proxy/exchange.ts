@@ -18,6 +18,10 @@ export interface ProviderExchange {
    * Messages-API provider's answer is passed through and names the model it ran.
    */
   answeredAs: string;
+  /** False once this provider+model refused a request for its images (remembered while the relay runs). */
+  seesImages: boolean;
+  /** Remembers that this provider+model refused images. */
+  refusedImages(): void;
   /** This provider's counters (stats.ts). */
   stats: ProviderCounters;
   /** Aborted when the client goes away. */

@@ -123,6 +123,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     pingIntervalMs: deps.pingIntervalMs,
   };
   const health = createToolCallHealth();
+  /** provider/model of the models that refused images (openai-path.ts); few, so never pruned. */
+  const blind = new Set<string>();
 
   /** Tells the log, /stats and the session's status line that `route` hands the request to `next`. */
   function fallBack(route: Route, next: Route, cause: string, requested: string, relayNode?: string): void {
@@ -239,6 +241,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
         provider,
         fields: settings.requestFields,
         userFields: settings.userFields,
+        seesImages: !blind.has(routeName({ provider, settings, model })),
+        refusedImages: () => blind.add(routeName({ provider, settings, model })),
         model,
         answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
         stats,

@@ -36,17 +36,30 @@ export async function viaOpenAiChat(
 ): Promise<number | null> {
   const { provider, model, stats } = exchange;
   const stream = request.stream === true;
-  const conversion = toOpenAiRequest(request, {
-    provider,
-    model,
-    stream,
-    fields: exchange.fields,
-    userFields: exchange.userFields,
-    convertTools: deps.tools.convertTools,
-  });
+  const convert = (images: boolean) =>
+    toOpenAiRequest(request, {
+      provider,
+      model,
+      stream,
+      fields: exchange.fields,
+      userFields: exchange.userFields,
+      images,
+      convertTools: deps.tools.convertTools,
+    });
+  const conversion = convert(exchange.seesImages);
   if (conversion.repairs > 0)
     deps.logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
-  const upstream = await exchange.send(deps.tools.serialize(conversion.body));
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await exchange.send(deps.tools.serialize(conversion.body));
+  } catch (error) {
+    if (conversion.images === 0 || !refusesImages(error)) throw error;
+    // Which models see is a fact of the model, not the provider, and no API says it: the first refusal
+    // teaches it (one request per model while the relay runs), and the request goes again with notes instead.
+    exchange.refusedImages();
+    deps.logger.warn({ provider: provider.id, model }, 'the model refused images: sending notes instead');
+    upstream = await exchange.send(deps.tools.serialize(convert(false).body));
+  }
   const translator = createStreamTranslator({
     messageId: deps.newId('msg'),
     model: exchange.answeredAs,
@@ -69,6 +82,15 @@ export async function viaOpenAiChat(
   stats.outputTokens += translator.usage.output ?? 0;
   // An answer cut short (an error event, the client gone) says nothing about the model's tool calls.
   return translator.ended && !failed ? translator.malformedToolCalls : null;
+}
+
+/** A 400 whose words blame the images ("image input is not supported", "not a multimodal model" …). */
+function refusesImages(error: unknown): boolean {
+  return (
+    error instanceof ProxyError &&
+    error.extra.upstreamStatus === 400 &&
+    /image|vision|multi-?modal/i.test(error.message)
+  );
 }
 
 async function collect(

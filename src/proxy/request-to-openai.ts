@@ -34,6 +34,11 @@ export interface ConversionTarget {
   fields?: Readonly<Record<string, unknown>>;
   /** The part of `fields` the user set (the `NIM` block): a `reasoning_effort` there beats the CLI's effort. */
   userFields?: Readonly<Record<string, unknown>>;
+  /**
+   * Whether images go to the model (the default); false when the model has refused them (openai-path.ts):
+   * each becomes IMAGE_OMITTED, so the request does not fail and the model knows something was there.
+   */
+  images?: boolean;
   /** Converts the tools array; a memoising one (tools-memo.ts) keeps this work off the hot path. */
   convertTools?: (tools: unknown, provider: ProviderDescriptor) => readonly OpenAiTool[];
 }
@@ -42,7 +47,11 @@ export interface Conversion {
   body: Record<string, unknown>;
   /** How many orphan tool calls / results were repaired (logged by the caller). */
   repairs: number;
+  /** Images sent as image parts (0 when `images` is false). */
+  images: number;
 }
+
+export const IMAGE_OMITTED = '[image omitted: the model cannot read images]';
 
 /** Tools the CLI sends only to keep deferred loading alive; a model must never see or call them. */
 const HIDDEN_TOOLS = new Set(['DeferredToolPlaceholder']);
@@ -63,8 +72,11 @@ function imageUrl(block: Json): string | undefined {
   return data ? `data:${str(source.media_type) ?? 'image/png'};base64,${data}` : undefined;
 }
 
-/** A tool_result's content as text for a `tool` message; images inside it are returned separately. */
-function toolResultText(block: Json, images: OpenAiPart[]): string {
+/**
+ * A tool_result's content as text for a `tool` message; images inside it are returned separately (`tool`
+ * messages carry text only), or, when `images` is null, replaced by a note.
+ */
+function toolResultText(block: Json, images: OpenAiPart[] | null): string {
   const content = block.content;
   let text: string;
   if (typeof content === 'string') text = content;
@@ -75,8 +87,11 @@ function toolResultText(block: Json, images: OpenAiPart[]): string {
       else if (item.type === 'tool_reference') parts.push(`Tool loaded: ${str(item.tool_name) ?? 'unknown'}`);
       else if (item.type === 'image') {
         const url = imageUrl(item);
-        if (url) images.push({ type: 'image_url', image_url: { url } });
-        parts.push('[image attached below]');
+        if (images === null) parts.push(IMAGE_OMITTED);
+        else if (url) {
+          images.push({ type: 'image_url', image_url: { url } });
+          parts.push('[image attached below]');
+        }
       } else if (item.type === 'document') parts.push(textOfBlocks([item.source]));
     }
     text = parts.join('\n');
@@ -85,7 +100,7 @@ function toolResultText(block: Json, images: OpenAiPart[]): string {
   return block.is_error === true ? `Error: ${text || 'the tool failed'}` : text;
 }
 
-function userMessages(content: unknown): OpenAiMessage[] {
+function userMessages(content: unknown, withImages: boolean): OpenAiMessage[] {
   if (typeof content === 'string') return [{ role: 'user', content }];
   const tools: OpenAiMessage[] = [];
   const parts: OpenAiPart[] = [];
@@ -95,14 +110,15 @@ function userMessages(content: unknown): OpenAiMessage[] {
       tools.push({
         role: 'tool',
         tool_call_id: str(block.tool_use_id) ?? '',
-        content: toolResultText(block, images),
+        content: toolResultText(block, withImages ? images : null),
       });
     } else if (block.type === 'text') {
       const text = str(block.text);
       if (text) parts.push({ type: 'text', text });
     } else if (block.type === 'image') {
       const url = imageUrl(block);
-      if (url) parts.push({ type: 'image_url', image_url: { url } });
+      if (!withImages) parts.push({ type: 'text', text: IMAGE_OMITTED });
+      else if (url) parts.push({ type: 'image_url', image_url: { url } });
     } else if (block.type === 'document' && isRecord(block.source) && block.source.type === 'text') {
       const text = str(block.source.data);
       if (text) parts.push({ type: 'text', text });
@@ -245,6 +261,15 @@ export function toOpenAiTools(tools: unknown, provider: ProviderDescriptor): Ope
     }));
 }
 
+function countImages(messages: readonly OpenAiMessage[]): number {
+  let count = 0;
+  for (const message of messages) {
+    if (message.role === 'user' && typeof message.content !== 'string')
+      count += message.content.filter((part) => part.type === 'image_url').length;
+  }
+  return count;
+}
+
 export function toOpenAiRequest(request: Json, target: ConversionTarget): Conversion {
   const { provider } = target;
   const system: string[] = [];
@@ -261,7 +286,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
       const assistant = assistantMessage(message.content, provider.replaysReasoningField);
       if (assistant) converted.push(assistant);
     } else {
-      converted.push(...userMessages(message.content));
+      converted.push(...userMessages(message.content, target.images !== false));
     }
   }
   const repaired = repairToolPairs(converted);
@@ -299,5 +324,5 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   for (const [field, value] of Object.entries(fields)) if (!(field in body)) body[field] = value;
   body.stream = target.stream;
   if (target.stream) body.stream_options = { include_usage: true };
-  return { body, repairs: repaired.repairs };
+  return { body, repairs: repaired.repairs, images: countImages(messages) };
 }

@@ -1,0 +1,64 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lastRole, messagesOf, textReply, toolCallReply, toolResults } from '../fakes/openai-upstream.js';
+import { type Rig, runClaude, startRig } from './harness.js';
+
+// The Read tool on a PNG gives the model an image; a provider whose model cannot see refuses the request (400).
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+let rig: Rig | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await rig?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  rig = undefined;
+  dir = undefined;
+});
+
+const hasImage = (body: unknown) =>
+  messagesOf(body).some(
+    (m) => Array.isArray(m.content) && m.content.some((part) => part?.type === 'image_url'),
+  );
+
+async function readPicture(sees: boolean) {
+  dir = await mkdtemp(join(tmpdir(), 'relay-png-'));
+  const picture = join(dir, 'pic.png');
+  await writeFile(picture, PNG);
+  rig = await startRig((req) => {
+    if (lastRole(req.body) !== 'tool' && !toolResults(req.body).length) {
+      return toolCallReply([{ name: 'Read', arguments: { file_path: picture } }]);
+    }
+    if (hasImage(req.body) && !sees) {
+      return {
+        kind: 'error',
+        status: 400,
+        body: { error: { message: 'Image input is not supported for this model' } },
+      };
+    }
+    return textReply(`Got: ${toolResults(req.body).at(-1) ?? ''} | image: ${hasImage(req.body)}`);
+  });
+  return runClaude(rig.proxy.url, 'look at pic.png');
+}
+
+describe('an image in a tool result', () => {
+  it('reaches a model that sees, as an image', async () => {
+    const result = await readPicture(true);
+    expect(result.result).toMatch(/image: true$/);
+  });
+
+  it('becomes a note for a model that refuses images: the request goes again with the note, and the answer arrives', async () => {
+    const result = await readPicture(false);
+    expect(result.isError).toBe(false);
+    expect(result.result).toContain('[image omitted: the model cannot read images]');
+    expect(result.result).toMatch(/image: false$/);
+    // Only the refused request carried the image; its retry went with the note.
+    expect(rig?.upstream.requests.filter((r) => hasImage(r.body))).toHaveLength(1);
+  });
+});

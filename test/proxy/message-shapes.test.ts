@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../src/providers.js';
+import { IMAGE_OMITTED, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
+
+// Message shapes strict servers demand, per provider, from the CLI's request to what the provider receives.
+
+const PNG = { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' };
+
+/** The Read tool on a PNG, then the user pasting a picture of their own. */
+const readPicture = {
+  model: 'claude-sonnet-4-5',
+  messages: [
+    { role: 'user', content: 'what is in pic.png?' },
+    {
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: '/p/pic.png' } }],
+    },
+    {
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'image', source: PNG }] },
+        { type: 'image', source: PNG },
+        { type: 'text', text: 'and this one' },
+      ],
+    },
+  ],
+};
+
+describe('images', () => {
+  it('go to a model that sees as image parts after the tool result, which points to them', () => {
+    const { body, images } = toOpenAiRequest(readPicture, {
+      provider: PROVIDERS.openai,
+      model: 'm',
+      stream: true,
+    });
+    expect(images).toBe(2);
+    expect(body.messages).toContainEqual({
+      role: 'tool',
+      tool_call_id: 'toolu_1',
+      content: '[image attached below]',
+    });
+    expect(JSON.stringify(body.messages)).toContain('data:image/png;base64,iVBORw0KGgo=');
+  });
+
+  it('become a note, in the tool result and in the user message, for a model that refused them', () => {
+    const { body, images } = toOpenAiRequest(readPicture, {
+      provider: PROVIDERS.openai,
+      model: 'm',
+      stream: true,
+      images: false,
+    });
+    expect(images).toBe(0);
+    expect(JSON.stringify(body.messages)).not.toContain('image_url');
+    expect(body.messages).toContainEqual({ role: 'tool', tool_call_id: 'toolu_1', content: IMAGE_OMITTED });
+    expect(body.messages).toContainEqual({ role: 'user', content: `${IMAGE_OMITTED}\n\nand this one` });
+  });
+});
