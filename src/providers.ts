@@ -38,6 +38,12 @@ interface ProviderEntry {
    * proxy passes on with the provider's message. Each entry says what its ceiling rests on.
    */
   readonly maxOutputTokens: number;
+  /**
+   * `content` of an assistant message that only calls tools. The OpenAI spec makes it nullable there, but
+   * servers disagree: some refuse `null` ("content must be a string"), others an empty string (an empty text
+   * block). Each entry says what its choice rests on.
+   */
+  readonly toolCallOnlyContent: '' | null;
   /** Past thinking goes back as `reasoning_content` (else as `<think>` text in the content). */
   readonly replaysReasoningField: boolean;
   /** JSON Schema keywords this provider rejects in tool parameters (removed recursively). */
@@ -119,6 +125,7 @@ const TABLE = table({
     keepsRequestedModel: false,
     headers: {},
     maxOutputTokens: 16_384, // the lowest common ceiling seen for NIM-hosted chat models
+    toolCallOnlyContent: '', // what free-claude-code sends NIM, in use there; no report of a refusal either way
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     thinkingFields: (enabled, effort) => ({
@@ -147,6 +154,9 @@ const TABLE = table({
     keepsRequestedModel: false,
     headers: { 'x-title': 'claude-relay' }, // the app name on OpenRouter's activity page
     maxOutputTokens: 32_000, // what most routed models accept; OpenRouter clamps further per model itself
+    // OpenRouter follows the OpenAI spec (null allowed) and hands messages to Bedrock/Anthropic routes, which
+    // refuse empty text blocks ("text content blocks must be non-empty", github.com/vercel/ai/pull/13538).
+    toolCallOnlyContent: null,
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
     // https://openrouter.ai/docs/use-cases/reasoning-tokens: `reasoning.effort` is low, medium or high.
@@ -168,6 +178,7 @@ const TABLE = table({
     keepsRequestedModel: false,
     headers: {},
     maxOutputTokens: 32_000, // the loaded context is the real limit and LM Studio stops there anyway
+    toolCallOnlyContent: '', // LM Studio refused null: github.com/lmstudio-ai/lmstudio-bug-tracker/issues/261
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
@@ -186,6 +197,7 @@ const TABLE = table({
     keepsRequestedModel: false,
     headers: {},
     maxOutputTokens: 32_000, // the server's context (-c) is the real limit and it stops there anyway
+    toolCallOnlyContent: '', // accepted by llama-server's template code; no report of a refusal either way
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
@@ -204,6 +216,7 @@ const TABLE = table({
     keepsRequestedModel: false,
     headers: {},
     maxOutputTokens: 32_000, // generic OpenAI-compatible servers (vLLM, llama.cpp, Ollama, Groq, DeepSeek)
+    toolCallOnlyContent: '', // Ollama refuses null ("invalid message content type: <nil>", pydantic/pydantic-ai#5206)
     replaysReasoningField: true,
     schemaKeywordsToStrip: ['$schema'],
     thinkingFields: NO_THINKING_FIELDS,
@@ -222,6 +235,7 @@ const TABLE = table({
     keepsRequestedModel: true,
     headers: {},
     maxOutputTokens: 128_000, // pass-through: the request is forwarded as the CLI sent it, not clamped
+    toolCallOnlyContent: '', // not used: the Messages API is passed through
     replaysReasoningField: false,
     schemaKeywordsToStrip: [],
     thinkingFields: NO_THINKING_FIELDS,

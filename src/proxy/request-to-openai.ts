@@ -10,7 +10,7 @@ import { stripSchemaKeywords } from './tool-schema.js';
 export type OpenAiMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | OpenAiPart[] }
-  | { role: 'assistant'; content: string; reasoning_content?: string; tool_calls?: OpenAiToolCall[] }
+  | { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: OpenAiToolCall[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export type OpenAiPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -135,7 +135,8 @@ function userMessages(content: unknown, withImages: boolean): OpenAiMessage[] {
   return [...tools, user];
 }
 
-function assistantMessage(content: unknown, replayField: boolean): OpenAiMessage | undefined {
+function assistantMessage(content: unknown, provider: ProviderDescriptor): OpenAiMessage | undefined {
+  const replayField = provider.replaysReasoningField;
   if (typeof content === 'string') return { role: 'assistant', content };
   const texts: string[] = [];
   const thoughts: string[] = [];
@@ -156,7 +157,10 @@ function assistantMessage(content: unknown, replayField: boolean): OpenAiMessage
   let text = texts.filter((t) => t !== '').join('\n\n');
   if (reasoning && !replayField) text = `<think>\n${reasoning}\n</think>\n\n${text}`;
   if (text === '' && calls.length === 0 && !reasoning) return undefined;
-  const message: OpenAiMessage = { role: 'assistant', content: text };
+  const message: OpenAiMessage = {
+    role: 'assistant',
+    content: text === '' && calls.length > 0 ? provider.toolCallOnlyContent : text,
+  };
   if (reasoning && replayField) message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
   return message;
@@ -283,7 +287,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
       const text = textOfBlocks(message.content);
       if (text) system.push(text);
     } else if (message.role === 'assistant') {
-      const assistant = assistantMessage(message.content, provider.replaysReasoningField);
+      const assistant = assistantMessage(message.content, provider);
       if (assistant) converted.push(assistant);
     } else {
       converted.push(...userMessages(message.content, target.images !== false));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROVIDERS } from '../../src/providers.js';
+import { PROVIDER_LIST, PROVIDERS, type ProviderId } from '../../src/providers.js';
 import { IMAGE_OMITTED, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 
 // Message shapes strict servers demand, per provider, from the CLI's request to what the provider receives.
@@ -53,5 +53,41 @@ describe('images', () => {
     expect(JSON.stringify(body.messages)).not.toContain('image_url');
     expect(body.messages).toContainEqual({ role: 'tool', tool_call_id: 'toolu_1', content: IMAGE_OMITTED });
     expect(body.messages).toContainEqual({ role: 'user', content: `${IMAGE_OMITTED}\n\nand this one` });
+  });
+});
+
+describe('an assistant message that only calls tools', () => {
+  // What each server accepts (src/providers.ts cites the reports): LM Studio and Ollama (behind `openai`) refuse
+  // null; Bedrock and Anthropic routes behind OpenRouter refuse an empty text.
+  const expected: Record<Exclude<ProviderId, 'anthropic'>, '' | null> = {
+    nvidia_nim: '',
+    open_router: null,
+    lmstudio: '',
+    llamacpp: '',
+    openai: '',
+  };
+  const call = { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } };
+  const toolTurn = (assistant: object[]) => ({
+    model: 'claude-sonnet-4-5',
+    messages: [
+      { role: 'user', content: 'list files' },
+      { role: 'assistant', content: assistant },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt' }] },
+    ],
+  });
+
+  for (const provider of PROVIDER_LIST.filter((p) => p.protocol === 'openai-chat')) {
+    it(`${provider.id}: carries content ${JSON.stringify(expected[provider.id as keyof typeof expected])}`, () => {
+      const { body } = toOpenAiRequest(toolTurn([call]), { provider, model: 'm', stream: true });
+      const assistant = (body.messages as Array<Record<string, unknown>>).find((m) => m.role === 'assistant');
+      expect(assistant).toHaveProperty('content', expected[provider.id as keyof typeof expected]);
+      expect(assistant?.tool_calls).toHaveLength(1);
+    });
+  }
+
+  it('keeps its text when it has some, whatever the provider', () => {
+    const withText = toolTurn([{ type: 'text', text: 'Listing.' }, call]);
+    const { body } = toOpenAiRequest(withText, { provider: PROVIDERS.open_router, model: 'm', stream: true });
+    expect(body.messages).toContainEqual(expect.objectContaining({ role: 'assistant', content: 'Listing.' }));
   });
 });
