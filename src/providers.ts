@@ -35,7 +35,8 @@ interface ProviderEntry {
    * and the CLI asks for 32000–128000, so the value is clamped. These are conservative defaults, not a
    * per-model table and not checked against live providers (this project never calls them in tests): a model
    * that allows more only gets a shorter longest answer; a model that allows less still gets a 400, which the
-   * proxy passes on with the provider's message. Each entry says what its ceiling rests on.
+   * proxy passes on with the provider's message. Each entry cites the provider's documentation it rests on, or
+   * says that none was found.
    */
   readonly maxOutputTokens: number;
   /**
@@ -124,7 +125,11 @@ const TABLE = table({
     defaultModel: 'moonshotai/kimi-k2-instruct',
     keepsRequestedModel: false,
     headers: {},
-    maxOutputTokens: 16_384, // the lowest common ceiling seen for NIM-hosted chat models
+    // NIM documents the range per model, at https://docs.api.nvidia.com/nim/reference/<model>-infer: e.g.
+    // nvidia-nemotron-3-super-120b-a12b 1 to 32768 (default 16384), moonshotai-kimi-k2-6 1 to 65536, and a
+    // code helper (nvidia-usdcode) 1 to 2048. No page was found for the default model (kimi-k2-instruct). 16384
+    // is within every general chat model's range found, so it stays; `NIM={"max_tokens":…}` moves it.
+    maxOutputTokens: 16_384,
     toolCallOnlyContent: '', // what free-claude-code sends NIM, in use there; no report of a refusal either way
     replaysReasoningField: true,
     schemaKeywordsToStrip: STRICT_SCHEMA,
@@ -153,7 +158,9 @@ const TABLE = table({
     defaultModel: 'qwen/qwen3-coder:free',
     keepsRequestedModel: false,
     headers: { 'x-title': 'claude-relay' }, // the app name on OpenRouter's activity page
-    maxOutputTokens: 32_000, // what most routed models accept; OpenRouter clamps further per model itself
+    // https://openrouter.ai/docs/api-reference/overview documents max_tokens only as "Range: [1,
+    // context_length)" of the routed model: no provider-wide number. 32000 is this project's choice, unchanged.
+    maxOutputTokens: 32_000,
     // OpenRouter follows the OpenAI spec (null allowed) and hands messages to Bedrock/Anthropic routes, which
     // refuse empty text blocks ("text content blocks must be non-empty", github.com/vercel/ai/pull/13538).
     toolCallOnlyContent: null,
@@ -177,7 +184,9 @@ const TABLE = table({
     defaultModel: 'local-model',
     keepsRequestedModel: false,
     headers: {},
-    maxOutputTokens: 32_000, // the loaded context is the real limit and LM Studio stops there anyway
+    // No output ceiling found in LM Studio's docs (https://lmstudio.ai/docs/api/openai-api): the loaded
+    // context is the real limit and LM Studio stops there anyway. 32000 is this project's choice.
+    maxOutputTokens: 32_000,
     toolCallOnlyContent: '', // LM Studio refused null: github.com/lmstudio-ai/lmstudio-bug-tracker/issues/261
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
@@ -196,7 +205,9 @@ const TABLE = table({
     defaultModel: 'local-model', // llama-server answers with whatever model it loaded
     keepsRequestedModel: false,
     headers: {},
-    maxOutputTokens: 32_000, // the server's context (-c) is the real limit and it stops there anyway
+    // llama-server's `-n, --predict` defaults to -1, no limit (its README, github.com/ggml-org/llama.cpp,
+    // tools/server): the context (-c) is the real limit and it stops there. 32000 is this project's choice.
+    maxOutputTokens: 32_000,
     toolCallOnlyContent: '', // accepted by llama-server's template code; no report of a refusal either way
     replaysReasoningField: false,
     schemaKeywordsToStrip: ['$schema'],
@@ -215,7 +226,10 @@ const TABLE = table({
     defaultModel: '',
     keepsRequestedModel: false,
     headers: {},
-    maxOutputTokens: 32_000, // generic OpenAI-compatible servers (vLLM, llama.cpp, Ollama, Groq, DeepSeek)
+    // Generic servers (vLLM, Ollama, Groq, DeepSeek …) differ per model; no one document applies. Known low one:
+    // DeepSeek documents 8K max output (https://api-docs.deepseek.com/quick_start/pricing-details-usd), so its
+    // API refuses this value with a 400 that names its range. 32000 is this project's choice, unchanged.
+    maxOutputTokens: 32_000,
     toolCallOnlyContent: '', // Ollama refuses null ("invalid message content type: <nil>", pydantic/pydantic-ai#5206)
     replaysReasoningField: true,
     schemaKeywordsToStrip: ['$schema'],
@@ -234,7 +248,7 @@ const TABLE = table({
     defaultModel: '',
     keepsRequestedModel: true,
     headers: {},
-    maxOutputTokens: 128_000, // pass-through: the request is forwarded as the CLI sent it, not clamped
+    maxOutputTokens: 128_000, // not applied: the request is passed through as the CLI sent it (no document needed)
     toolCallOnlyContent: '', // not used: the Messages API is passed through
     replaysReasoningField: false,
     schemaKeywordsToStrip: [],
