@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderWait } from '../../src/proxy/index.js';
 import {
   type FakeUpstream,
@@ -9,7 +9,8 @@ import {
   toolCallReply,
   type UpstreamReply,
 } from '../fakes/openai-upstream.js';
-import { type Rig, runClaude, startRig } from './harness.js';
+import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
+import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
 
 // MODEL_FALLBACKS with the real CLI: the tier's provider fails or stays rate-limited, the next one answers, the
 // session is told which, and /stats counts it.
@@ -87,39 +88,50 @@ describe('fallback providers', () => {
   });
 });
 
-describe('a provider whose tool calls arrive malformed', () => {
-  it('twice in a row in one conversation: the next request goes to the next provider, which writes the file', async () => {
-    // Arguments cut off mid-string: no JSON parser makes a tool input of them.
-    const broken = (): UpstreamReply =>
-      toolCallReply([{ name: 'Write', arguments: '{"file_path": "out.txt", "content": "from the prim' }]);
-    // The backup takes over after the CLI's two "could not be parsed as JSON" results, and makes a good call.
-    backup = await startFakeUpstream((req) =>
-      req.index === 0
-        ? toolCallReply([
-            { name: 'Write', arguments: { file_path: 'out.txt', content: 'from the backup\n' } },
-          ])
-        : textReply('Written by the backup.'),
-    );
-    const waits: ProviderWait[] = [];
-    rig = await startRig(
-      broken,
-      { MODEL_FALLBACKS: 'lmstudio/backup-model', LM_STUDIO_BASE_URL: backup.url },
-      { onProviderWait: (wait) => waits.push(wait) },
-    );
-    const result = await runClaude(rig.proxy.url, 'write out.txt', {
-      ANTHROPIC_CUSTOM_HEADERS: 'x-claude-relay-node: node-1',
+let older: Awaited<ReturnType<typeof olderCli>> = { problem: 'not looked for yet' };
+beforeAll(async () => {
+  older = await olderCli();
+}, 300_000);
+
+for (const version of ['bundled', OLDER_CLI_VERSION] as const)
+  describe(`a provider whose tool calls arrive malformed (CLI ${version})`, () => {
+    it('twice in a row in one conversation: the next request goes to the next provider, which writes the file', async (context) => {
+      const bin = version === 'bundled' ? CLAUDE_BIN : 'bin' in older ? older.bin : null;
+      if (bin === null) return context.skip();
+      // Arguments cut off mid-string: no JSON parser makes a tool input of them.
+      const broken = (): UpstreamReply =>
+        toolCallReply([{ name: 'Write', arguments: '{"file_path": "out.txt", "content": "from the prim' }]);
+      // The backup takes over after the CLI's two "could not be parsed as JSON" results, and makes a good call.
+      backup = await startFakeUpstream((req) =>
+        req.index === 0
+          ? toolCallReply([
+              { name: 'Write', arguments: { file_path: 'out.txt', content: 'from the backup\n' } },
+            ])
+          : textReply('Written by the backup.'),
+      );
+      const waits: ProviderWait[] = [];
+      rig = await startRig(
+        broken,
+        { MODEL_FALLBACKS: 'lmstudio/backup-model', LM_STUDIO_BASE_URL: backup.url },
+        { onProviderWait: (wait) => waits.push(wait) },
+      );
+      const result = await runClaude(
+        rig.proxy.url,
+        'write out.txt',
+        { ANTHROPIC_CUSTOM_HEADERS: 'x-claude-relay-node: node-1' },
+        bin,
+      );
+      expect(await readFile(join(result.cwd, 'out.txt'), 'utf8')).toBe('from the backup\n');
+      expect(result.result).toBe('Written by the backup.');
+      expect(rig.upstream.requests).toHaveLength(2);
+      expect(waits).toContainEqual(
+        expect.objectContaining({
+          nodeId: 'node-1',
+          reason: 'fallback',
+          fallback: { cause: 'sending malformed tool calls twice', next: 'LM Studio backup-model' },
+        }),
+      );
+      // Each request passed over counts in /stats (the Write call and the turn after it).
+      expect(rig.proxy.stats().providers.find((p) => p.provider === 'openai')?.fallbacks).toBe(2);
     });
-    expect(await readFile(join(result.cwd, 'out.txt'), 'utf8')).toBe('from the backup\n');
-    expect(result.result).toBe('Written by the backup.');
-    expect(rig.upstream.requests).toHaveLength(2);
-    expect(waits).toContainEqual(
-      expect.objectContaining({
-        nodeId: 'node-1',
-        reason: 'fallback',
-        fallback: { cause: 'sending malformed tool calls twice', next: 'LM Studio backup-model' },
-      }),
-    );
-    // Each request passed over counts in /stats (the Write call and the turn after it).
-    expect(rig.proxy.stats().providers.find((p) => p.provider === 'openai')?.fallbacks).toBe(2);
   });
-});

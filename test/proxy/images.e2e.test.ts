@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lastRole, messagesOf, textReply, toolCallReply, toolResults } from '../fakes/openai-upstream.js';
-import { type Rig, runClaude, startRig } from './harness.js';
+import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
+import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
 
 // The Read tool on a PNG gives the model an image; a provider whose model cannot see refuses the request (400).
 
@@ -27,7 +28,7 @@ const hasImage = (body: unknown) =>
     (m) => Array.isArray(m.content) && m.content.some((part) => part?.type === 'image_url'),
   );
 
-async function readPicture(sees: boolean) {
+async function readPicture(sees: boolean, bin: string) {
   dir = await mkdtemp(join(tmpdir(), 'relay-png-'));
   const picture = join(dir, 'pic.png');
   await writeFile(picture, PNG);
@@ -44,21 +45,33 @@ async function readPicture(sees: boolean) {
     }
     return textReply(`Got: ${toolResults(req.body).at(-1) ?? ''} | image: ${hasImage(req.body)}`);
   });
-  return runClaude(rig.proxy.url, 'look at pic.png');
+  return runClaude(rig.proxy.url, 'look at pic.png', {}, bin);
 }
 
-describe('an image in a tool result', () => {
-  it('reaches a model that sees, as an image', async () => {
-    const result = await readPicture(true);
-    expect(result.result).toMatch(/image: true$/);
-  });
+let older: Awaited<ReturnType<typeof olderCli>> = { problem: 'not looked for yet' };
+beforeAll(async () => {
+  older = await olderCli();
+}, 300_000);
 
-  it('becomes a note for a model that refuses images: the request goes again with the note, and the answer arrives', async () => {
-    const result = await readPicture(false);
-    expect(result.isError).toBe(false);
-    expect(result.result).toContain('[image omitted: the model cannot read images]');
-    expect(result.result).toMatch(/image: false$/);
-    // Only the refused request carried the image; its retry went with the note.
-    expect(rig?.upstream.requests.filter((r) => hasImage(r.body))).toHaveLength(1);
+for (const version of ['bundled', OLDER_CLI_VERSION] as const)
+  describe(`an image in a tool result (CLI ${version})`, () => {
+    const bin = () => (version === 'bundled' ? CLAUDE_BIN : 'bin' in older ? older.bin : null);
+
+    it('reaches a model that sees, as an image', async (context) => {
+      const cli = bin();
+      if (cli === null) return context.skip();
+      const result = await readPicture(true, cli);
+      expect(result.result).toMatch(/image: true$/);
+    });
+
+    it('becomes a note for a model that refuses images: the request goes again with the note, and the answer arrives', async (context) => {
+      const cli = bin();
+      if (cli === null) return context.skip();
+      const result = await readPicture(false, cli);
+      expect(result.isError).toBe(false);
+      expect(result.result).toContain('[image omitted: the model cannot read images]');
+      expect(result.result).toMatch(/image: false$/);
+      // Only the refused request carried the image; its retry went with the note.
+      expect(rig?.upstream.requests.filter((r) => hasImage(r.body))).toHaveLength(1);
+    });
   });
-});
