@@ -163,13 +163,13 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       return;
     }
     const conversation = conversationOf(request);
-    const all = routesFor(config, request.model);
+    const routes = routesFor(config, request.model);
     // Models benched in this conversation are passed over while another remains (the last one always answers).
-    let first = 0;
-    while (first < all.length - 1 && health.benched(conversation, routeName(all[first] as Route))) first++;
-    const routes = all.slice(first);
-    if (first > 0) {
-      fallBack(all[first - 1] as Route, routes[0] as Route, MALFORMED_CAUSE, request.model, client.relayNode);
+    let [first, second] = routes;
+    while (first && second && health.benched(conversation, routeName(first))) {
+      fallBack(first, second, MALFORMED_CAUSE, request.model, client.relayNode);
+      routes.shift();
+      [first, second] = routes;
     }
     const clientGone = new AbortController();
     res.on('close', () => {
