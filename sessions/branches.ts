@@ -118,7 +118,8 @@ export function createBranches(options: BranchesOptions): Branches {
 
     async sharesDirectory(parent) {
       if (options.mode === 'off' || parent.worktree !== undefined) return false;
-      return (await gitTop(parent.workingDirectory)) === null;
+      // A git failure is not "no repository": the fork's own start says what git said.
+      return (await gitTop(parent.workingDirectory).catch(() => '')) === null;
     },
 
     async removeAll(nodes) {

@@ -62,6 +62,10 @@ interface GitRunner {
 
 const GIT_TIMEOUT_MS = 120_000;
 
+/** What a git command is called in a message: its subcommand, past any `-c name=value` settings in front. */
+const subcommandOf = (args: readonly string[]): string | undefined =>
+  args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c');
+
 function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
   const run = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> =>
     new Promise((done, fail) => {
@@ -79,7 +83,9 @@ function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
         (error, stdout, stderr) => {
           if (error === null) return done({ stdout, stderr, code: 0 });
           if (error.killed) {
-            return fail(new GitError(`git ${args[0]} did not finish within ${GIT_TIMEOUT_MS / 1000} s`));
+            return fail(
+              new GitError(`git ${subcommandOf(args)} did not finish within ${GIT_TIMEOUT_MS / 1000} s`),
+            );
           }
           // A number is git's exit status; anything else means git itself could not be started.
           if (typeof error.code !== 'number')
@@ -93,9 +99,9 @@ function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
     async must(cwd, args, env) {
       const result = await run(cwd, args, env);
       if (result.code !== 0) {
-        // Named by its subcommand, past any `-c name=value` settings in front of it.
-        const subcommand = args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c');
-        throw new GitError(`git ${subcommand} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
+        throw new GitError(
+          `git ${subcommandOf(args)} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
+        );
       }
       return result.stdout;
     },
@@ -126,20 +132,23 @@ export function createGitWorktrees(baseEnv: Readonly<Record<string, string>>) {
 
 const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
 
-/** The top of the git worktree holding `dir`, or null when `dir` is in no git repository. */
+/**
+ * The top of the git worktree holding `dir`, or null when `dir` is in no git repository. Any other failure (a
+ * repository git refuses as of "dubious ownership", a folder that is gone) throws with git's words: taken for
+ * "no repository", it would quietly put every fork in its parent's directory.
+ */
 async function gitTop(g: GitRunner, dir: string): Promise<string | null> {
-  try {
-    const { stdout, code } = await g.run(dir, ['rev-parse', '--show-toplevel']);
-    if (code !== 0) return null;
-    const top = stdout.trim();
-    // A folder the repository ignores (the default ./agent_workspace inside a clone of the relay) is no part
-    // of it: a worktree of that repository would not hold it.
-    const inside = relative(top, dir);
-    if (inside !== '' && (await g.run(top, ['check-ignore', '-q', `${inside}/`])).code === 0) return null;
-    return top;
-  } catch {
-    return null;
+  const { stdout, stderr, code } = await g.run(dir, ['rev-parse', '--show-toplevel']);
+  if (code !== 0) {
+    if (/not a git repository/i.test(stderr)) return null;
+    throw new GitError(`git rev-parse failed in ${dir}: ${stderr.trim() || `exit ${code}`}`);
   }
+  const top = stdout.trim();
+  // A folder the repository ignores (the default ./agent_workspace inside a clone of the relay) is no part
+  // of it: a worktree of that repository would not hold it.
+  const inside = relative(top, dir);
+  if (inside !== '' && (await g.run(top, ['check-ignore', '-q', `${inside}/`])).code === 0) return null;
+  return top;
 }
 
 /** The main worktree of the repository `top` belongs to (itself, unless `top` is a linked worktree). */

@@ -246,6 +246,53 @@ describe('a worktree that cannot be made', () => {
   });
 });
 
+describe('a repository git refuses', () => {
+  // Only root can give the repository to another user; CI runs as root, so there it always runs.
+  it.skipIf(process.getuid?.() !== 0 && process.env.CI !== 'true')(
+    'a fork says what git said (dubious ownership) instead of quietly sharing its parent’s directory',
+    async () => {
+      const repo = repoWithWork();
+      execFileSync('chown', ['-R', '12345', repo]);
+      const tree = createConversationTree();
+      const branches = createBranches({
+        mode: 'auto',
+        mergeStyle: 'squash',
+        ttlMs: 86_400_000,
+        tree,
+        git: gitOps,
+        persist: async () => {},
+        clock: { now: () => 5, sleep: async () => {} },
+        logger: createLogger('silent', []),
+      });
+      const ref = (id: string) => ({ platform: 't', chatId: 'c', messageId: id });
+      const root = newNode({
+        id: 'root0000',
+        task: { prompt: 'p', origin: ref('root0000'), replyTo: null },
+        parent: undefined,
+        workspace: repo,
+        now: 1,
+        queuePosition: 0,
+      });
+      Object.assign(root, { state: 'done', finishedAt: 1 });
+      tree.add(root);
+      const fork = newNode({
+        id: 'fork0000',
+        task: { prompt: 'p', origin: ref('fork0000'), replyTo: ref('root0000') },
+        parent: root,
+        workspace: repo,
+        now: 2,
+        queuePosition: 0,
+      });
+      tree.add(fork);
+      expect(await branches.sharesDirectory(root)).toBe(false);
+      expect(await branches.prepare(fork)).toMatch(
+        /^Could not create this branch's own git worktree: git rev-parse failed in .*detected dubious ownership/,
+      );
+      expect(fork.worktree).toBeUndefined();
+    },
+  );
+});
+
 describe('a branch whose worktree was removed by hand', () => {
   it('is answered with what happened by /diff and /merge, and /discard still removes its branch', async () => {
     const repo = repoWithWork();
