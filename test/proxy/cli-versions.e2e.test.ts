@@ -2,23 +2,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastRole, messagesOf, textReply, toolCallReply } from '../fakes/openai-upstream.js';
-import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
-import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
+import { installedCli, NEWER_CLI_VERSION, OLDER_CLI_VERSION, testedClis } from './cli-install.js';
+import { type Rig, runClaude, startRig } from './harness.js';
 
-// Both CLI versions the README names, through the proxy to a provider that wants its reasoning back with the
+// Every CLI version the README names, through the proxy to a provider that wants its reasoning back with the
 // tool calls it made (DeepSeek, Kimi: "reasoning_content … must be passed back"), as a strict scripted upstream.
 
-let older: Awaited<ReturnType<typeof olderCli>> = { problem: 'not looked for yet' };
-beforeAll(async () => {
-  older = await olderCli();
-}, 300_000);
-
-describe(`Claude Code ${OLDER_CLI_VERSION}`, () => {
-  it(`can be installed (${OLDER_CLI_VERSION}, from the npm registry or its cache)`, (context) => {
-    if ('problem' in older && process.env.CI !== 'true') context.skip();
-    expect(older).toHaveProperty('bin');
+for (const version of [OLDER_CLI_VERSION, NEWER_CLI_VERSION])
+  describe(`Claude Code ${version}`, () => {
+    it(`can be installed (${version}, from the npm registry or its cache)`, async (context) => {
+      const cli = await installedCli(version);
+      if ('problem' in cli && process.env.CI !== 'true') context.skip();
+      expect(cli).toHaveProperty('bin');
+    }, 300_000);
   });
-});
+
+const CLIS = testedClis([OLDER_CLI_VERSION, NEWER_CLI_VERSION]);
 
 let rig: Rig;
 beforeAll(async () => {
@@ -44,10 +43,10 @@ afterAll(async () => {
   await rig?.close();
 });
 
-for (const version of ['bundled', OLDER_CLI_VERSION] as const) {
-  describe(`the CLI (${version}) with a provider that wants its reasoning back`, () => {
+for (const cli of CLIS) {
+  describe(`the CLI (${cli.name}) with a provider that wants its reasoning back`, () => {
     it('sends the reasoning back with the tool call: the follow-up is accepted and the file is written', async (context) => {
-      const bin = version === 'bundled' ? CLAUDE_BIN : 'bin' in older ? older.bin : null;
+      const bin = cli.bin();
       if (bin === null) return context.skip();
       const result = await runClaude(rig.proxy.url, 'write kept.txt', {}, bin);
       expect(result.result).toBe('Wrote kept.txt.');

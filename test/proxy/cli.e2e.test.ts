@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   lastRole,
   messagesOf,
@@ -9,8 +9,8 @@ import {
   toolCallReply,
   type UpstreamReply,
 } from '../fakes/openai-upstream.js';
+import { NEWER_CLI_VERSION, OLDER_CLI_VERSION, testedClis } from './cli-install.js';
 import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
-import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
 import { startTap } from './tap.js';
 
 // The real `claude` CLI, through the proxy, to a scripted OpenAI-compatible upstream: what a user sees.
@@ -24,13 +24,8 @@ afterEach(async () => {
   rig = undefined;
 });
 
-/** The CLI the tests of the current describe run: the bundled one, or the older one the README supports. */
+/** The CLI the tests of the current describe run (each version the README names, in turn). */
 let cliBin = CLAUDE_BIN;
-let olderBin: string | null = null;
-beforeAll(async () => {
-  const older = await olderCli();
-  olderBin = 'bin' in older ? older.bin : null; // cli-versions.e2e.test.ts fails CI when it cannot be installed
-}, 300_000);
 
 async function run(script: Script, prompt: string, env: Record<string, string> = {}) {
   rig = await startRig(script);
@@ -62,12 +57,7 @@ function contentChunks(parts: string[], finish = 'stop'): UpstreamReply {
   };
 }
 
-const CLIS = [
-  { name: 'bundled 2.1.330', bin: (): string | null => CLAUDE_BIN },
-  { name: OLDER_CLI_VERSION, bin: (): string | null => olderBin },
-];
-
-for (const cli of CLIS)
+for (const cli of testedClis([OLDER_CLI_VERSION, NEWER_CLI_VERSION]))
   describe(`the real CLI (${cli.name}) through the proxy`, () => {
     beforeEach((context) => {
       const bin = cli.bin();

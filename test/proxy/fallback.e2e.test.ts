@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderWait } from '../../src/proxy/index.js';
 import {
   type FakeUpstream,
@@ -9,8 +9,8 @@ import {
   toolCallReply,
   type UpstreamReply,
 } from '../fakes/openai-upstream.js';
-import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
-import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
+import { NEWER_CLI_VERSION, OLDER_CLI_VERSION, testedClis } from './cli-install.js';
+import { type Rig, runClaude, startRig } from './harness.js';
 
 // MODEL_FALLBACKS with the real CLI: the tier's provider fails or stays rate-limited, the next one answers, the
 // session is told which, and /stats counts it.
@@ -88,15 +88,10 @@ describe('fallback providers', () => {
   });
 });
 
-let older: Awaited<ReturnType<typeof olderCli>> = { problem: 'not looked for yet' };
-beforeAll(async () => {
-  older = await olderCli();
-}, 300_000);
-
-for (const version of ['bundled', OLDER_CLI_VERSION] as const)
-  describe(`a provider whose tool calls arrive malformed (CLI ${version})`, () => {
+for (const cli of testedClis([OLDER_CLI_VERSION, NEWER_CLI_VERSION]))
+  describe(`a provider whose tool calls arrive malformed (CLI ${cli.name})`, () => {
     it('twice in a row in one conversation: the next request goes to the next provider, which writes the file', async (context) => {
-      const bin = version === 'bundled' ? CLAUDE_BIN : 'bin' in older ? older.bin : null;
+      const bin = cli.bin();
       if (bin === null) return context.skip();
       // Arguments cut off mid-string: no JSON parser makes a tool input of them.
       const broken = (): UpstreamReply =>

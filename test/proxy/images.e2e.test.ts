@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { lastRole, messagesOf, textReply, toolCallReply, toolResults } from '../fakes/openai-upstream.js';
-import { CLAUDE_BIN, type Rig, runClaude, startRig } from './harness.js';
-import { OLDER_CLI_VERSION, olderCli } from './older-cli.js';
+import { NEWER_CLI_VERSION, OLDER_CLI_VERSION, testedClis } from './cli-install.js';
+import { type Rig, runClaude, startRig } from './harness.js';
 
 // The Read tool on a PNG gives the model an image; a provider whose model cannot see refuses the request (400).
 
@@ -48,15 +48,8 @@ async function readPicture(sees: boolean, bin: string) {
   return runClaude(rig.proxy.url, 'look at pic.png', {}, bin);
 }
 
-let older: Awaited<ReturnType<typeof olderCli>> = { problem: 'not looked for yet' };
-beforeAll(async () => {
-  older = await olderCli();
-}, 300_000);
-
-for (const version of ['bundled', OLDER_CLI_VERSION] as const)
-  describe(`an image in a tool result (CLI ${version})`, () => {
-    const bin = () => (version === 'bundled' ? CLAUDE_BIN : 'bin' in older ? older.bin : null);
-
+for (const { name, bin } of testedClis([OLDER_CLI_VERSION, NEWER_CLI_VERSION]))
+  describe(`an image in a tool result (CLI ${name})`, () => {
     it('reaches a model that sees, as an image', async (context) => {
       const cli = bin();
       if (cli === null) return context.skip();
