@@ -38,6 +38,16 @@ export interface ProxyConfig {
   models: { default: ModelRef; opus: ModelRef; sonnet: ModelRef; haiku: ModelRef };
   /** Tried in order when a tier's model fails or stays rate-limited (MODEL_FALLBACKS, MODEL_<TIER>_FALLBACKS). */
   fallbacks: { default: ModelRef[]; opus: ModelRef[]; sonnet: ModelRef[]; haiku: ModelRef[] };
+  /**
+   * The largest `max_tokens` sent for a tier's requests, whichever of its models answers, in place of the
+   * provider's ceiling (MODEL_MAX_OUTPUT_TOKENS, MODEL_<TIER>_MAX_OUTPUT_TOKENS); undefined: the provider's.
+   */
+  maxOutputTokens: {
+    default: number | undefined;
+    opus: number | undefined;
+    sonnet: number | undefined;
+    haiku: number | undefined;
+  };
   /** How long a rate limit is waited out before a fallback answers instead (PROVIDER_FALLBACK_AFTER). */
   fallbackAfterMs: number;
   providers: Record<ProviderId, ProviderSettings>;
@@ -400,6 +410,18 @@ function loadProxy(env: Env): ProxyConfig {
     haiku: tierChain('MODEL_HAIKU_FALLBACKS'),
   };
 
+  // Like the fallbacks: one value for every tier, which a tier's own replaces.
+  const ceiling = (name: string): number | undefined =>
+    text(env, name) === undefined ? undefined : integer(env, name, 0, 1, 10_000_000);
+  const everyTierCeiling = ceiling('MODEL_MAX_OUTPUT_TOKENS');
+  const tierCeiling = (name: string): number | undefined => ceiling(name) ?? everyTierCeiling;
+  const maxOutputTokens = {
+    default: everyTierCeiling,
+    opus: tierCeiling('MODEL_OPUS_MAX_OUTPUT_TOKENS'),
+    sonnet: tierCeiling('MODEL_SONNET_MAX_OUTPUT_TOKENS'),
+    haiku: tierCeiling('MODEL_HAIKU_MAX_OUTPUT_TOKENS'),
+  };
+
   const providers = perProvider<ProviderSettings>((provider) => ({
     id: provider.id,
     protocol:
@@ -459,6 +481,7 @@ function loadProxy(env: Env): ProxyConfig {
     authToken,
     models,
     fallbacks,
+    maxOutputTokens,
     fallbackAfterMs: seconds(env, 'PROVIDER_FALLBACK_AFTER', 30),
     providers,
     rateLimit: {

@@ -34,9 +34,10 @@ interface ProviderEntry {
    * The largest `max_tokens` sent. Providers refuse a `max_tokens` above what the model can produce (HTTP 400),
    * and the CLI asks for 32000–128000, so the value is clamped. These are conservative defaults, not a
    * per-model table and not checked against live providers (this project never calls them in tests): a model
-   * that allows more only gets a shorter longest answer; a model that allows less still gets a 400, which the
-   * proxy passes on with the provider's message. Each entry cites the provider's documentation it rests on, or
-   * says that none was found.
+   * that allows more only gets a shorter longest answer; a model that allows less answers 400, and when the
+   * message names its limit the proxy sends the request again within it and remembers it for that model
+   * (src/proxy/output-ceiling.ts); MODEL_MAX_OUTPUT_TOKENS replaces this value up front. Each entry cites the
+   * provider's documentation it rests on, or says that none was found.
    */
   readonly maxOutputTokens: number;
   /**
@@ -228,7 +229,8 @@ const TABLE = table({
     headers: {},
     // Generic servers (vLLM, Ollama, Groq, DeepSeek …) differ per model; no one document applies. Known low one:
     // DeepSeek documents 8K max output (https://api-docs.deepseek.com/quick_start/pricing-details-usd), so its
-    // API refuses this value with a 400 that names its range. 32000 is this project's choice, unchanged.
+    // API refuses this value with a 400 that names its range (read by src/proxy/output-ceiling.ts). 32000 is this
+    // project's choice, unchanged.
     maxOutputTokens: 32_000,
     toolCallOnlyContent: '', // Ollama refuses null ("invalid message content type: <nil>", pydantic/pydantic-ai#5206)
     replaysReasoningField: true,

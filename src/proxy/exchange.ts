@@ -22,6 +22,13 @@ export interface ProviderExchange {
   seesImages: boolean;
   /** Remembers that this provider+model refused images. */
   refusedImages(): void;
+  /**
+   * The largest `max_tokens` to send in place of the provider's ceiling: the lower of the tier's
+   * MODEL_MAX_OUTPUT_TOKENS and what this provider+model said it allows; undefined when neither is known.
+   */
+  maxOutputTokens: number | undefined;
+  /** Remembers the largest `max_tokens` this provider+model allows (while the relay runs). */
+  learnedOutputCeiling(tokens: number): void;
   /** This provider's counters (stats.ts). */
   stats: ProviderCounters;
   /** Aborted when the client goes away. */

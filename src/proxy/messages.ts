@@ -14,7 +14,7 @@ import { type PassThroughDeps, passThrough } from './pass-through.js';
 import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SSE_HEADERS, sendJson } from './responses.js';
-import { routeChain } from './routing.js';
+import { routeChain, tierOf } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
 import { toSse } from './sse-writer.js';
 import type { StatsBook } from './stats.js';
@@ -125,6 +125,8 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
   const health = createToolCallHealth();
   /** provider/model of the models that refused images (openai-path.ts); few, so never pruned. */
   const blind = new Set<string>();
+  /** provider/model → the largest `max_tokens` it said it allows (openai-path.ts); few, so never pruned. */
+  const ceilings = new Map<string, number>();
 
   /** Tells the log, /stats and the session's status line that `route` hands the request to `next`. */
   function fallBack(route: Route, next: Route, cause: string, requested: string, relayNode?: string): void {
@@ -236,13 +238,21 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     const release = await enterReporting(limiter, signal, onWait).finally(() => {
       if (signal.aborted) watch?.stop();
     });
+    const name = routeName({ provider, settings, model });
+    const learned = ceilings.get(name);
+    const configured = config.maxOutputTokens[tierOf(requested)];
     try {
       const exchange: ProviderExchange = {
         provider,
         fields: settings.requestFields,
         userFields: settings.userFields,
-        seesImages: !blind.has(routeName({ provider, settings, model })),
-        refusedImages: () => blind.add(routeName({ provider, settings, model })),
+        seesImages: !blind.has(name),
+        refusedImages: () => blind.add(name),
+        maxOutputTokens:
+          learned === undefined || configured === undefined
+            ? (learned ?? configured)
+            : Math.min(learned, configured),
+        learnedOutputCeiling: (tokens) => ceilings.set(name, tokens),
         model,
         answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
         stats,

@@ -4,6 +4,7 @@ import type { AnthropicEvent, Json } from './anthropic-types.js';
 import { pumpChunks } from './chunk-pump.js';
 import { ProxyError } from './errors.js';
 import type { ProviderExchange } from './exchange.js';
+import { allowedOutput, type OutputCeiling, parseOutputCeiling } from './output-ceiling.js';
 import { toOpenAiRequest } from './request-to-openai.js';
 import { SSE_HEADERS, sendJson } from './responses.js';
 import { createCoalescingWriter } from './sse-writer.js';
@@ -36,7 +37,7 @@ export async function viaOpenAiChat(
 ): Promise<number | null> {
   const { provider, model, stats } = exchange;
   const stream = request.stream === true;
-  const convert = (images: boolean) =>
+  const convert = (images: boolean, maxOutputTokens: number | undefined) =>
     toOpenAiRequest(request, {
       provider,
       model,
@@ -44,21 +45,42 @@ export async function viaOpenAiChat(
       fields: exchange.fields,
       userFields: exchange.userFields,
       images,
+      maxOutputTokens,
       convertTools: deps.tools.convertTools,
     });
-  const conversion = convert(exchange.seesImages);
+  let images = exchange.seesImages;
+  let ceiling = exchange.maxOutputTokens;
+  let conversion = convert(images, ceiling);
   if (conversion.repairs > 0)
     deps.logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
-  let upstream: UpstreamResponse;
-  try {
-    upstream = await exchange.send(deps.tools.serialize(conversion.body));
-  } catch (error) {
-    if (conversion.images === 0 || !refusesImages(error)) throw error;
-    // Which models see is a fact of the model, not the provider, and no API says it: the first refusal
-    // teaches it (one request per model while the relay runs), and the request goes again with notes instead.
-    exchange.refusedImages();
-    deps.logger.warn({ provider: provider.id, model }, 'the model refused images: sending notes instead');
-    upstream = await exchange.send(deps.tools.serialize(convert(false).body));
+  // A 400 the proxy can answer for goes again at once, each kind of answer once: its images, its max_tokens.
+  let lowered = false;
+  let upstream: UpstreamResponse | undefined;
+  while (upstream === undefined) {
+    try {
+      upstream = await exchange.send(deps.tools.serialize(conversion.body));
+    } catch (error) {
+      if (conversion.images > 0 && refusesImages(error)) {
+        // Which models see is a fact of the model, not the provider, and no API says it: the first refusal
+        // teaches it (one request per model while the relay runs), and the request goes again with notes.
+        exchange.refusedImages();
+        deps.logger.warn({ provider: provider.id, model }, 'the model refused images: sending notes instead');
+        images = false;
+      } else {
+        const allowed = lowered ? null : allowedByRefusal(error, conversion.body.max_tokens);
+        if (allowed === null) throw error;
+        lowered = true;
+        // A model's own ceiling holds for every request; a context's share depends on this request's input,
+        // which only the provider counts exactly, so that one is taken from each refusal and not remembered.
+        if (allowed.kind === 'model') exchange.learnedOutputCeiling(allowed.tokens);
+        deps.logger.warn(
+          { provider: provider.id, model, maxTokens: allowed.tokens, limit: allowed.kind },
+          'the model refused max_tokens: sending the largest it allows',
+        );
+        ceiling = allowed.tokens;
+      }
+      conversion = convert(images, ceiling);
+    }
   }
   const translator = createStreamTranslator({
     messageId: deps.newId('msg'),
@@ -91,6 +113,24 @@ function refusesImages(error: unknown): boolean {
     error.extra.upstreamStatus === 400 &&
     /image|vision|multi-?modal/i.test(error.message)
   );
+}
+
+/**
+ * What a refused `max_tokens` may become: the largest value the provider's 400 names, when that is below what was
+ * sent and at least 1 (an input that fills the context alone is not helped by any). Null for every other error.
+ */
+function allowedByRefusal(
+  error: unknown,
+  sent: unknown,
+): { kind: OutputCeiling['kind']; tokens: number } | null {
+  if (!(error instanceof ProxyError) || typeof sent !== 'number') return null;
+  const status = error.extra.upstreamStatus;
+  // 422: Text Generation Inference's status for the same refusal.
+  if (status !== 400 && status !== 422) return null;
+  const ceiling = parseOutputCeiling(error.message);
+  if (ceiling === null) return null;
+  const tokens = allowedOutput(ceiling);
+  return tokens >= 1 && tokens < sent ? { kind: ceiling.kind, tokens } : null;
 }
 
 async function collect(

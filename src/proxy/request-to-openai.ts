@@ -39,6 +39,11 @@ export interface ConversionTarget {
    * each becomes IMAGE_OMITTED, so the request does not fail and the model knows something was there.
    */
   images?: boolean;
+  /**
+   * The largest `max_tokens` to send, in place of the provider's ceiling and the user's provider settings: the
+   * tier's MODEL_MAX_OUTPUT_TOKENS, or what the model said it allows (openai-path.ts).
+   */
+  maxOutputTokens?: number | undefined;
   /** Converts the tools array; a memoising one (tools-memo.ts) keeps this work off the hot path. */
   convertTools?: (tools: unknown, provider: ProviderDescriptor) => readonly OpenAiTool[];
 }
@@ -310,7 +315,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
   }
   const fields = target.fields ?? {};
   // A `max_tokens` in the user's settings moves the provider's ceiling; the request still asks within it.
-  const ceiling = num(fields.max_tokens) ?? provider.maxOutputTokens;
+  const ceiling = target.maxOutputTokens ?? num(fields.max_tokens) ?? provider.maxOutputTokens;
   const maxTokens = num(request.max_tokens);
   if (maxTokens !== undefined) body.max_tokens = Math.max(1, Math.min(maxTokens, ceiling));
   const temperature = num(request.temperature);

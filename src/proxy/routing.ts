@@ -3,9 +3,9 @@ import type { ModelRef, ProxyConfig } from '../config.js';
 // Tier routing: a requested model naming opus / sonnet / haiku takes that tier's model (which may live on
 // another provider); anything else takes the default. Each tier may name fallbacks, tried in order.
 
-type Tier = keyof ProxyConfig['models'];
+export type Tier = keyof ProxyConfig['models'];
 
-function tierOf(requested: string): Tier {
+export function tierOf(requested: string): Tier {
   const name = requested.toLowerCase();
   if (name.includes('opus')) return 'opus';
   if (name.includes('sonnet')) return 'sonnet';

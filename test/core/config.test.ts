@@ -79,6 +79,18 @@ describe('loadConfig', () => {
     expect(missingKeyWarnings(config).join('\n')).toContain('OPENROUTER_API_KEY is not set');
   });
 
+  it("reads the largest max_tokens for every tier, or a tier's own", () => {
+    const config = loadConfig(
+      { MODEL_MAX_OUTPUT_TOKENS: '8192', MODEL_HAIKU_MAX_OUTPUT_TOKENS: '4096' },
+      cwd,
+    ).proxy;
+    expect(config.maxOutputTokens).toEqual({ default: 8192, opus: 8192, sonnet: 8192, haiku: 4096 });
+    expect(loadConfig({}, cwd).proxy.maxOutputTokens.opus).toBeUndefined();
+    expect(configError({ MODEL_MAX_OUTPUT_TOKENS: '8k' }).message).toBe(
+      "MODEL_MAX_OUTPUT_TOKENS: must be a whole number from 1 to 10000000, got '8k'",
+    );
+  });
+
   it('enables a platform only when its token is set, unless MESSAGING_PLATFORM says otherwise', () => {
     expect(loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, cwd, PLATFORMS).messaging.platforms).toEqual([
       'telegram',
