@@ -17,6 +17,13 @@ export function buildCliArgs(options: {
   addDirs: string[];
   resumeSessionId: string | null;
   permissions?: PermissionMode;
+  /**
+   * Skip mode: someone can answer the model's questions (a chat task, not an API request). The CLI offers
+   * AskUserQuestion (and plan mode) only with a permission prompt tool, and in bypassPermissions or the
+   * sandbox's acceptEdits it then asks over stdio for those alone; anything else its mode would have refused
+   * reaches the relay too, which refuses it (permission-broker.ts).
+   */
+  questions?: boolean;
   run?: RunOptions;
 }): string[] {
   const args = [
@@ -38,6 +45,7 @@ export function buildCliArgs(options: {
     );
   } else {
     args.push('--dangerously-skip-permissions');
+    if (options.questions === true) args.push('--permission-prompt-tool', 'stdio');
   }
   for (const dir of options.addDirs) args.push('--add-dir', dir);
   if (options.resumeSessionId !== null) args.push('--resume', options.resumeSessionId, '--fork-session');

@@ -94,6 +94,9 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
     const mode = node.run?.permissionMode;
     return mode === undefined ? permissions : mode === 'bypass' ? 'skip' : 'ask';
   };
+  /** An API request (a priority below chat) has nobody to answer a question: its model is offered none. */
+  const questionsOf = (node: NodeSnapshot): boolean =>
+    node.priority === undefined || node.priority === 'chat';
   const nodeHeader = config.backend === 'proxy' ? options.proxy?.nodeHeader : undefined;
   const nodeHeaderEnv = (nodeId: string): Record<string, string> =>
     nodeHeader === undefined ? {} : { ANTHROPIC_CUSTOM_HEADERS: `${nodeHeader}: ${nodeId}` };
@@ -146,6 +149,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
       const configDir = cliConfigDir(env);
       if (node.forkOf && configDir !== null) reachSession(configDir, node.forkOf, node.workingDirectory);
       const nodePermissions = permissionsOf(node);
+      const questions = questionsOf(node);
       const run = node.run ?? {};
       const isolated = isolationOf(node, config.allowedDirs);
       const argsWith = (appendSystemPrompt: string | undefined): string[] =>
@@ -154,6 +158,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
             addDirs: isolated.dirs,
             resumeSessionId: node.forkOf ?? null,
             permissions: nodePermissions,
+            questions,
             run: { ...run, ...(appendSystemPrompt === undefined ? {} : { appendSystemPrompt }) },
           }),
           nodePermissions,
@@ -167,7 +172,13 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
           ? prestart.take(
               node,
               sandboxArgs(
-                buildCliArgs({ addDirs: config.allowedDirs, resumeSessionId: null, permissions, run: shape }),
+                buildCliArgs({
+                  addDirs: config.allowedDirs,
+                  resumeSessionId: null,
+                  permissions,
+                  questions,
+                  run: shape,
+                }),
                 permissions,
               ),
             )
@@ -186,6 +197,7 @@ export function createCliLauncher(options: CliLauncherOptions): CliLauncher {
         env: idEnv(node.id, nodePermissions),
         stdin: prompt,
         permissions: nodePermissions,
+        questions,
         permissionTimeoutMs: options.permissionTimeoutMs ?? config.permissionTimeoutMs ?? 300_000,
         idleTimeoutMs,
         graceMs,

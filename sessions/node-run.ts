@@ -10,7 +10,7 @@ import { emptyRunSummary, type RunSummary, reduceRun } from './run-summary.js';
 import type { Outcome, ProgressEvent } from './types.js';
 
 // One CLI process for one node: spawns it, folds its stdout lines into progress events and a RunSummary, serves
-// its permission prompts (`ask` mode), and turns its exit into an Outcome. The engine (engine.ts) owns what
+// its permission prompts (`ask` mode) and questions, and turns its exit into an Outcome. The engine (engine.ts) owns what
 // happens around it: the pool, the tree, the store and the node's state.
 
 const MAX_STRAY_LINES = 20;
@@ -24,6 +24,8 @@ export interface NodeRunOptions {
   /** The prompt as its stdin line (cli-command.ts `promptLine`). */
   stdin: string;
   permissions: PermissionMode;
+  /** Skip mode: the CLI asks the relay its questions and plans (and only those get to the user). */
+  questions: boolean;
   permissionTimeoutMs: number;
   idleTimeoutMs: number;
   graceMs: number;
@@ -44,7 +46,7 @@ export interface NodeRunOptions {
 
 export interface NodeRun {
   run: CliRun;
-  /** Open permission prompts (`ask` mode only). */
+  /** Open permission prompts and questions (`ask` mode, or skip mode with questions). */
   permissions: PermissionBroker | null;
   /** Settles once the process has exited and every line is folded in. */
   ended: Promise<{ outcome: Outcome; summary: RunSummary; exitCode: number | null }>;
@@ -52,7 +54,8 @@ export interface NodeRun {
 
 export function startNodeRun(options: NodeRunOptions): NodeRun {
   const { logger, nodeId } = options;
-  const ask = options.permissions === 'ask';
+  // Whether the CLI asks over stdin: then stdin stays open for the answers, and Stop is an interrupt.
+  const ask = options.permissions === 'ask' || options.questions;
   let summary = emptyRunSummary;
   const mapper = createProgressMapper({ cwd: options.cwd });
   const strayLines: string[] = [];
@@ -130,6 +133,7 @@ export function startNodeRun(options: NodeRunOptions): NodeRun {
     permissions = createPermissionBroker({
       timeoutMs: options.permissionTimeoutMs,
       cwd: options.cwd,
+      unattended: options.permissions === 'skip',
       send: (text) => run.send(text),
       emit: options.emit,
       onPendingChange: (count) => run.holdIdle(count > 0),

@@ -11,7 +11,7 @@ import { createQuestionDesk } from './questions.js';
 import { summarizeToolInput } from './tool-summary.js';
 import type { PermissionDecision, ProgressEvent, QuestionAnswer } from './types.js';
 
-// The permission prompts of one CLI run (`CLAUDE_PERMISSIONS=ask`): each `can_use_tool` request becomes a
+// The permission prompts of one CLI run (`CLAUDE_PERMISSIONS=ask`; in skip mode only questions and plans): each `can_use_tool` request becomes a
 // `permission` progress event with a short id of our own (it must fit a Telegram button's 64-byte callback data
 // next to the node id), waits for the user's answer, and is denied when nobody answers in time. A prompt ends
 // exactly once: answered, expired, withdrawn by the CLI, or cancelled because the run stopped.
@@ -20,6 +20,12 @@ export interface PermissionBrokerOptions {
   timeoutMs: number;
   /** The session's working directory: paths in summaries are shown relative to it. */
   cwd: string;
+  /**
+   * Skip mode: nobody approves tool calls, only questions and plans reach the user. A call the CLI's mode would
+   * have refused without a prompt tool (a write outside the sandbox's directories, a Write in plan mode) is
+   * refused at once, as it was then.
+   */
+  unattended?: boolean;
   /** Writes one control line to the CLI's stdin; false when stdin is already closed. */
   send(line: string): boolean;
   emit(event: ProgressEvent): void;
@@ -50,6 +56,10 @@ function spoken(ms: number): string {
   const seconds = Math.round(ms / 1000);
   return seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 }
+
+/** Skip mode: what the model is told of a call its mode does not allow by itself. */
+const unattended = (toolName: string): string =>
+  `Claude requested permissions to use ${toolName}, but nobody approves tool calls in this session: it was refused. Do it another way, or ask the user.`;
 
 /** The model is told what happened in plain words, so it can say so or try another way. */
 const DENIED = 'The user denied this tool call from chat. Do not retry it; ask them or try another way.';
@@ -113,6 +123,10 @@ export function createPermissionBroker(options: PermissionBrokerOptions): Permis
     if (closed) return;
     if (request.toolName === 'AskUserQuestion' || request.toolName === 'ExitPlanMode') {
       askQuestion(request);
+      return;
+    }
+    if (options.unattended === true) {
+      options.send(encodeDeny(request, unattended(request.toolName)));
       return;
     }
     const id = newId();

@@ -15,14 +15,16 @@ function canUseTool(id: string, toolName: string, input: object, extra: object =
   return message;
 }
 
-function setup(timeoutMs = 300_000) {
+function setup(timeoutMs = 300_000, unattended = false) {
   const sent: Array<Record<string, unknown>> = [];
   const events: Extract<ProgressEvent, { type: 'permission' }>[] = [];
+  const questions: Extract<ProgressEvent, { type: 'question' }>[] = [];
   const pendingCounts: number[] = [];
   let stdinOpen = true;
   const broker = createPermissionBroker({
     timeoutMs,
     cwd: '/ws',
+    unattended,
     send: (line) => {
       if (!stdinOpen) return false;
       sent.push(JSON.parse(line));
@@ -30,13 +32,14 @@ function setup(timeoutMs = 300_000) {
     },
     emit: (event) => {
       if (event.type === 'permission') events.push(event);
+      if (event.type === 'question') questions.push(event);
     },
     onPendingChange: (count) => pendingCounts.push(count),
   });
   const closeStdin = () => {
     stdinOpen = false;
   };
-  return { broker, sent, events, pendingCounts, closeStdin };
+  return { broker, sent, events, questions, pendingCounts, closeStdin };
 }
 
 const responseOf = (line: Record<string, unknown> | undefined) =>
@@ -50,6 +53,24 @@ afterEach(() => {
 });
 
 describe('permission broker', () => {
+  it('skip mode: a tool call its mode would refuse is refused at once, unseen; a question still reaches the user', () => {
+    const { broker, sent, events, questions } = setup(300_000, true);
+    broker.handle(canUseTool('cli-1', 'WebFetch', { url: 'http://example.com', prompt: 'x' }));
+    expect(events).toEqual([]);
+    expect(responseOf(sent[0])).toMatchObject({
+      behavior: 'deny',
+      message: expect.stringContaining('Claude requested permissions to use WebFetch'),
+    });
+    broker.handle(
+      canUseTool('cli-2', 'AskUserQuestion', {
+        questions: [{ question: 'Which?', header: 'H', options: [{ label: 'A' }, { label: 'B' }] }],
+      }),
+    );
+    expect(questions).toMatchObject([{ type: 'question', kind: 'ask', status: 'pending' }]);
+    expect(events).toEqual([]);
+    expect(sent).toHaveLength(1);
+  });
+
   it('a prompt shows as pending with a readable summary and a short id; allow answers the CLI once', () => {
     const { broker, sent, events, pendingCounts } = setup();
     broker.handle(canUseTool('cli-1', 'Bash', { command: 'rm -rf build', description: 'clean' }));

@@ -100,6 +100,14 @@ describe('CLI command line and environment', () => {
     expect(buildCliArgs({ addDirs: [], resumeSessionId: null })).not.toContain('--resume');
   });
 
+  it('skip mode with someone to answer: questions come over stdin, tool calls still skip permissions', () => {
+    const chat = buildCliArgs({ addDirs: [], resumeSessionId: null, permissions: 'skip', questions: true });
+    expect(chat.join(' ')).toContain('--dangerously-skip-permissions --permission-prompt-tool stdio');
+    // An API request has nobody to answer: its model is offered no question tool.
+    const api = buildCliArgs({ addDirs: [], resumeSessionId: null, permissions: 'skip', questions: false });
+    expect(api).not.toContain('--permission-prompt-tool');
+  });
+
   it('ask mode: the CLI asks over stdin in default mode, never skips permissions, claims no sandbox', () => {
     const args = buildCliArgs({ addDirs: [], resumeSessionId: null, permissions: 'ask' });
     expect(args).not.toContain('--dangerously-skip-permissions');

@@ -164,8 +164,9 @@ describe('CLAUDE_SANDBOX with the real CLI', () => {
         name: 'WebFetch',
         input: { url: `http://${host}:${port}/`, prompt: 'what does it say?' },
       });
+      // Skip mode: the relay refuses what the CLI asks about, other than questions for the user.
       expect(fetched).toContain(
-        "Claude requested permissions to use WebFetch, but you haven't granted it yet",
+        'Claude requested permissions to use WebFetch, but nobody approves tool calls in this session',
       );
       expect(connections).toBe(1);
     },
