@@ -1,6 +1,14 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits, Partials } from 'discord.js';
+import {
+  Client,
+  type ClientOptions,
+  DiscordjsError,
+  DiscordjsErrorCodes,
+  Events,
+  GatewayIntentBits,
+  Partials,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import {
   createOutageLog,
@@ -16,6 +24,16 @@ import type { Inbound } from './inbound.js';
 // discord.js would silently wait out 429s inside its REST queue, hiding them from our outbox's per-chat
 // pacing; `rejectOnRateLimit` makes it throw instead, and the outbox waits the time Discord asked for.
 
+/**
+ * discord.js's REST sends through its own undici 6, whose `request` hands a file upload's FormData to the
+ * process-wide dispatcher as it is. The relay also loads undici 7 (the proxy), and whichever loads first installs
+ * that dispatcher: undici 7's cannot read undici 6's FormData, so every upload failed ("action is not a
+ * function") and was retried until it gave up. Node's own fetch serialises the body itself first.
+ */
+const globalFetch: NonNullable<ClientOptions['rest']>['makeRequest'] = (url, init) =>
+  // The two undici versions' RequestInit types differ in name only for what discord.js passes.
+  fetch(url, init as RequestInit);
+
 /** A fresh client per login attempt: discord.js destroys a client whose login failed, for good. */
 export function createDiscordClient(config: DiscordConfig, logger: Logger, inbound: Inbound): Client {
   const made = new Client({
@@ -27,7 +45,7 @@ export function createDiscordClient(config: DiscordConfig, logger: Logger, inbou
     ],
     // A DM channel is never cached before its first message arrives: without this, discord.js drops it.
     partials: [Partials.Channel],
-    rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1 },
+    rest: { api: config.apiBase, rejectOnRateLimit: () => true, retries: 1, makeRequest: globalFetch },
   });
   made.rest.setToken(config.token);
   made.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
