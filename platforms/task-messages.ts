@@ -2,8 +2,16 @@ import type { Logger } from 'pino';
 import type { MessageRef, NodeSnapshot, SessionEngine } from '../sessions/index.js';
 import { type ChatContext, refOf, sentence } from './chat-context.js';
 import { interruptedNotice } from './notices.js';
+import type { ChatFile } from './outbox/index.js';
 import { ChatApiError } from './outbox/index.js';
-import { type Formatted, renderFinal, renderStatus, renderSteps, type TaskView } from './render/index.js';
+import {
+  type Formatted,
+  renderFinal,
+  renderStatus,
+  renderSteps,
+  renderStepsFile,
+  type TaskView,
+} from './render/index.js';
 import type { StepsShelf } from './task-steps.js';
 import type { TrackedTask } from './tracked-task.js';
 
@@ -70,7 +78,7 @@ export function createTaskMessages(options: TaskMessagesOptions): TaskMessages {
 
     async deliverFinal(task, statusId) {
       const { chat } = task;
-      const { answer, stepsAfter, shelved } = finalLayout(task, options.steps);
+      const { answer, stepsAfter, shelved, file } = finalLayout(task, options.steps);
       const [first, ...rest] = answer;
       const anchor = first ? await placeFirstPart(task, statusId, first) : statusId;
       const sendLinked = async (part: Formatted): Promise<string> => {
@@ -83,7 +91,13 @@ export function createTaskMessages(options: TaskMessagesOptions): TaskMessages {
       for (const part of stepsAfter) await sendLinked(part);
       const lastContent = answer.at(-1);
       if (shelved.length > 0 && lastContent) {
-        options.steps.place(task.nodeId, { chat, messageId: lastId, content: lastContent, steps: shelved });
+        options.steps.place(task.nodeId, {
+          chat,
+          messageId: lastId,
+          content: lastContent,
+          steps: shelved,
+          ...(file === undefined ? {} : { file }),
+        });
       }
     },
 
@@ -112,16 +126,20 @@ function answerText(view: TaskView): string {
 }
 
 const STEPS_GAP = '\n\n';
+const STEPS_FILE = 'steps.md';
+
+type ShelvedFile = { caption: Formatted; file: ChatFile };
 
 /**
  * The finished task's messages: the answer, and the steps that led to it. Collapsed (Telegram) they lead the
  * answer's first message when they fit, else follow the answer as messages of their own; otherwise they wait
- * behind a button on the answer's last message.
+ * behind a button on the answer's last message, as one `steps.md` file when one message cannot hold them (a
+ * press then brings one message, not a screenful).
  */
 function finalLayout(
   task: TrackedTask,
   shelf: StepsShelf,
-): { answer: Formatted[]; stepsAfter: Formatted[]; shelved: Formatted[] } {
+): { answer: Formatted[]; stepsAfter: Formatted[]; shelved: Formatted[]; file?: ShelvedFile } {
   const { limits } = task.chat.platform;
   const answer = renderFinal(task.view, limits, { footer: true });
   const collapsible = limits.dialect.collapsible ?? null;
@@ -130,7 +148,18 @@ function finalLayout(
   if (collapsible === null) {
     const last = answer.at(-1)!;
     const withButton = { ...last, buttons: [shelf.button(task.nodeId)] };
-    return { answer: [...answer.slice(0, -1), withButton], stepsAfter: [], shelved: steps };
+    const whole =
+      steps.length > 1 ? renderStepsFile(task.view.steps, answerText(task.view), limits.dialect) : null;
+    const file =
+      whole === null
+        ? undefined
+        : { caption: whole.caption, file: { name: STEPS_FILE, data: new TextEncoder().encode(whole.text) } };
+    return {
+      answer: [...answer.slice(0, -1), withButton],
+      stepsAfter: [],
+      shelved: steps,
+      ...(file === undefined ? {} : { file }),
+    };
   }
   const [lead] = steps;
   const first = answer[0]!;

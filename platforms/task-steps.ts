@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { SessionEngine } from '../sessions/index.js';
 import { type ChatContext, refOf } from './chat-context.js';
+import type { ChatFile } from './outbox/index.js';
 import type { ChatButton, Formatted } from './render/index.js';
 
 // A finished task's steps where the chat cannot collapse them (Discord): the answer carries a "Show steps"
-// button, and a press sends the steps as replies to it. Kept in memory for the most recent tasks only; a press
+// button, and a press sends the steps as replies to it: one message, or one steps.md file when they are longer. Kept in memory for the most recent tasks only; a press
 // after a restart, or on a task long past, is told so.
 
 export interface StepsShelf {
@@ -21,6 +22,8 @@ export interface ShelvedSteps {
   messageId: string;
   content: Formatted;
   steps: Formatted[];
+  /** The steps as one file, for steps one message cannot hold: sent instead of `steps`. */
+  file?: { caption: Formatted; file: ChatFile };
 }
 
 const PREFIX = 'steps:';
@@ -49,8 +52,13 @@ export function createStepsShelf(options: { engine: SessionEngine; logger: Logge
         return 'The steps of this task are no longer kept (the relay restarted or it is long past).';
       shelved.delete(nodeId);
       const { chat } = entry;
-      for (const part of entry.steps) {
-        const sent = await chat.outbox.send(chat.chatId, part, { replyToMessageId: entry.messageId });
+      const replyTo = { replyToMessageId: entry.messageId };
+      const messages =
+        entry.file === undefined
+          ? entry.steps.map((part) => ({ content: part, options: replyTo }))
+          : [{ content: entry.file.caption, options: { ...replyTo, file: entry.file.file } }];
+      for (const message of messages) {
+        const sent = await chat.outbox.send(chat.chatId, message.content, message.options);
         await options.engine.linkMessage(nodeId, refOf(chat, sent.messageId), 'continuation');
       }
       await chat.outbox

@@ -4,7 +4,7 @@
 export type { Dialect, Enclosure, MarkdownMarkup } from './dialect.js';
 export { renderMarkdown } from './split.js';
 export { renderFinal, renderStatus, retryNotice, waitNotice } from './status.js';
-export { renderSteps, type StepEntry, type StepLog, subagentDetail } from './steps.js';
+export { renderSteps, renderStepsFile, type StepEntry, type StepLog, subagentDetail } from './steps.js';
 export {
   createTaskView,
   type PermissionView,

@@ -210,6 +210,33 @@ function shownEntries(log: StepLog, answer: string): StepEntry[] {
   );
 }
 
+/** The first line of the steps: how many tool calls and steps. */
+function headOfSteps(entries: readonly StepEntry[]): string {
+  const tools = entries.filter((entry) => entry.kind === 'tool').length;
+  return `🧭 How it went: ${tools} tool call${tools === 1 ? '' : 's'}, ${entries.length} step${entries.length === 1 ? '' : 's'}`;
+}
+
+/**
+ * The steps as one text file (`steps.md`) for a chat that would need several messages for them: the same lines
+ * as the messages, unformatted, and their first line as the caption. Null when there are no steps.
+ */
+export function renderStepsFile(
+  log: StepLog,
+  answer: string,
+  dialect: Dialect,
+): { caption: Formatted; text: string } | null {
+  const entries = shownEntries(log, answer);
+  if (entries.length === 0) return null;
+  const head = headOfSteps(entries);
+  const lines = [head];
+  if (log.dropped > 0) lines.push(`… ${log.dropped} earlier step${log.dropped === 1 ? '' : 's'} not kept`);
+  for (const entry of entries) lines.push(lineOf(entry, dialect).plain);
+  return {
+    caption: { formatted: dialect.bold(dialect.escape(head)), plain: dialect.verbatim(head) },
+    text: `${lines.join('\n')}\n`,
+  };
+}
+
 /**
  * The steps as messages within the limit, each wrapped in `enclosure` when given (Telegram's expandable
  * quote); no messages when nothing was done but answering. A line too long for one message is shortened.
@@ -224,8 +251,7 @@ export function renderSteps(
   const { dialect, maxLength } = limits;
   const entries = shownEntries(log, answer);
   if (entries.length === 0) return [];
-  const tools = entries.filter((entry) => entry.kind === 'tool').length;
-  const head = `🧭 How it went: ${tools} tool call${tools === 1 ? '' : 's'}, ${entries.length} step${entries.length === 1 ? '' : 's'}`;
+  const head = headOfSteps(entries);
   const lines: StepLine[] = [
     { formatted: dialect.bold(dialect.escape(head)), plain: dialect.verbatim(head) },
   ];

@@ -44,6 +44,21 @@ const withTool =
     });
   };
 
+/** Twelve shell commands in one turn, each long enough that their steps together exceed a Discord message. */
+const manyTools =
+  (marker: string) =>
+  (request: UpstreamRequest): UpstreamReply => {
+    if (lastRole(request.body) !== 'tool') {
+      return toolCallReply(
+        Array.from({ length: 12 }, (_, index) => ({
+          name: 'Bash',
+          arguments: { command: `echo ${marker}_STEP_${index}_${'x'.repeat(120)}`, description: 'Say it' },
+        })),
+      );
+    }
+    return textReply(`Answer for ${marker}: all twelve worked.`);
+  };
+
 const hang = (): UpstreamReply => {
   const reply = textReply('Working on it slowly', { chunkSize: 4 });
   return reply.kind === 'stream' ? { ...reply, hangAfter: 2 } : reply;
@@ -70,6 +85,7 @@ describe('chat experience (e2e, Telegram and Discord at once)', () => {
       replies: {
         TG_STEPS: withTool('TG_STEPS'),
         DC_STEPS: withTool('DC_STEPS'),
+        DC_LONG: manyTools('DC_LONG'),
         TG_SLOW_PARENT: hang,
         DC_SLOW_PARENT: hang,
       },
@@ -147,6 +163,43 @@ describe('chat experience (e2e, Telegram and Discord at once)', () => {
           discord.fake.botMessages(DISCORD_CHANNEL).find((m) => m.messageId === answer.messageId)?.buttons,
         ).toEqual([]),
       WAIT,
+    );
+  });
+
+  it('Discord: steps longer than one message come as one steps.md file when Show steps is pressed', async () => {
+    const user = discord.send('DC_LONG run them all');
+    await vi.waitFor(() => expect(dcReplies(user).find((m) => m.buttons.length > 0)).toBeDefined(), WAIT);
+    const answer = dcReplies(user).find((m) => m.buttons.length > 0)!;
+    expect(answer.history.at(-1)).toContain('Answer for DC_LONG: all twelve worked.');
+    discord.fake.pressButton({
+      channelId: DISCORD_CHANNEL,
+      userId: DISCORD_USER,
+      messageId: answer.messageId,
+      customId: answer.buttons[0]!.customId,
+    });
+    // The button goes once everything the press brings has been sent.
+    await vi.waitFor(
+      () =>
+        expect(
+          discord.fake.botMessages(DISCORD_CHANNEL).find((m) => m.messageId === answer.messageId)?.buttons,
+        ).toEqual([]),
+      WAIT,
+    );
+    // One message, not a screenful: its caption says what is in the file, the file holds every step.
+    const replies = dcReplies(answer.messageId);
+    expect(replies).toHaveLength(1);
+    const [message] = replies;
+    expect(message!.history.at(-1)).toContain('How it went: 12 tool calls');
+    expect(message!.files?.map((file) => file.name)).toEqual(['steps.md']);
+    const text = new TextDecoder().decode(message!.files![0]!.data);
+    expect(text.length).toBeGreaterThan(2000);
+    for (let index = 0; index < 12; index++) {
+      expect(text).toContain(`Bash echo DC_LONG_STEP_${index}_x`);
+      expect(text).toContain(`→ DC_LONG_STEP_${index}_x`);
+    }
+    // A reply to the file continues the conversation, as a reply to any message of the task does.
+    expect(rig.engine.findNodeByMessage(discord.ref(message!.messageId))?.prompt).toBe(
+      'DC_LONG run them all',
     );
   });
 
