@@ -162,14 +162,27 @@ function finalLayout(
     };
   }
   const [lead] = steps;
-  const first = answer[0]!;
-  const joined: Formatted = {
-    ...first,
-    formatted: lead!.formatted + STEPS_GAP + first.formatted,
-    plain: lead!.plain + STEPS_GAP + first.plain,
-  };
+  // Before the answer's first message (Telegram: the answer ends the message, where the eye lands), or after its
+  // last (the console's fold under the answer).
+  const after = collapsible.after === true;
+  const host = after ? answer.at(-1)! : answer[0]!;
+  const joined: Formatted = after
+    ? {
+        ...host,
+        formatted: host.formatted + STEPS_GAP + lead!.formatted,
+        plain: host.plain + STEPS_GAP + lead!.plain,
+      }
+    : {
+        ...host,
+        formatted: lead!.formatted + STEPS_GAP + host.formatted,
+        plain: lead!.plain + STEPS_GAP + host.plain,
+      };
   if (steps.length === 1 && Math.max(joined.formatted.length, joined.plain.length) <= limits.maxLength) {
-    return { answer: [joined, ...answer.slice(1)], stepsAfter: [], shelved: [] };
+    return {
+      answer: after ? [...answer.slice(0, -1), joined] : [joined, ...answer.slice(1)],
+      stepsAfter: [],
+      shelved: [],
+    };
   }
   return { answer, stepsAfter: steps, shelved: [] };
 }

@@ -33,10 +33,11 @@ export interface Dialect {
    */
   readonly markdown: 'native' | MarkdownMarkup;
   /**
-   * A block shown collapsed until tapped (Telegram's expandable quote), for a finished task's steps; absent
-   * when the chat has none (the steps then wait behind a button).
+   * A block shown collapsed until tapped (Telegram's expandable quote, the console's fold), for a finished task's
+   * steps; absent when the chat has none (the steps then wait behind a button). `after`: the steps follow the
+   * answer instead of leading it.
    */
-  readonly collapsible?: Enclosure;
+  readonly collapsible?: Enclosure & { after?: boolean };
 }
 
 /** For a chat that does not read markdown: the markup for what the markdown of an answer means. */

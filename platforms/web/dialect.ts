@@ -71,6 +71,12 @@ export const webHtml: Dialect = {
     close: '</code></pre>',
   }),
   codeLine: highlightCodeLine,
+  // A fold under the answer: the page keeps it open or closed across its re-renders (console.js).
+  collapsible: {
+    open: '<details class="steps"><summary>Show steps</summary>',
+    close: '</details>',
+    after: true,
+  },
   markdown: {
     strike: (markup) => `<s>${markup}</s>`,
     heading: (markup) => `<strong class="heading">${markup}</strong>`,

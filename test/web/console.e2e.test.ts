@@ -44,6 +44,11 @@ const replies = {
   'WEB-XSS': () => textReply(`Hostile: ${HOSTILE} and \`${HOSTILE}\``),
   'WEB-STOP': () => ({ ...textReply('never seen'), pause: { after: 1, until: stopped.opened } }),
   'WEB-API': () => textReply('Answered for the API.'),
+  'WEB-STEPS': (request: { body: unknown }) =>
+    toolResults(request.body).length === 0
+      ? toolCallReply([{ name: 'Bash', arguments: { command: 'echo WEB_STEPS_OUT', description: 'Say it' } }])
+      : textReply('Steps answer: the command worked.'),
+  'WEB-LATER': () => textReply('A later answer.'),
   'WEB-DROP': () => ({
     ...textReply('Answer written while the page was away.'),
     pause: { after: 1, until: dropped.opened },
@@ -152,6 +157,30 @@ describe.skipIf(missing.length > 0)('the web console', () => {
     await expect.poll(() => article.innerText(), { timeout: 30_000 }).toContain('Stopped');
     await expect.poll(() => article.getByRole('button', { name: 'Stop', exact: true }).count()).toBe(0);
     expect(await article.innerText()).not.toContain('never seen');
+  }, 120_000);
+
+  it('a finished task’s steps sit in a fold under the answer that stays open while the page updates', async () => {
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('WEB-STEPS run it');
+    await composer.press('Enter');
+    const article = task('WEB-STEPS');
+    await expect.poll(() => article.innerText(), { timeout: 60_000 }).toContain('Steps answer');
+    const fold = article.locator('details.steps');
+    await expect.poll(() => fold.count(), { timeout: 30_000 }).toBe(1);
+    // Under the answer, closed: the tool log is there but not in the way; no button to press for it.
+    expect(await article.getByRole('button', { name: 'Show steps' }).count()).toBe(0);
+    expect(await fold.getAttribute('open')).toBeNull();
+    expect(await fold.locator('summary').innerText()).toBe('Show steps');
+    const answer = await article.locator('.message.relay .body').last().textContent();
+    expect(answer?.indexOf('Steps answer')).toBeLessThan(answer?.indexOf('WEB_STEPS_OUT') ?? -1);
+    await fold.locator('summary').click();
+    await expect.poll(() => fold.innerText()).toContain('echo WEB_STEPS_OUT → WEB_STEPS_OUT');
+    // Another task runs: the feed is rebuilt with each of its updates, and the open fold stays open.
+    await composer.fill('WEB-LATER and now?');
+    await composer.press('Enter');
+    await expect.poll(() => task('WEB-LATER').innerText(), { timeout: 60_000 }).toContain('A later answer');
+    expect(await fold.getAttribute('open')).not.toBeNull();
+    expect(await fold.innerText()).toContain('WEB_STEPS_OUT');
   }, 120_000);
 
   it('loses nothing and doubles nothing when the connection drops, nor on a reload', async () => {

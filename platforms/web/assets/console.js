@@ -148,8 +148,34 @@ function rootOf(message) {
   return current;
 }
 
+/**
+ * Each fold's open state, by its message and its place in it: the feed is rebuilt on every change, and a fold
+ * (a task's steps, a file) must stay as the user left it, not snap shut while they read.
+ */
+function foldStates() {
+  /** @type {Map<string, boolean>} */
+  const states = new Map();
+  for (const box of feed.querySelectorAll('.message[data-id]')) {
+    box.querySelectorAll('details').forEach((fold, index) => {
+      states.set(`${box.getAttribute('data-id')}#${index}`, fold.open);
+    });
+  }
+  return states;
+}
+
+/** @param {Map<string, boolean>} states */
+function restoreFolds(states) {
+  for (const box of feed.querySelectorAll('.message[data-id]')) {
+    box.querySelectorAll('details').forEach((fold, index) => {
+      const open = states.get(`${box.getAttribute('data-id')}#${index}`);
+      if (open !== undefined) fold.open = open;
+    });
+  }
+}
+
 function renderFeed() {
   const atBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 40;
+  const folds = foldStates();
   /** @type {Map<string, any[]>} */
   const groups = new Map();
   const ordered = [...messages.values()].sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
@@ -160,6 +186,7 @@ function renderFeed() {
     groups.set(root.id, group);
   }
   feed.replaceChildren(...[...groups.entries()].map(([rootId, group]) => renderTask(rootId, group)));
+  restoreFolds(folds);
   if (atBottom) feed.scrollTop = feed.scrollHeight;
 }
 
