@@ -59,9 +59,9 @@ export function createController(options: ControllerOptions): Controller {
   const { engine, logger } = options;
   const background = createBackground(logger);
   const chats = createChatRegistry({ clock: options.clock ?? systemClock, rate: options.rate, logger });
-  const projects = createProjectBook(options.projects ?? []);
+  const projects = createProjectBook(options.projects ?? [], engine, logger);
   const steps = createStepsShelf({ engine, logger });
-  const modes = createChatModes();
+  const modes = createChatModes(engine, logger);
   const tracker = createTaskTracker({
     engine,
     workspaceOf: projects.workspaceOf,

@@ -1,8 +1,11 @@
+import type { Logger } from 'pino';
+import { type ChatSettingsStore, updateChatSettings } from './chat-modes.js';
 import type { ProjectChoice, ProjectRef } from './commands/index.js';
 
 // Which project each chat's new conversations work in (`/project name`): the first project until the chat
-// switches. Kept in memory: after a restart every chat starts in the first project again (replies keep their
-// conversation's directory, which the engine stores).
+// switches. Kept by name with the chat's settings in the session store, so a restart keeps it; a name no longer
+// in PROJECTS falls back to the first project. Replies keep their conversation's directory, which the engine
+// stores with the node.
 
 export interface ProjectBook {
   /** The choice of one chat, for its commands. */
@@ -11,20 +14,26 @@ export interface ProjectBook {
   workspaceOf(chatKey: string): string | undefined;
 }
 
-export function createProjectBook(projects: readonly ProjectRef[]): ProjectBook {
-  const chosen = new Map<string, ProjectRef>();
-  const current = (chatKey: string): ProjectRef | null => chosen.get(chatKey) ?? projects[0] ?? null;
+export function createProjectBook(
+  projects: readonly ProjectRef[],
+  store: ChatSettingsStore,
+  logger: Logger,
+): ProjectBook {
+  const chosen = (chatKey: string): ProjectRef | undefined => {
+    const name = store.chatSettings(chatKey).project;
+    return name === undefined ? undefined : projects.find((project) => project.name === name);
+  };
   return {
     forChat: (chatKey) => ({
       list: () => projects,
-      current: () => current(chatKey),
-      switchTo(name) {
+      current: () => chosen(chatKey) ?? projects[0] ?? null,
+      async switchTo(name) {
         const project = projects.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
         if (project === undefined) return null;
-        chosen.set(chatKey, project);
+        await updateChatSettings(store, chatKey, { project: project.name }, logger);
         return project;
       },
     }),
-    workspaceOf: (chatKey) => chosen.get(chatKey)?.path,
+    workspaceOf: (chatKey) => chosen(chatKey)?.path,
   };
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { systemClock } from '../src/common/index.js';
 import { createBranches } from './branches.js';
+import { createChatSettingsBook } from './chat-settings.js';
 import { type CliLauncherOptions, createCliLauncher } from './cli-launcher.js';
 import { createGitWorktrees } from './git-worktrees.js';
 import { createListeners } from './listeners.js';
@@ -96,6 +97,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     accepting: () => storage.opened && !runs.closing,
     sharesDirectory: branches.sharesDirectory,
   });
+  const chats = createChatSettingsBook();
   let startedAt = 0;
   let pruning: ReturnType<typeof setInterval> | null = null;
   const prune = (): void => {
@@ -108,6 +110,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       const check = await cli.check();
       mkdirSync(config.workspace, { recursive: true });
       const store = await storage.open();
+      await chats.load(store);
       const interrupted = await restoreNodes(store, { tree, requeue: queue.add, logger });
       startedAt = clock.now();
       process.on('exit', runs.killAll);
@@ -167,6 +170,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       storage.doneRemoving(ids);
       return { removed: branch.map(snapshotOf) };
     },
+
+    chatSettings: chats.get,
+    setChatSettings: chats.set,
 
     reportProviderWait(tag, wait) {
       const nodeId = cli.nodeIdOf(tag);

@@ -4,9 +4,9 @@ import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { z } from 'zod';
 import type { Logger } from '../src/log.js';
 import type { CliProcessRecord } from './leftover-processes.js';
-import type { NodeSnapshot } from './types.js';
+import type { ChatSettings, NodeSnapshot } from './types.js';
 
-// Nodes persisted through keyv, one key per node (`node:<id>`), values schema-versioned and parsed on load. A
+// Nodes persisted through keyv, one key per node (`node:<id>`), and each chat's settings (`chat:<key>`), values schema-versioned and parsed on load. A
 // running node's value also holds its CLI process record, so the next start can end a CLI left running.
 // Writes go through one chain so they land in the order they were made; errors are thrown (throwOnErrors), so
 // a caller that awaits a save knows the node is stored.
@@ -19,6 +19,7 @@ import type { NodeSnapshot } from './types.js';
 // (not needed while one process owns it). Another keyv adapter is one more entry in OPTIONAL_ADAPTERS.
 
 const SCHEMA_VERSION = 1;
+const CHAT_PREFIX = 'chat:';
 
 const refSchema = z.object({ platform: z.string(), chatId: z.string(), messageId: z.string() });
 const usageSchema = z.object({
@@ -95,6 +96,15 @@ const storedSchema = z.object({
   process: processSchema.nullable().optional(),
 });
 
+/** A chat's settings: `chat:<chat key>`, beside the nodes. */
+const chatSchema = z.object({
+  v: z.literal(SCHEMA_VERSION),
+  settings: z.object({
+    mode: z.enum(['default', 'acceptEdits', 'plan', 'bypass']).optional(),
+    project: z.string().optional(),
+  }),
+});
+
 export class StoreError extends Error {
   readonly kind = 'store';
   constructor(message: string, options?: { cause?: unknown }) {
@@ -111,6 +121,9 @@ export interface NodeStore {
     unreadable: number;
   }>;
   save(node: NodeSnapshot, cliProcess?: CliProcessRecord | null): Promise<void>;
+  /** Every chat's stored settings; values that do not parse are logged and skipped. */
+  loadChats(): Promise<Map<string, ChatSettings>>;
+  saveChat(chatKey: string, settings: ChatSettings): Promise<void>;
   remove(ids: string[]): Promise<void>;
   /** Writes and deletes a marker key: throws if the store cannot be written. */
   probe(): Promise<void>;
@@ -308,6 +321,28 @@ export async function openNodeStore(
         }
       }
       return { nodes, processes, unreadable };
+    },
+    async loadChats() {
+      const chats = new Map<string, ChatSettings>();
+      const iterate = keyv.iterator;
+      if (iterate === undefined) throw new StoreError('the session store cannot list its keys');
+      for await (const entry of iterate(undefined)) {
+        const [key, value] = Array.isArray(entry) ? entry : [undefined, undefined];
+        if (typeof key !== 'string' || !key.startsWith(CHAT_PREFIX)) continue;
+        const parsed = chatSchema.safeParse(value);
+        if (parsed.success) chats.set(key.slice(CHAT_PREFIX.length), parsed.data.settings);
+        else
+          logger.error(
+            { key, issues: parsed.error.issues.slice(0, 3) },
+            'stored chat settings do not parse; skipped',
+          );
+      }
+      return chats;
+    },
+    saveChat(chatKey, settings) {
+      return enqueue(async () => {
+        await keyv.set(`${CHAT_PREFIX}${chatKey}`, { v: SCHEMA_VERSION, settings });
+      });
     },
     save(node, cliProcess = null) {
       const stored = withoutImages(node);

@@ -215,6 +215,15 @@ export interface PromptImage {
   data: string;
 }
 
+/**
+ * A chat's own defaults for its new conversations: its `/mode` and its `/project` (by name). Kept in the store, so
+ * a restart keeps them; absent fields follow the relay's configuration.
+ */
+export interface ChatSettings {
+  mode?: ChatPermissionMode;
+  project?: string;
+}
+
 /** `default` asks in chat for each tool call, `acceptEdits` asks for all but file edits, `plan` plans first, `bypass` asks nothing. */
 export type ChatPermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypass';
 
@@ -344,6 +353,10 @@ export interface SessionEngine {
    * is no longer open.
    */
   answerQuestion(nodeId: string, requestId: string, answer: QuestionAnswer): Promise<boolean>;
+  /** A chat's settings (`chatKey`: the platform's key of the chat), as stored; `{}` when it has none. */
+  chatSettings(chatKey: string): ChatSettings;
+  /** Replaces a chat's settings; a StoreError when the store refuses them (they still apply until a restart). */
+  setChatSettings(chatKey: string, settings: ChatSettings): Promise<void>;
   /** The proxy says why a running node's request waits; passed on to listeners as a `provider_wait` event. */
   reportProviderWait(
     nodeId: string,

@@ -86,7 +86,7 @@ export async function chooseProject(context: CommandContext): Promise<void> {
       [`**Projects** (\`/project name\` switches this chat's new conversations):`, ...list].join('\n'),
     );
   }
-  const chosen = projects.switchTo(name);
+  const chosen = await projects.switchTo(name);
   if (chosen === null) {
     const names = projects
       .list()

@@ -41,7 +41,7 @@ export interface CommandContext {
   readonly attachmentMaxBytes: number | null;
   /** This chat's /mode for new conversations (null: CLAUDE_PERMISSIONS decides), and setting it. */
   chatMode(): ChatPermissionMode | null;
-  setChatMode(mode: ChatPermissionMode): void;
+  setChatMode(mode: ChatPermissionMode): Promise<void>;
   /** Sets the /mode of the conversation owning a message; the node, or undefined when none does. */
   setConversationMode(replyTo: string, mode: ChatPermissionMode): Promise<NodeSnapshot | undefined>;
 }
@@ -56,7 +56,7 @@ export interface ProjectChoice {
   /** Where this chat's new conversations work; null when no project is configured. */
   current(): ProjectRef | null;
   /** Switches this chat to the project of that name (any case); null when there is none. */
-  switchTo(name: string): ProjectRef | null;
+  switchTo(name: string): Promise<ProjectRef | null>;
 }
 
 /** A Discord slash command's definition, less its name (the table's key). */

@@ -167,7 +167,7 @@ async function setMode(context: CommandContext, replyTo: string | null): Promise
     );
   }
   if (replyTo === null) {
-    context.setChatMode(mode);
+    await context.setChatMode(mode);
     return context.answer(`New conversations here now run in \`${mode}\` mode.`);
   }
   const node = await context.setConversationMode(replyTo, mode);

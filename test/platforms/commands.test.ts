@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { memoryChatSettings } from '../../platforms/chat-modes.js';
 import {
   COMMANDS,
   type CommandContext,
@@ -15,6 +16,7 @@ import { formatStats } from '../../platforms/commands/stats-text.js';
 import { DISCORD_COMMANDS, TELEGRAM_COMMANDS } from '../../platforms/index.js';
 import { createProjectBook } from '../../platforms/project-choice.js';
 import type { NodeSnapshot } from '../../sessions/index.js';
+import { createLogger } from '../../src/log.js';
 
 // The command table is the one source: the help text, Telegram's menu, Discord's slash commands and the text
 // parser are read from it, and a command without a handler does not compile (checked by `tsc -p .`).
@@ -128,7 +130,7 @@ function recordingContext(options: { word?: string; knownReply?: boolean } = {})
       branches: { diff: unused, merge: unused, discard: unused },
     },
     words: options.word ?? '',
-    projects: createProjectBook([]).forChat('test:c'),
+    projects: createProjectBook([], memoryChatSettings(), createLogger('silent', [])).forChat('test:c'),
     ref: (messageId) => ({ platform: 'test', chatId: 'c', messageId }),
     answer: async (markdown) => {
       answers.push(markdown);
@@ -146,7 +148,7 @@ function recordingContext(options: { word?: string; knownReply?: boolean } = {})
     chatStats: unused,
     attachmentMaxBytes: null,
     chatMode: () => null,
-    setChatMode: (mode) => {
+    setChatMode: async (mode) => {
       modes.push(`chat:${mode}`);
     },
     setConversationMode: async (replyTo, mode) => {
@@ -196,7 +198,7 @@ describe('/project', () => {
   });
 
   it('lists the projects, switches this chat only, and refuses an unknown name without changing anything', async () => {
-    const book = createProjectBook(projects);
+    const book = createProjectBook(projects, memoryChatSettings(), createLogger('silent', []));
     const { context, answers } = recordingContext();
     const here = { ...context, projects: book.forChat('telegram:1') };
     await runCommand('project', here, null);

@@ -35,39 +35,46 @@ const backends = [
 ];
 
 describe.each(backends)('the session store on a real $name server', ({ start, missing: absent }) => {
-  it.skipIf(absent)('keeps every conversation across a restart: a reply after it still forks', async () => {
-    const server = await start();
-    servers.push(server);
-    const first = createHarness({ storeUrl: server.url });
-    await first.engine.start();
-    const root = await submitOk(first.engine, 'remember this');
-    expect((await first.finished(root.node.id)).state).toBe('done');
-    const child = await submitOk(first.engine, 'and this', root.origin);
-    expect((await first.finished(child.node.id)).state).toBe('done');
-    await first.engine.close();
+  it.skipIf(absent)(
+    "keeps every conversation (and each chat's settings) across a restart: a reply after it still forks",
+    async () => {
+      const server = await start();
+      servers.push(server);
+      const first = createHarness({ storeUrl: server.url });
+      await first.engine.start();
+      const root = await submitOk(first.engine, 'remember this');
+      expect((await first.finished(root.node.id)).state).toBe('done');
+      const child = await submitOk(first.engine, 'and this', root.origin);
+      expect((await first.finished(child.node.id)).state).toBe('done');
+      // A chat's /mode and /project for its new conversations are kept beside the nodes.
+      await first.engine.setChatSettings('telegram:5150', { mode: 'plan', project: 'site' });
+      await first.engine.close();
 
-    const second = first.reopen();
-    try {
-      await second.engine.start();
-      expect(second.engine.getNode(root.node.id)).toMatchObject({ state: 'done', prompt: 'remember this' });
-      expect(second.engine.getNode(child.node.id)?.parentId).toBe(root.node.id);
-      expect(second.engine.stats()).toMatchObject({ totalNodes: 2, trees: 1 });
-      const reply = await submitOk(second.engine, 'go on', child.origin);
-      expect(reply.forkedFrom?.id).toBe(child.node.id);
-      expect((await second.finished(reply.node.id)).state).toBe('done');
-      const { removed } = await second.engine.clear({ kind: 'all' });
-      expect(removed).toHaveLength(3);
-    } finally {
-      await second.cleanup();
-    }
-    // What /clear removed is gone from the server too.
-    const store = await openNodeStore(server.url, createLogger('silent', []));
-    try {
-      expect((await store.load()).nodes).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
+      const second = first.reopen();
+      try {
+        await second.engine.start();
+        expect(second.engine.getNode(root.node.id)).toMatchObject({ state: 'done', prompt: 'remember this' });
+        expect(second.engine.getNode(child.node.id)?.parentId).toBe(root.node.id);
+        expect(second.engine.stats()).toMatchObject({ totalNodes: 2, trees: 1 });
+        expect(second.engine.chatSettings('telegram:5150')).toEqual({ mode: 'plan', project: 'site' });
+        expect(second.engine.chatSettings('discord:1')).toEqual({});
+        const reply = await submitOk(second.engine, 'go on', child.origin);
+        expect(reply.forkedFrom?.id).toBe(child.node.id);
+        expect((await second.finished(reply.node.id)).state).toBe('done');
+        const { removed } = await second.engine.clear({ kind: 'all' });
+        expect(removed).toHaveLength(3);
+      } finally {
+        await second.cleanup();
+      }
+      // What /clear removed is gone from the server too.
+      const store = await openNodeStore(server.url, createLogger('silent', []));
+      try {
+        expect((await store.load()).nodes).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it.skipIf(absent)('a server that is not listening is a start error naming the store', async () => {
     const server = await start();

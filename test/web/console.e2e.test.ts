@@ -397,6 +397,44 @@ describe.skipIf(missing.length > 0)('the web console after a restart of the rela
   }, 120_000);
 });
 
+describe.skipIf(missing.length > 0)('a chat’s /mode and /project after a restart of the relay', () => {
+  let browser: Browser;
+  let relay: ConsoleRelay | undefined;
+
+  beforeAll(async () => {
+    browser = (await launchChromium()).browser;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('keeps what the chat chose for its new conversations', async () => {
+    const projects = mkdtempSync(join(tmpdir(), 'relay-projects-'));
+    mkdirSync(join(projects, 'app'));
+    mkdirSync(join(projects, 'site'));
+    const env = { PROJECTS: `app=${join(projects, 'app')},site=${join(projects, 'site')}` };
+    const first = await startConsoleRelay({ replies: {}, env });
+    const page = await browser.newPage();
+    const say = async (text: string, expected: string): Promise<void> => {
+      const composer = page.getByRole('textbox', { name: 'Message' });
+      await composer.fill(text);
+      await composer.press('Enter');
+      const said = page.getByRole('article').filter({ hasText: text }).last();
+      await expect.poll(() => said.innerText(), { timeout: 30_000 }).toContain(expected);
+    };
+    await page.goto(`${first.url}/ui/`);
+    await say('/mode plan', 'now run in plan mode');
+    await say('/project site', 'now work in site');
+    await first.stop({ keepDir: true });
+
+    relay = await startConsoleRelay({ replies: {}, env, dir: first.dir });
+    await page.goto(`${relay.url}/ui/`);
+    await say('/mode', 'New conversations here run in plan mode');
+    await say('/project', `site: ${join(projects, 'site')} (this chat)`);
+  }, 120_000);
+});
+
 describe.skipIf(missing.length > 0)('the web console in ask mode (CLAUDE_PERMISSIONS=ask)', () => {
   let relay: ConsoleRelay;
   let browser: Browser;
