@@ -4,6 +4,7 @@ import { systemClock } from '../src/common/index.js';
 import { createBranches } from './branches.js';
 import { createChatSettingsBook } from './chat-settings.js';
 import { type CliLauncherOptions, createCliLauncher } from './cli-launcher.js';
+import { createConversationModes } from './conversation-modes.js';
 import { createGitWorktrees } from './git-worktrees.js';
 import { createListeners } from './listeners.js';
 import { isActive, snapshotOf } from './node-model.js';
@@ -18,8 +19,9 @@ import type { NodeSnapshot, SessionEngine } from './types.js';
 
 // The session engine: conversation trees of CLI sessions (tree.ts), a pool of at most `maxSessions` processes
 // (pool.ts; the engine's side of it in node-queue.ts), each node's run (run-lifecycle.ts), new tasks
-// (task-intake.ts), and a store that every state change reaches before anyone is told about it (node-storage.ts;
-// restart.ts for what a start finds there). This file wires them together behind the `SessionEngine` contract.
+// (task-intake.ts), the user's answers and modes (conversation-modes.ts), each chat's settings (chat-settings.ts),
+// and a store that every state change reaches before anyone is told about it (node-storage.ts; restart.ts for what
+// a start finds there). This file wires them together behind the `SessionEngine` contract.
 //
 // Events a platform sees per node: `state` whenever the state or the queue position changes (a new node that
 // must wait gets `queued` with its position; one that starts at once gets only `running`), progress events while
@@ -133,29 +135,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       return { stopped: targets.map(snapshotOf) };
     },
 
-    async answerPermission(nodeId, requestId, decision) {
-      return runs.answerPermission(nodeId, requestId, decision);
-    },
-
-    async answerQuestion(nodeId, requestId, answer) {
-      const answered = runs.answerQuestion(nodeId, requestId, answer);
-      const node = tree.get(nodeId);
-      // The CLI left plan mode: what continues this conversation asks as the relay does (CLAUDE_PERMISSIONS).
-      if (answered && answer.kind === 'approve_plan' && node?.run?.permissionMode === 'plan') {
-        const { permissionMode: _plan, ...rest } = node.run;
-        node.run = rest;
-        await runs.persist(node);
-      }
-      return answered;
-    },
-
-    async setPermissionMode(ref, mode) {
-      const node = tree.findByRef(ref);
-      if (node === undefined) return undefined;
-      node.run = { ...node.run, permissionMode: mode };
-      await runs.persist(node);
-      return snapshotOf(node);
-    },
+    ...createConversationModes({ tree, runs }),
 
     async clear(target) {
       const roots = tree.select(target);
