@@ -6,6 +6,7 @@ import {
   reduceTaskView,
   renderStatus,
   renderSteps,
+  renderStepsFile,
   type TaskView,
 } from '../../../platforms/render/index.js';
 import { STEPS_KEPT } from '../../../platforms/render/steps.js';
@@ -99,6 +100,21 @@ describe('steps of a task', () => {
     expect(text).not.toContain('file24.ts');
     expect(text).toContain(`file${STEPS_KEPT + 24}.ts`);
     for (const part of parts) expect(part.formatted.length).toBeLessThanOrEqual(2000);
+  });
+
+  it('as one steps.md file: every line the messages hold, unformatted, whatever its length', () => {
+    const events: ProgressEvent[] = [];
+    for (let index = 0; index < STEPS_KEPT + 25; index++) {
+      events.push({ type: 'tool_call', toolUseId: `t${index}`, name: 'Read', summary: `file_${index}.ts` });
+    }
+    const view = fold(events);
+    const file = renderStepsFile(view.steps, '', discordMarkdown);
+    const messages = renderSteps(view.steps, '', dc, null);
+    expect(messages.length).toBeGreaterThan(1);
+    expect(file?.text).toBe(`${messages.map((part) => part.plain).join('\n')}\n`);
+    expect(file?.text).toContain(`file_${STEPS_KEPT + 24}.ts`);
+    expect(file?.caption.formatted).toBe(`**🧭 How it went: ${STEPS_KEPT} tool calls, ${STEPS_KEPT} steps**`);
+    expect(renderStepsFile(fold([done('Hello.')]).steps, 'Hello.', discordMarkdown)).toBeNull();
   });
 
   it('always fits the platform and stays valid, whatever the steps (fast-check)', () => {
