@@ -1,6 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// `npx claude-relay` does what `npm start` does: run the compiled relay, building it first when needed. The flag is
-// `npm start`'s: a 2 MiB young generation keeps 100 concurrent streams under 150 MiB (see the bench's process rows).
+#!/usr/bin/env node
+// `npx claude-relay` does what `npm start` does: run the compiled relay, building it first when needed. Without
+// `npm start`'s --max-semi-space-size=2, though: `env -S` for a flag in this line is missing from BusyBox (Alpine),
+// and V8 takes the young generation's size only at start. Set NODE_OPTIONS=--max-semi-space-size=2 for it.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

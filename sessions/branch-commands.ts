@@ -11,7 +11,7 @@ export interface BranchCommandDeps {
   mode: 'auto' | 'off';
   mergeStyle: MergeStyle;
   tree: ConversationTree;
-  git: Pick<GitWorktrees, 'diffWorktree' | 'mergeWorktree'>;
+  git: Pick<GitWorktrees, 'diffWorktree' | 'mergeWorktree' | 'forgetKept'>;
   /** Stores a node's change (its worktree record). */
   persist(node: NodeSnapshot): Promise<void>;
   /** Runs git writes one at a time (shared with worktree creation and removal). */
@@ -62,7 +62,7 @@ export function createBranchCommands(deps: BranchCommandDeps): BranchCommands {
         reason:
           record.kept === undefined
             ? `That branch's worktree was removed (\`${record.branch}\`).`
-            : `That branch's worktree was pruned after WORKTREE_TTL. Its last state is kept in the repository as \`${keptRef(record)}\` (\`git diff HEAD ${keptRef(record)}\`), and a reply to it continues from there.`,
+            : `That branch's worktree was pruned after WORKTREE_TTL. Its last state is kept in the repository as \`${keptRef(record)}\` (\`git diff HEAD ${keptRef(record)}\`), and a reply to it continues from there; /discard as a reply drops it.`,
       };
     }
     return { node, record };
@@ -115,6 +115,18 @@ export function createBranchCommands(deps: BranchCommandDeps): BranchCommands {
     },
 
     async discard(ref) {
+      // A pruned branch's worktree is gone, but its kept state is still there to discard.
+      const pruned = tree.findByRef(ref);
+      const prunedRecord = pruned?.worktree;
+      if (pruned !== undefined && prunedRecord?.removedAt !== undefined && prunedRecord.kept !== undefined) {
+        return answered(async () => {
+          await serial(() => deps.git.forgetKept(prunedRecord));
+          const { kept: _forgotten, ...rest } = prunedRecord;
+          pruned.worktree = rest;
+          await deps.persist(pruned);
+          return { kind: 'discarded', branch: prunedRecord.branch, path: prunedRecord.path };
+        });
+      }
       const found = branchOf(ref);
       if ('kind' in found) return found;
       const { node, record } = found;

@@ -81,12 +81,15 @@ export function createBranches(options: BranchesOptions): Branches {
   };
 
   /** `keep`: the branch's last state stays as a commit a reply can start from (pruning; not /discard or /clear). */
-  const remove = async (node: NodeSnapshot, keep = false): Promise<void> => {
-    const record = node.worktree;
-    if (!live(record)) return;
-    const kept = await serial(() => removeWorktree(record, { keep }));
-    node.worktree = { ...record, removedAt: clock.now(), ...(kept === undefined ? {} : { kept }) };
-  };
+  const remove = (node: NodeSnapshot, keep = false): Promise<void> =>
+    // Checked inside the queue: a prune and a /clear of one branch must not both remove it (the second would
+    // write a record without the first one's kept state).
+    serial(async () => {
+      const record = node.worktree;
+      if (!live(record)) return;
+      const kept = await removeWorktree(record, { keep });
+      node.worktree = { ...record, removedAt: clock.now(), ...(kept === undefined ? {} : { kept }) };
+    });
 
   const commands = createBranchCommands({ ...options, serial, remove, measure });
 
@@ -126,7 +129,8 @@ export function createBranches(options: BranchesOptions): Branches {
       for (const node of nodes) {
         try {
           await remove(node);
-          if (node.worktree?.kept !== undefined) await forgetKept(node.worktree);
+          const record = node.worktree;
+          if (record?.kept !== undefined) await serial(() => forgetKept(record));
         } catch (error) {
           logger.warn({ err: error, nodeId: node.id }, 'could not remove a cleared branch its worktree');
         }

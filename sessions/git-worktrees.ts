@@ -57,6 +57,8 @@ interface GitResult {
 /** git with the relay's environment: `run` reports the exit status, `must` throws a GitError unless 0. */
 interface GitRunner {
   run(cwd: string, args: string[], env?: Record<string, string>): Promise<GitResult>;
+  /** Whether git can be started at all (asked once). */
+  available(): Promise<boolean>;
   must(cwd: string, args: string[], env?: Record<string, string>): Promise<string>;
 }
 
@@ -94,8 +96,21 @@ function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
         },
       );
     });
+  let probe: Promise<boolean> | undefined;
   return {
     run,
+    available() {
+      // Only a yes is kept: git installed while the relay runs is found at the next fork.
+      probe ??= run(tmpdir(), ['--version']).then(
+        (result) => result.code === 0,
+        () => false,
+      );
+      const asked = probe;
+      void asked.then((yes) => {
+        if (!yes && probe === asked) probe = undefined;
+      });
+      return asked;
+    },
     async must(cwd, args, env) {
       const result = await run(cwd, args, env);
       if (result.code !== 0) {
@@ -138,6 +153,9 @@ const lines = (text: string): string[] => text.split('\n').filter((line) => line
  * "no repository", it would quietly put every fork in its parent's directory.
  */
 async function gitTop(g: GitRunner, dir: string): Promise<string | null> {
+  if (!existsSync(dir)) throw new GitError(`the working directory ${dir} no longer exists`);
+  // Without git (a slim container image) nothing is a repository: forks share their parent's directory.
+  if (!(await g.available())) return null;
   const { stdout, stderr, code } = await g.run(dir, ['rev-parse', '--show-toplevel']);
   if (code !== 0) {
     if (/not a git repository/i.test(stderr)) return null;
@@ -238,13 +256,18 @@ async function addWorktree(
   path: string,
   start: string,
 ): Promise<void> {
-  const existed = existsSync(path); // then git refuses it, and it is not ours to remove
+  // What existed before is not ours to remove when git refuses (a folder or branch of that name already there).
+  const folderExisted = existsSync(path);
+  const branchExisted =
+    (await g.run(repo, ['rev-parse', '--verify', '-q', `refs/heads/${branch}`])).code === 0;
   try {
     await g.must(repo, [...PARALLEL_CHECKOUT, 'worktree', 'add', '--quiet', '-b', branch, path, start]);
   } catch (error) {
-    if (!existed) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    if (!folderExisted) await rm(path, { recursive: true, force: true }).catch(() => undefined);
     await g.run(repo, ['worktree', 'prune']).catch(() => undefined);
-    await g.run(repo, ['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
+    if (!branchExisted) {
+      await g.run(repo, ['update-ref', '-d', `refs/heads/${branch}`]).catch(() => undefined);
+    }
     throw error;
   }
   await linkDependencies(g, repo, path);

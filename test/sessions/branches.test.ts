@@ -225,8 +225,22 @@ describe('pruning after WORKTREE_TTL', () => {
       'what the branch wrote, never committed\n',
     );
 
-    await branches.removeAll([pruned, reply]);
+    expect(await branches.discard(ref('pruned00'))).toMatchObject({
+      kind: 'discarded',
+      branch: 'relay/pruned00',
+    });
     expect(git(repo, 'for-each-ref', 'refs/relay-kept/')).toBe('');
+    expect(tree.get('pruned00')?.worktree?.kept).toBeUndefined();
+
+    const other = await createWorktree('pruned11', repo, null);
+    const second = node('pruned11', undefined);
+    Object.assign(second, { state: 'done', finishedAt: now, worktree: other?.record });
+    tree.add(second);
+    now += 2 * 86_400_000;
+    expect(await branches.prune()).toBe(1); // the reply never finished: its worktree stays
+    expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/relay-kept/')).toContain('pruned11');
+    await branches.removeAll([second]);
+    expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/relay-kept/')).not.toContain('pruned11');
   });
 });
 
@@ -243,6 +257,53 @@ describe('a worktree that cannot be made', () => {
     rmSync(blocker);
     const made = await createWorktree('failed00', repo, null);
     expect(made?.record.branch).toBe('relay/failed00');
+  });
+
+  it('a branch of that name that was already there is not deleted when git refuses to make it again', async () => {
+    const repo = repoWithWork();
+    git(repo, 'branch', 'relay/taken000');
+    const before = git(repo, 'rev-parse', 'relay/taken000');
+    await expect(createWorktree('taken000', repo, null)).rejects.toThrow(/already exists/);
+    expect(git(repo, 'rev-parse', 'relay/taken000')).toBe(before);
+  });
+
+  it('without git on the PATH nothing is a repository: a fork shares its parent’s directory and says so', async () => {
+    const repo = repoWithWork();
+    const empty = mkdtempSync(join(tmpdir(), 'no-git-'));
+    dirs.push(empty);
+    const tree = createConversationTree();
+    const branches = createBranches({
+      mode: 'auto',
+      mergeStyle: 'squash',
+      ttlMs: 86_400_000,
+      tree,
+      git: createGitWorktrees({ PATH: empty, HOME: tmpdir() }),
+      persist: async () => {},
+      clock: { now: () => 5, sleep: async () => {} },
+      logger: createLogger('silent', []),
+    });
+    const origin = { platform: 't', chatId: 'c', messageId: 'r' };
+    const root = newNode({
+      id: 'nogit000',
+      task: { prompt: 'p', origin, replyTo: null },
+      parent: undefined,
+      workspace: repo,
+      now: 1,
+      queuePosition: 0,
+    });
+    tree.add(root);
+    const fork = newNode({
+      id: 'nogit111',
+      task: { prompt: 'p', origin: { ...origin, messageId: 'f' }, replyTo: origin },
+      parent: root,
+      workspace: repo,
+      now: 2,
+      queuePosition: 0,
+    });
+    tree.add(fork);
+    expect(await branches.sharesDirectory(root)).toBe(true);
+    expect(await branches.prepare(fork)).toBeNull();
+    expect(fork.worktree).toBeUndefined();
   });
 });
 
