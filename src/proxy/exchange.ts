@@ -34,5 +34,9 @@ export interface ProviderExchange {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   /** Posts a body to the provider: rate-limited and retried (upstream.ts); a failed call is counted, then thrown. */
-  send(body: UpstreamCall['body']): Promise<UpstreamResponse>;
+  /**
+   * Posts `body`. `recoverable`: a refusal the caller answers by sending again (a 400 about images or
+   * max_tokens), which is not counted as the provider's error and keeps the PROVIDER_FALLBACK_AFTER timer going.
+   */
+  send(body: UpstreamCall['body'], recoverable?: (error: unknown) => boolean): Promise<UpstreamResponse>;
 }

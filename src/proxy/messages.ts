@@ -166,12 +166,17 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
     }
     const conversation = conversationOf(request);
     const routes = routesFor(config, request.model);
-    // Models benched in this conversation are passed over while another remains (the last one always answers).
-    let [first, second] = routes;
-    while (first && second && health.benched(conversation, routeName(first))) {
-      fallBack(first, second, MALFORMED_CAUSE, request.model, client.relayNode);
-      routes.shift();
-      [first, second] = routes;
+    // Models benched in this conversation are passed over, anywhere in the chain, while another remains (the
+    // last one always answers).
+    for (let index = 0; index < routes.length - 1; ) {
+      const route = routes[index];
+      const next = routes[index + 1];
+      if (route === undefined || next === undefined || !health.benched(conversation, routeName(route))) {
+        index++;
+        continue;
+      }
+      if (index === 0) fallBack(route, next, MALFORMED_CAUSE, request.model, client.relayNode);
+      routes.splice(index, 1);
     }
     const clientGone = new AbortController();
     res.on('close', () => {
@@ -257,9 +262,9 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
         answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
         stats,
         signal,
-        async send(body) {
+        async send(body, recoverable) {
           try {
-            return await callUpstream(
+            const response = await callUpstream(
               {
                 provider,
                 settings,
@@ -273,11 +278,13 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
               deps.clock,
               config.timeouts.writeMs,
             );
+            watch?.stop(); // the answer began: no more waiting to time
+            return response;
           } catch (error) {
+            if (recoverable?.(error) === true) throw error; // sent again at once, still timed
             stats.errors++;
+            watch?.stop();
             throw error;
-          } finally {
-            watch?.stop(); // the answer began, or the attempt is over: no more waiting to time
           }
         },
       };

@@ -56,18 +56,24 @@ export async function viaOpenAiChat(
   // A 400 the proxy can answer for goes again at once, each kind of answer once: its images, its max_tokens.
   let lowered = false;
   let upstream: UpstreamResponse | undefined;
+  // The output ceiling first: a refusal of max_tokens may name a vision model ("…-vision-preview …").
+  const lowerable = (error: unknown) =>
+    lowered ? null : allowedByRefusal(error, conversion.body.max_tokens);
+  const blindness = (error: unknown) =>
+    conversion.images > 0 && lowerable(error) === null && refusesImages(error);
+  const recoverable = (error: unknown) => lowerable(error) !== null || blindness(error);
   while (upstream === undefined) {
     try {
-      upstream = await exchange.send(deps.tools.serialize(conversion.body));
+      upstream = await exchange.send(deps.tools.serialize(conversion.body), recoverable);
     } catch (error) {
-      if (conversion.images > 0 && refusesImages(error)) {
+      if (blindness(error)) {
         // Which models see is a fact of the model, not the provider, and no API says it: the first refusal
         // teaches it (one request per model while the relay runs), and the request goes again with notes.
         exchange.refusedImages();
         deps.logger.warn({ provider: provider.id, model }, 'the model refused images: sending notes instead');
         images = false;
       } else {
-        const allowed = lowered ? null : allowedByRefusal(error, conversion.body.max_tokens);
+        const allowed = lowerable(error);
         if (allowed === null) throw error;
         lowered = true;
         // A model's own ceiling holds for every request; a context's share depends on this request's input,
@@ -106,12 +112,20 @@ export async function viaOpenAiChat(
   return translator.ended && !failed ? translator.malformedToolCalls : null;
 }
 
-/** A 400 whose words blame the images ("image input is not supported", "not a multimodal model" …). */
-function refusesImages(error: unknown): boolean {
+/**
+ * A 400 that says the model takes no images ("image input is not supported", "is not a multimodal model", "Model
+ * does not support images", "No endpoints found that support image input", "image_url is only supported by certain
+ * models"). Not one that only mentions them: "At most 1 image(s) may be provided", "invalid image", a vision
+ * model's name; those would wrongly blind a model that sees for the rest of the run.
+ */
+export function refusesImages(error: unknown): boolean {
+  if (!(error instanceof ProxyError) || error.extra.upstreamStatus !== 400) return false;
+  const words = error.message;
   return (
-    error instanceof ProxyError &&
-    error.extra.upstreamStatus === 400 &&
-    /image|vision|multi-?modal/i.test(error.message)
+    /image|vision|multi-?modal/i.test(words) &&
+    /not supported|does(?: not|n't) (?:support|accept)|unsupported|not a (?:multi-?modal|vision)|only supported by|no endpoints found that support|cannot (?:read|process|accept|handle)/i.test(
+      words,
+    )
   );
 }
 

@@ -53,10 +53,16 @@ export function createToolCallHealth(now: () => number = Date.now): ToolCallHeal
         entries.delete(key);
         return false;
       }
-      const inARow = (entry?.inARow ?? 0) + 1;
+      // A benched model still answers when it is the last one left; its slips then do not lift the bench.
+      const stillBenched = entry !== undefined && entry.benchedUntil > now();
+      const inARow = stillBenched ? 0 : (entry?.inARow ?? 0) + 1;
       const benches = inARow >= MALFORMED_IN_A_ROW;
       entries.delete(key); // re-inserted last: Map order is the eviction order
-      entries.set(key, { inARow: benches ? 0 : inARow, benchedUntil: benches ? now() + BENCH_MS : 0 });
+      entries.set(key, {
+        inARow: benches ? 0 : inARow,
+        benchedUntil: benches ? now() + BENCH_MS : (entry?.benchedUntil ?? 0),
+      });
+      if (stillBenched) return false;
       if (entries.size > REMEMBERED) {
         const oldest = entries.keys().next().value;
         if (oldest !== undefined) entries.delete(oldest);

@@ -87,6 +87,9 @@ describe('malformed tool calls twice: the model is benched in that conversation'
     expect(health.benched('s1', route)).toBe(false);
     expect(health.record('s1', route, true)).toBe(true);
     expect(health.benched('s1', route)).toBe(true);
+    // Benched, it still answers when it is the last model of the tier: a further slip keeps the bench.
+    expect(health.record('s1', route, true)).toBe(false);
+    expect(health.benched('s1', route)).toBe(true);
   });
 
   it('only in that conversation and for that model, and only for a while', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_LIST, PROVIDERS, type ProviderId } from '../../src/providers.js';
+import { ProxyError } from '../../src/proxy/errors.js';
+import { refusesImages } from '../../src/proxy/openai-path.js';
 import { IMAGE_OMITTED, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 
 // Message shapes strict servers demand, per provider, from the CLI's request to what the provider receives.
@@ -89,5 +91,30 @@ describe('an assistant message that only calls tools', () => {
     const withText = toolTurn([{ type: 'text', text: 'Listing.' }, call]);
     const { body } = toOpenAiRequest(withText, { provider: PROVIDERS.open_router, model: 'm', stream: true });
     expect(body.messages).toContainEqual(expect.objectContaining({ role: 'assistant', content: 'Listing.' }));
+  });
+});
+
+describe('which 400s say a model takes no images', () => {
+  const refusal = (message: string, status = 400) =>
+    new ProxyError('upstream_http', 400, 'invalid_request_error', message, { upstreamStatus: status });
+  it.each([
+    'Image input is not supported for this model',
+    'Qwen/Qwen2.5-Coder-32B is not a multimodal model',
+    'Model does not support images. Please use a model that does.',
+    'No endpoints found that support image input',
+    'Invalid content type. image_url is only supported by certain models.',
+  ])('%s: yes, the request goes again with notes', (message) => {
+    expect(refusesImages(refusal(message))).toBe(true);
+  });
+  it.each([
+    'At most 1 image(s) may be provided in one request',
+    'invalid image: could not decode',
+    '`max_tokens` for `llama-3.2-90b-vision-preview` must be less than or equal to `8192`',
+    'messages: text content blocks must be non-empty',
+  ])('%s: no, passed on and the model keeps its images', (message) => {
+    expect(refusesImages(refusal(message))).toBe(false);
+  });
+  it('a 5xx that mentions images is not a refusal of them', () => {
+    expect(refusesImages(refusal('image processing backend is not supported right now', 503))).toBe(false);
   });
 });
