@@ -20,7 +20,9 @@ export type InstalledCli = { bin: string } | { problem: string };
 export async function installedCli(version: string): Promise<InstalledCli> {
   const dir = resolve(import.meta.dirname, `../../node_modules/.cache/claude-code-${version}`);
   const bin = join(dir, 'node_modules/.bin/claude');
-  if (existsSync(bin)) return { bin };
+  // Written after a whole install: a bin left by one that was cut off (a killed run) is not taken for one.
+  const done = join(dir, '.installed');
+  if (existsSync(done) && existsSync(bin)) return { bin };
   mkdirSync(dir, { recursive: true });
   // Its postinstall links the platform binary; strict-allow-scripts (this project's .npmrc) reaches npm here too.
   const manifest = {
@@ -39,6 +41,7 @@ export async function installedCli(version: string): Promise<InstalledCli> {
       problem: `npm install @anthropic-ai/claude-code@${version} failed: ${install.stderr.slice(-300)}`,
     };
   }
+  writeFileSync(done, `${version}\n`);
   return { bin };
 }
 
