@@ -19,7 +19,7 @@ export function buildCliArgs(options: {
   permissions?: PermissionMode;
   /**
    * Skip mode: someone can answer the model's questions (a chat task, not an API request). The CLI offers
-   * AskUserQuestion (and plan mode) only with a permission prompt tool, and in bypassPermissions or the
+   * AskUserQuestion only with a permission prompt tool, and in bypassPermissions or the
    * sandbox's acceptEdits it then asks over stdio for those alone; anything else its mode would have refused
    * reaches the relay too, which refuses it (permission-broker.ts).
    */
@@ -45,7 +45,10 @@ export function buildCliArgs(options: {
     );
   } else {
     args.push('--dangerously-skip-permissions');
-    if (options.questions === true) args.push('--permission-prompt-tool', 'stdio');
+    // Not EnterPlanMode: the CLI urges plan mode for most work, and a plan nobody approves in time would leave
+    // the run refusing every write (plan mode is what the user picks with /mode plan, not the model's choice).
+    if (options.questions === true)
+      args.push('--permission-prompt-tool', 'stdio', '--disallowedTools', 'EnterPlanMode');
   }
   for (const dir of options.addDirs) args.push('--add-dir', dir);
   if (options.resumeSessionId !== null) args.push('--resume', options.resumeSessionId, '--fork-session');

@@ -29,11 +29,16 @@ const COLOR = {
   multiSelect: false,
 };
 
-/** The model asks, then runs a Bash command, then writes outside the workspace, then reports every tool result. */
+/**
+ * The model tries to enter plan mode (as the CLI's instructions urge), asks, then runs a Bash command, then writes
+ * outside the workspace, then reports every tool result.
+ */
 const asker =
   (rig: () => RelayRig, marker: string, outside: string) =>
   (request: UpstreamRequest): UpstreamReply => {
-    const results = toolResults(request.body);
+    const results = toolResults(request.body).slice(1);
+    if (toolResults(request.body).length === 0)
+      return toolCallReply([{ name: 'EnterPlanMode', arguments: {} }]);
     if (results.length === 0) {
       return toolCallReply([{ name: 'AskUserQuestion', arguments: { questions: [COLOR] } }]);
     }
@@ -111,12 +116,15 @@ describe.each([
           toolResults(body).some((result) => result.includes('"Which color should the button be?"="Blue"')),
         ),
     ).toBe(true);
+    // Plan mode is not the model's to enter here: a plan nobody approved would leave every write refused.
+    expect(toolResults(rig.requestsFor(marker).at(-1)).at(0)).toContain('EnterPlanMode is disabled');
     expect(answer).toContain('RAN');
     expect(existsSync(join(rig.workspace, `${marker}.txt`))).toBe(true);
     // No 🔐 prompt ever came: the question was the only message with buttons.
     expect(withButtons().filter((m) => m.messageId !== question.messageId)).toEqual([]);
     expect(telegram.fake.botMessages(TELEGRAM_USER).some((m) => m.history.join().includes('🔐'))).toBe(false);
-    if (sandbox === 'off') {
+    // What the relay resolved: `auto` is off where bubblewrap cannot start.
+    if (rig.engine.stats().sandbox?.state !== 'on') {
       // bypassPermissions: the write outside runs too, as in skip mode before.
       expect(existsSync(join(outside, `${marker}.txt`))).toBe(true);
     } else {
