@@ -55,6 +55,15 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
       chat.queue.add(incoming.messageId, `/${command}`, () => commands.run(chat, incoming, command, words));
       return;
     }
+    const repliedTo = incoming.replyToMessageId;
+    if (repliedTo !== undefined && repliedTo !== null) {
+      // A reply to one of Claude's open questions answers it; any other reply is a task (a fork), as always.
+      chat.queue.add(incoming.messageId, 'the reply', async () => {
+        if (await questions.takeReply(chat, repliedTo, incoming.messageId, incoming.text)) return;
+        await tracker.startTask(chat, textStart(incoming));
+      });
+      return;
+    }
     if (questions.expectsTyped(chat)) {
       // "Other…" was tapped: this message is the answer, unless the question went meanwhile (then it is a task).
       chat.queue.add(incoming.messageId, 'the answer', async () => {

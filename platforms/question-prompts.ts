@@ -25,6 +25,11 @@ export interface QuestionPrompts {
   expectsTyped(chat: ChatContext): boolean;
   /** That text as the answer; false when no question waits for it any more. */
   takeTyped(chat: ChatContext, messageId: string, text: string): Promise<boolean>;
+  /**
+   * A text sent as a reply to an open question's message: its answer, as if "Other…" had been tapped. False
+   * when the message is no open question (the reply is then a task, as any reply).
+   */
+  takeReply(chat: ChatContext, replyToMessageId: string, messageId: string, text: string): Promise<boolean>;
   close(): void;
 }
 
@@ -173,6 +178,23 @@ export function createQuestionPrompts(options: {
     return answer.kind === 'approve_plan' ? 'Plan approved.' : 'Claude keeps planning.';
   };
 
+  /** Text the user wrote as a question's answer (after the options they tapped), and the note that says so. */
+  const typedAnswer = async (
+    chat: ChatContext,
+    entry: OpenQuestions,
+    index: number,
+    messageId: string,
+    text: string,
+  ): Promise<void> => {
+    entry.chosen[index] = [...entry.chosen[index]!, text.trim()];
+    const note = await answerOne(entry, index);
+    await chat.outbox.send(
+      chat.chatId,
+      { formatted: chat.platform.limits.dialect.escape(note), plain: note },
+      { replyToMessageId: messageId },
+    );
+  };
+
   return {
     async press(value) {
       if (!value.startsWith(PREFIX)) return null;
@@ -209,16 +231,21 @@ export function createQuestionPrompts(options: {
       const entry = waiting ? open.get(waiting.key) : undefined;
       if (!waiting || !entry) return false;
       typing.delete(chat.key);
-      entry.chosen[waiting.index] = [...entry.chosen[waiting.index]!, text.trim()];
-      const note = await answerOne(entry, waiting.index);
-      await chat.outbox.send(
-        chat.chatId,
-        { formatted: chat.platform.limits.dialect.escape(note), plain: note },
-        {
-          replyToMessageId: messageId,
-        },
-      );
+      await typedAnswer(chat, entry, waiting.index, messageId, text);
       return true;
+    },
+
+    async takeReply(chat, replyToMessageId, messageId, text) {
+      for (const [key, entry] of open) {
+        if (entry.chat.key !== chat.key || entry.event.kind !== 'ask') continue;
+        const sent = await Promise.all(entry.messages);
+        const index = sent.indexOf(replyToMessageId);
+        if (index < 0 || entry.answered[index] || !open.has(key)) continue;
+        if (typing.get(chat.key)?.key === key) typing.delete(chat.key);
+        await typedAnswer(chat, entry, index, messageId, text);
+        return true;
+      }
+      return false;
     },
 
     close() {

@@ -88,6 +88,7 @@ describe('questions and plans as buttons (e2e, real CLI, Telegram and Discord)',
       replies: {
         TG_COLOR: asker('TG_COLOR', COLOR),
         TG_OTHER: asker('TG_OTHER', COLOR),
+        TG_REPLY: asker('TG_REPLY', COLOR),
         DC_SIDES: asker('DC_SIDES', SIDES),
         DC_PLAN: planner('DC_PLAN'),
         TG_PLAN: planner('TG_PLAN'),
@@ -181,6 +182,24 @@ describe('questions and plans as buttons (e2e, real CLI, Telegram and Discord)',
     expect(answerText(telegram, typed)).toBe('Answered.');
     expect(
       rig.requestsFor('make it green like the logo').filter((body) => toolResults(body).length === 0),
+    ).toEqual([]);
+  });
+
+  it('Telegram: a reply to the question is its answer, with no tap first, and starts no task with it', async () => {
+    const user = telegram.send('please TG_REPLY');
+    await vi.waitFor(() => expect(tgButtonsOf(user)).toHaveLength(1), WAIT);
+    const question = tgButtonsOf(user)[0]!;
+    const typed = telegram.send('teal, to match the header', String(question.messageId));
+    await vi.waitFor(
+      () =>
+        expect(answerText(telegram, user)).toContain(
+          '"Which color should the button be?"="teal, to match the header"',
+        ),
+      WAIT,
+    );
+    expect(answerText(telegram, typed)).toBe('Answered.');
+    expect(
+      rig.requestsFor('teal, to match the header').filter((body) => toolResults(body).length === 0),
     ).toEqual([]);
   });
 
