@@ -30,9 +30,17 @@ import type { Inbound } from './inbound.js';
  * that dispatcher: undici 7's cannot read undici 6's FormData, so every upload failed ("action is not a
  * function") and was retried until it gave up. Node's own fetch serialises the body itself first.
  */
-const globalFetch: NonNullable<ClientOptions['rest']>['makeRequest'] = (url, init) =>
-  // The two undici versions' RequestInit types differ in name only for what discord.js passes.
-  fetch(url, init as RequestInit);
+const globalFetch: NonNullable<ClientOptions['rest']>['makeRequest'] = async (url, init) => {
+  try {
+    // The two undici versions' RequestInit types differ in name only for what discord.js passes.
+    return await fetch(url, init as RequestInit);
+  } catch (error) {
+    // discord.js retries a reset connection by the error's own `code`; Node's fetch puts that on its `cause`.
+    const code = error instanceof Error && (error.cause as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') Object.assign(error as Error, { code });
+    throw error;
+  }
+};
 
 /** A fresh client per login attempt: discord.js destroys a client whose login failed, for good. */
 export function createDiscordClient(config: DiscordConfig, logger: Logger, inbound: Inbound): Client {
