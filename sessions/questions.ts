@@ -92,8 +92,17 @@ export interface QuestionDesk {
   cancelAll(): void;
 }
 
+/** Said to the model when it asks again in a run whose last question went unanswered. */
+export const USER_AWAY =
+  'The user did not answer your last question in time and may be away: do not ask again in this task. Decide with your best judgement, say what you assumed, and carry on.';
+
 export function createQuestionDesk(options: QuestionDeskOptions): QuestionDesk {
   const questions = new Map<string, OpenQuestion>();
+  /**
+   * A question of this run expired: the user is likely away, so later ones are declined at once rather than
+   * each holding the task (and its session slot) for the whole timeout again.
+   */
+  let userAway = false;
 
   const end = (
     id: string,
@@ -123,8 +132,13 @@ export function createQuestionDesk(options: QuestionDeskOptions): QuestionDesk {
         options.send(encodeDeny(request, UNREADABLE_QUESTION));
         return false;
       }
+      if (kind === 'ask' && userAway) {
+        options.send(encodeDeny(request, USER_AWAY));
+        return false;
+      }
       // Nobody answering in time is a refusal, as for a permission prompt.
       const timer = setTimeout(() => {
+        if (kind === 'ask') userAway = true;
         const message = `No answer in ${options.spokenTimeout}: the user did not answer.`;
         end(id, 'expired', encodeDeny(request, message));
       }, options.timeoutMs);
