@@ -35,8 +35,45 @@ export async function viaOpenAiChat(
   res: ServerResponse,
   deps: OpenAiPathDeps,
 ): Promise<number | null> {
-  const { provider, model, stats } = exchange;
+  const { stats } = exchange;
   const stream = request.stream === true;
+  const upstream = await sendRecovering(request, stream, exchange, deps);
+  const translator = createStreamTranslator({
+    messageId: deps.newId('msg'),
+    model: exchange.answeredAs,
+    inputTokens: roughTokens(rawBytes),
+    newToolId: () => deps.newId('toolu'),
+  });
+  let failed = false;
+  if (stream) failed = await streamOut(upstream, translator, res, exchange, deps);
+  else {
+    const events = await collect(upstream, translator, stats);
+    const failure = events.find((e) => e.type === 'error');
+    if (failure?.type === 'error') {
+      stats.errors++; // counted like a broken stream, so /stats agrees whichever mode the CLI asked for
+      throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
+    }
+    sendJson(res, 200, JSON.stringify(reduceMessage(events)));
+  }
+  if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
+  else stats.inputTokens += roughTokens(rawBytes);
+  stats.outputTokens += translator.usage.output ?? 0;
+  // An answer cut short (an error event, the client gone) says nothing about the model's tool calls.
+  return translator.ended && !failed ? translator.malformedToolCalls : null;
+}
+
+/**
+ * The translated request sent, and sent again at once for a 400 the proxy can answer for, each kind of answer once:
+ * its images, its max_tokens. A function of its own so that the translated body is garbage once the answer
+ * begins: kept through the stream, 100 streams' bodies raised the peak by about 12 MB.
+ */
+async function sendRecovering(
+  request: Json,
+  stream: boolean,
+  exchange: ProviderExchange,
+  deps: OpenAiPathDeps,
+): Promise<UpstreamResponse> {
+  const { provider, model } = exchange;
   const convert = (images: boolean, maxOutputTokens: number | undefined) =>
     toOpenAiRequest(request, {
       provider,
@@ -53,7 +90,6 @@ export async function viaOpenAiChat(
   let conversion = convert(images, ceiling);
   if (conversion.repairs > 0)
     deps.logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
-  // A 400 the proxy can answer for goes again at once, each kind of answer once: its images, its max_tokens.
   let lowered = false;
   let upstream: UpstreamResponse | undefined;
   // The output ceiling first: a refusal of max_tokens may name a vision model ("…-vision-preview …").
@@ -88,28 +124,7 @@ export async function viaOpenAiChat(
       conversion = convert(images, ceiling);
     }
   }
-  const translator = createStreamTranslator({
-    messageId: deps.newId('msg'),
-    model: exchange.answeredAs,
-    inputTokens: roughTokens(rawBytes),
-    newToolId: () => deps.newId('toolu'),
-  });
-  let failed = false;
-  if (stream) failed = await streamOut(upstream, translator, res, exchange, deps);
-  else {
-    const events = await collect(upstream, translator, stats);
-    const failure = events.find((e) => e.type === 'error');
-    if (failure?.type === 'error') {
-      stats.errors++; // counted like a broken stream, so /stats agrees whichever mode the CLI asked for
-      throw new ProxyError('upstream_protocol', 529, failure.error.type, failure.error.message);
-    }
-    sendJson(res, 200, JSON.stringify(reduceMessage(events)));
-  }
-  if (translator.usage.input !== undefined) stats.inputTokens += translator.usage.input;
-  else stats.inputTokens += roughTokens(rawBytes);
-  stats.outputTokens += translator.usage.output ?? 0;
-  // An answer cut short (an error event, the client gone) says nothing about the model's tool calls.
-  return translator.ended && !failed ? translator.malformedToolCalls : null;
+  return upstream;
 }
 
 /**
