@@ -31,6 +31,23 @@ afterEach(() => {
 const gitOps = createGitWorktrees({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmpdir() });
 const { createWorktree, mergeWorktree } = gitOps;
 
+/** Branches over `tree` on real git, stored nowhere, WORKTREE_TTL one day unless given. */
+function branchesOver(
+  tree: ReturnType<typeof createConversationTree>,
+  options: { now: () => number; ttlMs?: number; git?: ReturnType<typeof createGitWorktrees> },
+) {
+  return createBranches({
+    mode: 'auto',
+    mergeStyle: 'squash',
+    ttlMs: options.ttlMs ?? 86_400_000,
+    tree,
+    git: options.git ?? gitOps,
+    persist: async () => {},
+    clock: { now: options.now, sleep: async () => {} },
+    logger: createLogger('silent', []),
+  });
+}
+
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync('git', ['-c', 'user.name=u', '-c', 'user.email=u@x', ...args], { cwd, encoding: 'utf8' });
 
@@ -175,16 +192,7 @@ describe('pruning after WORKTREE_TTL', () => {
     const repo = repoWithWork();
     const tree = createConversationTree();
     let now = 1_000_000;
-    const branches = createBranches({
-      mode: 'auto',
-      mergeStyle: 'squash',
-      ttlMs: 86_400_000,
-      tree,
-      git: gitOps,
-      persist: async () => {},
-      clock: { now: () => now, sleep: async () => {} },
-      logger: createLogger('silent', []),
-    });
+    const branches = branchesOver(tree, { now: () => now });
     const ref = (id: string) => ({ platform: 't', chatId: 'c', messageId: id });
     const node = (id: string, parent: NodeSnapshot | undefined) =>
       newNode({
@@ -272,15 +280,9 @@ describe('a worktree that cannot be made', () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-git-'));
     dirs.push(empty);
     const tree = createConversationTree();
-    const branches = createBranches({
-      mode: 'auto',
-      mergeStyle: 'squash',
-      ttlMs: 86_400_000,
-      tree,
+    const branches = branchesOver(tree, {
       git: createGitWorktrees({ PATH: empty, HOME: tmpdir() }),
-      persist: async () => {},
-      clock: { now: () => 5, sleep: async () => {} },
-      logger: createLogger('silent', []),
+      now: () => 5,
     });
     const origin = { platform: 't', chatId: 'c', messageId: 'r' };
     const root = newNode({
@@ -315,16 +317,7 @@ describe('a repository git refuses', () => {
       const repo = repoWithWork();
       execFileSync('chown', ['-R', '12345', repo]);
       const tree = createConversationTree();
-      const branches = createBranches({
-        mode: 'auto',
-        mergeStyle: 'squash',
-        ttlMs: 86_400_000,
-        tree,
-        git: gitOps,
-        persist: async () => {},
-        clock: { now: () => 5, sleep: async () => {} },
-        logger: createLogger('silent', []),
-      });
+      const branches = branchesOver(tree, { now: () => 5 });
       const ref = (id: string) => ({ platform: 't', chatId: 'c', messageId: id });
       const root = newNode({
         id: 'root0000',
@@ -358,16 +351,7 @@ describe('a branch whose worktree was removed by hand', () => {
   it('is answered with what happened by /diff and /merge, and /discard still removes its branch', async () => {
     const repo = repoWithWork();
     const tree = createConversationTree();
-    const branches = createBranches({
-      mode: 'auto',
-      mergeStyle: 'squash',
-      ttlMs: 86_400_000,
-      tree,
-      git: gitOps,
-      persist: async () => {},
-      clock: { now: () => 5, sleep: async () => {} },
-      logger: createLogger('silent', []),
-    });
+    const branches = branchesOver(tree, { now: () => 5 });
     const ref = { platform: 't', chatId: 'c', messageId: '1' };
     const node = newNode({
       id: 'gone0000',
