@@ -1,20 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import type { Agent } from 'undici';
 import type { Clock } from '../common/index.js';
-import type { ProviderSettings, ProxyConfig } from '../config.js';
+import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { PROVIDERS, type ProviderDescriptor } from '../providers.js';
+import { PROVIDERS } from '../providers.js';
 import { type Json, records } from './anthropic-types.js';
-import { echoesRequestedModel } from './cli-compat.js';
 import { ProxyError } from './errors.js';
-import type { ProviderExchange } from './exchange.js';
-import { fallbackCause, WaitedTooLong, watchWaits } from './fallback.js';
-import { type OpenAiPathDeps, viaOpenAiChat } from './openai-path.js';
-import { type PassThroughDeps, passThrough } from './pass-through.js';
-import { enterReporting, type ProviderWait, waitReporter } from './provider-waits.js';
+import { fallbackCause, WaitedTooLong } from './fallback.js';
+import { createProviderAttempt, type Route, routeName } from './provider-attempt.js';
+import { type ProviderWait, waitReporter } from './provider-waits.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SSE_HEADERS, sendJson } from './responses.js';
-import { routeChain, tierOf } from './routing.js';
+import { routeChain } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
 import { toSse } from './sse-writer.js';
 import type { StatsBook } from './stats.js';
@@ -22,7 +19,6 @@ import { reduceMessage } from './stream-contract.js';
 import { createStreamTranslator } from './stream-translator.js';
 import { conversationOf, createToolCallHealth, MALFORMED_IN_A_ROW } from './tool-call-health.js';
 import type { ToolsMemo } from './tools-memo.js';
-import { callUpstream, type UpstreamWait } from './upstream.js';
 
 // POST /v1/messages, the deciding part: answer a shortcut locally, or route the model to its provider, check
 // the key, wait for a slot and hand the request to the path the provider's protocol takes (openai-path.ts or
@@ -54,12 +50,6 @@ export type MessagesHandler = (
   client?: { relayNode?: string | undefined; userAgent?: string | undefined },
 ) => Promise<void>;
 
-interface Route {
-  provider: ProviderDescriptor;
-  settings: ProviderSettings;
-  model: string;
-}
-
 /**
  * The providers and models a request may go to, in order: its tier's model, then the tier's fallbacks. The first
  * is refused here when its provider cannot work without a key; a fallback without one is left out (the start-up
@@ -83,8 +73,6 @@ function routesFor(config: ProxyConfig, requested: string): Route[] {
   }
   return routes;
 }
-
-const routeName = (route: Route) => `${route.provider.id}/${route.model}`;
 
 /** The status line's words for a model benched after malformed tool calls (tool-call-health.ts). */
 export const MALFORMED_CAUSE = 'sending malformed tool calls twice';
@@ -115,18 +103,8 @@ function answerLocally(
 
 export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
   const { config, logger } = deps;
-  const passThroughDeps: PassThroughDeps = { logger };
-  const openAiDeps: OpenAiPathDeps = {
-    logger,
-    tools: deps.tools,
-    newId: deps.newId,
-    pingIntervalMs: deps.pingIntervalMs,
-  };
   const health = createToolCallHealth();
-  /** provider/model of the models that refused images (openai-path.ts); few, so never pruned. */
-  const blind = new Set<string>();
-  /** provider/model → the largest `max_tokens` it said it allows (openai-path.ts); few, so never pruned. */
-  const ceilings = new Map<string, number>();
+  const attempt = createProviderAttempt(deps);
 
   /** Tells the log, /stats and the session's status line that `route` hands the request to `next`. */
   function fallBack(route: Route, next: Route, cause: string, requested: string, relayNode?: string): void {
@@ -213,90 +191,4 @@ export function createMessagesHandler(deps: MessagesDeps): MessagesHandler {
       }
     }
   };
-
-  /**
-   * One provider's try at the request; throws what it failed with (the loop above decides what follows).
-   * Resolves to the malformed tool calls of a whole translated answer, null when there is no such verdict.
-   */
-  async function attempt(
-    request: Json,
-    requested: string,
-    rawBytes: number,
-    res: ServerResponse,
-    client: { relayNode?: string | undefined; userAgent?: string | undefined },
-    { provider, settings, model }: Route,
-    limits: { signal: AbortSignal; giveUp?: () => void },
-  ): Promise<number | null> {
-    const stats = deps.stats.of(provider.id);
-    stats.requests++;
-    const limiter = deps.limiterFor(provider.id);
-    const reporter = waitReporter(deps.onProviderWait, client.relayNode, provider);
-    const watch = limits.giveUp === undefined ? null : watchWaits(config.fallbackAfterMs, limits.giveUp);
-    const onWait =
-      watch === null
-        ? reporter
-        : (wait: UpstreamWait): void => {
-            watch.onWait(wait);
-            reporter?.(wait);
-          };
-    const { signal } = limits;
-    const release = await enterReporting(limiter, signal, onWait).finally(() => {
-      if (signal.aborted) watch?.stop();
-    });
-    const name = routeName({ provider, settings, model });
-    const learned = ceilings.get(name);
-    const configured = config.maxOutputTokens[tierOf(requested)];
-    try {
-      const exchange: ProviderExchange = {
-        provider,
-        fields: settings.requestFields,
-        userFields: settings.userFields,
-        seesImages: !blind.has(name),
-        refusedImages: () => blind.add(name),
-        maxOutputTokens:
-          learned === undefined || configured === undefined
-            ? (learned ?? configured)
-            : Math.min(learned, configured),
-        learnedOutputCeiling: (tokens) => ceilings.set(name, tokens),
-        model,
-        answeredAs: echoesRequestedModel(client.userAgent) ? requested : model,
-        stats,
-        signal,
-        async send(body, recoverable) {
-          try {
-            const response = await callUpstream(
-              {
-                provider,
-                settings,
-                body,
-                signal,
-                limiter,
-                onRateLimited: () => stats.rateLimited++,
-                ...(onWait === undefined ? {} : { onWait }),
-              },
-              deps.agent,
-              deps.clock,
-              config.timeouts.writeMs,
-            );
-            watch?.stop(); // the answer began: no more waiting to time
-            return response;
-          } catch (error) {
-            if (recoverable?.(error) === true) throw error; // sent again at once, still timed
-            stats.errors++;
-            watch?.stop();
-            throw error;
-          }
-        },
-      };
-      // A passed-through answer is not read, so only translated providers are benched for broken calls.
-      if (settings.protocol === 'anthropic-messages') {
-        await passThrough(request, exchange, res, passThroughDeps);
-        return null;
-      }
-      return await viaOpenAiChat(request, rawBytes, exchange, res, openAiDeps);
-    } finally {
-      watch?.stop();
-      release();
-    }
-  }
 }
