@@ -60,6 +60,13 @@ export function createIncomingRouter(options: IncomingRouterOptions): (incoming:
       // A reply to one of Claude's open questions answers it; any other reply is a task (a fork), as always.
       chat.queue.add(incoming.messageId, 'the reply', async () => {
         if (await questions.takeReply(chat, repliedTo, incoming.messageId, incoming.text)) return;
+        // "Other…" was tapped and the user was told their next message answers it: a reply does too (in a
+        // Telegram group with privacy mode on, the bot sees only replies).
+        if (
+          questions.expectsTyped(chat) &&
+          (await questions.takeTyped(chat, incoming.messageId, incoming.text))
+        )
+          return;
         await tracker.startTask(chat, textStart(incoming));
       });
       return;

@@ -241,7 +241,8 @@ export function createQuestionPrompts(options: {
         const sent = await Promise.all(entry.messages);
         const index = sent.indexOf(replyToMessageId);
         if (index < 0 || entry.answered[index] || !open.has(key)) continue;
-        if (typing.get(chat.key)?.key === key) typing.delete(chat.key);
+        const waiting = typing.get(chat.key);
+        if (waiting?.key === key && waiting.index === index) typing.delete(chat.key);
         await typedAnswer(chat, entry, index, messageId, text);
         return true;
       }

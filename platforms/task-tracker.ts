@@ -174,5 +174,5 @@ export function createTaskTracker(options: TaskTrackerOptions): TaskTracker {
 }
 
 function sharedDirectoryNotice(directory: string): string {
-  return `ℹ️ This project is not in a git repository (or its repository ignores it), so its branches share one directory (${directory}): forks see each other's edits. Run git init there (and commit) to give each fork its own worktree.`;
+  return `ℹ️ This project is not in a git repository (or its repository ignores it, or git is not installed), so its branches share one directory (${directory}): forks see each other's edits. Run git init there (and commit) to give each fork its own worktree.`;
 }

@@ -52,7 +52,7 @@ export function createBranchCommands(deps: BranchCommandDeps): BranchCommands {
             : `That branch shares its directory (${node.workingDirectory}) with its conversation: ${
                 deps.mode === 'off'
                   ? 'WORKTREES is off'
-                  : 'it is not in a git repository (`git init` there gives each fork its own worktree)'
+                  : 'it is not in a git repository, or git is not installed (`git init` there gives each fork its own worktree)'
               }.`,
       };
     }
@@ -135,6 +135,13 @@ export function createBranchCommands(deps: BranchCommandDeps): BranchCommands {
       }
       return answered(async () => {
         await remove(node);
+        // A prune that got to the git queue first kept the branch's state: discarded means that goes too.
+        const pruned = node.worktree;
+        if (pruned?.kept !== undefined) {
+          await serial(() => deps.git.forgetKept(pruned));
+          const { kept: _forgotten, ...rest } = pruned;
+          node.worktree = rest;
+        }
         await deps.persist(node);
         measure();
         return { kind: 'discarded', branch: record.branch, path: record.path };

@@ -101,9 +101,15 @@ function gitRunner(baseEnv: Readonly<Record<string, string>>): GitRunner {
     run,
     available() {
       // Only a yes is kept: git installed while the relay runs is found at the next fork.
-      probe ??= run(tmpdir(), ['--version']).then(
+      // Only a git that is not there at all means "no repositories": any other failure to start it (EAGAIN,
+      // EMFILE under load) throws, so a fork fails visibly rather than sharing its parent's directory.
+      probe ??= run('/', ['--version']).then(
         (result) => result.code === 0,
-        () => false,
+        (error: unknown) => {
+          if (error instanceof Error && /\bENOENT\b/.test(error.message)) return false;
+          probe = undefined;
+          throw error;
+        },
       );
       const asked = probe;
       void asked.then((yes) => {

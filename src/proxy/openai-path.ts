@@ -74,7 +74,10 @@ async function sendRecovering(
   deps: OpenAiPathDeps,
 ): Promise<UpstreamResponse> {
   const { provider, model } = exchange;
-  const convert = (images: boolean, maxOutputTokens: number | undefined) =>
+  let images = exchange.seesImages;
+  let maxImages: number | undefined;
+  let ceiling = exchange.maxOutputTokens;
+  const convert = () =>
     toOpenAiRequest(request, {
       provider,
       model,
@@ -82,12 +85,11 @@ async function sendRecovering(
       fields: exchange.fields,
       userFields: exchange.userFields,
       images,
-      maxOutputTokens,
+      ...(maxImages === undefined ? {} : { maxImages }),
+      maxOutputTokens: ceiling,
       convertTools: deps.tools.convertTools,
     });
-  let images = exchange.seesImages;
-  let ceiling = exchange.maxOutputTokens;
-  let conversion = convert(images, ceiling);
+  let conversion = convert();
   if (conversion.repairs > 0)
     deps.logger.info({ repairs: conversion.repairs }, 'repaired orphan tool calls/results');
   let lowered = false;
@@ -95,19 +97,33 @@ async function sendRecovering(
   // The output ceiling first: a refusal of max_tokens may name a vision model ("…-vision-preview …").
   const lowerable = (error: unknown) =>
     lowered ? null : allowedByRefusal(error, conversion.body.max_tokens);
-  const blindness = (error: unknown) =>
-    conversion.images > 0 && lowerable(error) === null && refusesImages(error);
-  const recoverable = (error: unknown) => lowerable(error) !== null || blindness(error);
+  /** What an image refusal asks for: no images at all, or fewer than this request has (once per request). */
+  const imageAnswer = (error: unknown): 'none' | number | null => {
+    if (conversion.images === 0 || lowerable(error) !== null) return null;
+    const refusal = imageRefusal(error);
+    if (refusal === 'none') return 'none';
+    return refusal !== null && maxImages === undefined && refusal < conversion.images ? refusal : null;
+  };
+  const recoverable = (error: unknown) => lowerable(error) !== null || imageAnswer(error) !== null;
   while (upstream === undefined) {
     try {
       upstream = await exchange.send(deps.tools.serialize(conversion.body), recoverable);
     } catch (error) {
-      if (blindness(error)) {
+      const answer = imageAnswer(error);
+      if (answer === 'none') {
         // Which models see is a fact of the model, not the provider, and no API says it: the first refusal
         // teaches it (one request per model while the relay runs), and the request goes again with notes.
         exchange.refusedImages();
         deps.logger.warn({ provider: provider.id, model }, 'the model refused images: sending notes instead');
         images = false;
+      } else if (answer !== null) {
+        // A deployment's per-request limit: the CLI re-sends the whole history, so a conversation past it would
+        // fail every turn. The latest images go; each request learns it anew (the refusal costs little).
+        deps.logger.warn(
+          { provider: provider.id, model, maxImages: answer },
+          'too many images: sending the latest',
+        );
+        maxImages = answer;
       } else {
         const allowed = lowerable(error);
         if (allowed === null) throw error;
@@ -121,27 +137,34 @@ async function sendRecovering(
         );
         ceiling = allowed.tokens;
       }
-      conversion = convert(images, ceiling);
+      conversion = convert();
     }
   }
   return upstream;
 }
 
 /**
- * A 400 that says the model takes no images ("image input is not supported", "is not a multimodal model", "Model
- * does not support images", "No endpoints found that support image input", "image_url is only supported by certain
- * models"). Not one that only mentions them: "At most 1 image(s) may be provided", "invalid image", a vision
- * model's name; those would wrongly blind a model that sees for the rest of the run.
+ * What a 400 says about images: `'none'` when the model takes none ("image input is not supported", "is not a
+ * multimodal model", "Model does not support images", "No endpoints found that support image input", "image_url is
+ * only supported by certain models", vLLM's "At most 0 image(s)"); a number when it takes that many per request
+ * ("At most 1 image(s) may be provided", "Multiple images are not supported"). Null for anything else: a format it
+ * refuses ("Unsupported MIME type: image/webp"), an image it cannot decode, a vision model's name in another error;
+ * those must not blind a model that sees for the rest of the run.
  */
-export function refusesImages(error: unknown): boolean {
-  if (!(error instanceof ProxyError) || error.extra.upstreamStatus !== 400) return false;
+export function imageRefusal(error: unknown): 'none' | number | null {
+  if (!(error instanceof ProxyError) || error.extra.upstreamStatus !== 400) return null;
   const words = error.message;
-  return (
-    /image|vision|multi-?modal/i.test(words) &&
-    /not supported|does(?: not|n't) (?:support|accept)|unsupported|not a (?:multi-?modal|vision)|only supported by|no endpoints found that support|cannot (?:read|process|accept|handle)/i.test(
-      words,
-    )
-  );
+  const atMost = /at most (\d+) images?\b/i.exec(words);
+  if (atMost) return Number(atMost[1]) === 0 ? 'none' : Number(atMost[1]);
+  if (/multiple images (?:are|is) not supported|only (?:one|a single) image/i.test(words)) return 1;
+  if (!/image|vision|multi-?modal/i.test(words) || /mime|format|decode|corrupt|too large|size/i.test(words)) {
+    return null;
+  }
+  return /not supported|does(?: not|n't) (?:support|accept)|unsupported|not a (?:multi-?modal|vision)|only supported by|no endpoints found that support|cannot (?:read|process|accept|handle)/i.test(
+    words,
+  )
+    ? 'none'
+    : null;
 }
 
 /**

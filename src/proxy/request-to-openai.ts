@@ -40,6 +40,11 @@ export interface ConversionTarget {
    */
   images?: boolean;
   /**
+   * At most this many images per request (a deployment's limit, read from its 400): the latest ones go, each
+   * earlier one becomes IMAGES_OVER_LIMIT.
+   */
+  maxImages?: number;
+  /**
    * The largest `max_tokens` to send, in place of the provider's ceiling and the user's provider settings: the
    * tier's MODEL_MAX_OUTPUT_TOKENS, or what the model said it allows (openai-path.ts).
    */
@@ -57,6 +62,7 @@ export interface Conversion {
 }
 
 export const IMAGE_OMITTED = '[image omitted: the model cannot read images]';
+export const IMAGES_OVER_LIMIT = '[earlier image omitted: the model takes only a few images per request]';
 
 /** Tools the CLI sends only to keep deferred loading alive; a model must never see or call them. */
 const HIDDEN_TOOLS = new Set(['DeferredToolPlaceholder']);
@@ -270,6 +276,22 @@ export function toOpenAiTools(tools: unknown, provider: ProviderDescriptor): Ope
     }));
 }
 
+/** Keeps the last `limit` image parts (the ones the model most likely needs now); earlier ones become a note. */
+function keepLatestImages(messages: OpenAiMessage[], limit: number): void {
+  let kept = 0;
+  for (let at = messages.length - 1; at >= 0; at--) {
+    const message = messages[at];
+    if (message?.role !== 'user' || typeof message.content === 'string') continue;
+    const parts = [...message.content];
+    for (let index = parts.length - 1; index >= 0; index--) {
+      if (parts[index]?.type !== 'image_url') continue;
+      if (kept < limit) kept++;
+      else parts[index] = { type: 'text', text: IMAGES_OVER_LIMIT };
+    }
+    messages[at] = { role: 'user', content: parts };
+  }
+}
+
 function countImages(messages: readonly OpenAiMessage[]): number {
   let count = 0;
   for (const message of messages) {
@@ -306,6 +328,7 @@ export function toOpenAiRequest(request: Json, target: ConversionTarget): Conver
     ...(toolId === null ? repaired.messages : repaired.messages.map((m) => withToolIds(m, toolId))),
   );
 
+  if (target.maxImages !== undefined) keepLatestImages(messages, target.maxImages);
   const body: Record<string, unknown> = { model: target.model, messages };
   const tools = (target.convertTools ?? toOpenAiTools)(request.tools, provider);
   if (tools.length > 0) {

@@ -89,6 +89,7 @@ describe('questions and plans as buttons (e2e, real CLI, Telegram and Discord)',
         TG_COLOR: asker('TG_COLOR', COLOR),
         TG_OTHER: asker('TG_OTHER', COLOR),
         TG_REPLY: asker('TG_REPLY', COLOR),
+        TG_OTHER_REPLY: asker('TG_OTHER_REPLY', COLOR),
         DC_SIDES: asker('DC_SIDES', SIDES),
         DC_PLAN: planner('DC_PLAN'),
         TG_PLAN: planner('TG_PLAN'),
@@ -201,6 +202,30 @@ describe('questions and plans as buttons (e2e, real CLI, Telegram and Discord)',
     expect(
       rig.requestsFor('teal, to match the header').filter((body) => toolResults(body).length === 0),
     ).toEqual([]);
+  });
+
+  it('Telegram: after "Other…", an answer sent as a reply to another message still answers (no fork)', async () => {
+    const user = telegram.send('please TG_OTHER_REPLY');
+    await vi.waitFor(() => expect(tgButtonsOf(user)).toHaveLength(1), WAIT);
+    tgPress(tgButtonsOf(user)[0]!.messageId, 'Other…');
+    await vi.waitFor(
+      () =>
+        expect(telegram.fake.callbackAnswers().at(-1)?.text).toBe('Send your answer as your next message.'),
+      WAIT,
+    );
+    // Replying to the task's own prompt, as a group member must for the bot to see it.
+    const typed = telegram.send('purple, as replied', user);
+    await vi.waitFor(
+      () =>
+        expect(answerText(telegram, user)).toContain(
+          '"Which color should the button be?"="purple, as replied"',
+        ),
+      WAIT,
+    );
+    expect(answerText(telegram, typed)).toBe('Answered.');
+    expect(rig.requestsFor('purple, as replied').filter((body) => toolResults(body).length === 0)).toEqual(
+      [],
+    );
   });
 
   it('Discord: a multi-choice question takes several taps, then Done; the model gets them joined', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_LIST, PROVIDERS, type ProviderId } from '../../src/providers.js';
 import { ProxyError } from '../../src/proxy/errors.js';
-import { refusesImages } from '../../src/proxy/openai-path.js';
-import { IMAGE_OMITTED, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
+import { imageRefusal } from '../../src/proxy/openai-path.js';
+import { IMAGE_OMITTED, IMAGES_OVER_LIMIT, toOpenAiRequest } from '../../src/proxy/request-to-openai.js';
 
 // Message shapes strict servers demand, per provider, from the CLI's request to what the provider receives.
 
@@ -94,7 +94,7 @@ describe('an assistant message that only calls tools', () => {
   });
 });
 
-describe('which 400s say a model takes no images', () => {
+describe('what a 400 says about images', () => {
   const refusal = (message: string, status = 400) =>
     new ProxyError('upstream_http', 400, 'invalid_request_error', message, { upstreamStatus: status });
   it.each([
@@ -103,18 +103,52 @@ describe('which 400s say a model takes no images', () => {
     'Model does not support images. Please use a model that does.',
     'No endpoints found that support image input',
     'Invalid content type. image_url is only supported by certain models.',
-  ])('%s: yes, the request goes again with notes', (message) => {
-    expect(refusesImages(refusal(message))).toBe(true);
+    'At most 0 image(s) may be provided in one request.',
+  ])('%s: none, the request goes again with notes and the model gets notes from then on', (message) => {
+    expect(imageRefusal(refusal(message))).toBe('none');
   });
   it.each([
-    'At most 1 image(s) may be provided in one request',
+    ['At most 1 image(s) may be provided in one request.', 1],
+    ['At most 3 images may be provided', 3],
+    ['Multiple images are not supported', 1],
+  ])('%s: the latest %i go in that request', (message, count) => {
+    expect(imageRefusal(refusal(message))).toBe(count);
+  });
+  it.each([
     'invalid image: could not decode',
+    'Unsupported MIME type: image/webp',
     '`max_tokens` for `llama-3.2-90b-vision-preview` must be less than or equal to `8192`',
     'messages: text content blocks must be non-empty',
-  ])('%s: no, passed on and the model keeps its images', (message) => {
-    expect(refusesImages(refusal(message))).toBe(false);
+  ])('%s: nothing to do about images, passed on', (message) => {
+    expect(imageRefusal(refusal(message))).toBeNull();
   });
   it('a 5xx that mentions images is not a refusal of them', () => {
-    expect(refusesImages(refusal('image processing backend is not supported right now', 503))).toBe(false);
+    expect(imageRefusal(refusal('image processing backend is not supported right now', 503))).toBeNull();
+  });
+});
+
+describe('a per-request image limit', () => {
+  it('keeps the latest images and puts a note in place of each earlier one', () => {
+    const picture = (data: string) => ({ type: 'image', source: { ...PNG, data } });
+    const request = {
+      model: 'claude-sonnet-4-5',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'first' }, picture('AAAA')] },
+        { role: 'assistant', content: 'seen' },
+        { role: 'user', content: [{ type: 'text', text: 'second' }, picture('BBBB'), picture('CCCC')] },
+      ],
+    };
+    const { body, images } = toOpenAiRequest(request, {
+      provider: PROVIDERS.openai,
+      model: 'm',
+      stream: false,
+      maxImages: 1,
+    });
+    expect(images).toBe(1);
+    const text = JSON.stringify(body.messages);
+    expect(text).toContain('base64,CCCC');
+    expect(text).not.toContain('base64,BBBB');
+    expect(text).not.toContain('base64,AAAA');
+    expect(text.split(IMAGES_OVER_LIMIT).length - 1).toBe(2);
   });
 });
