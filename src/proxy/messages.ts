@@ -1,43 +1,30 @@
 import type { ServerResponse } from 'node:http';
-import type { Agent } from 'undici';
-import type { Clock } from '../common/index.js';
 import type { ProxyConfig } from '../config.js';
-import type { Logger } from '../log.js';
 import { PROVIDERS } from '../providers.js';
 import { type Json, records } from './anthropic-types.js';
 import { ProxyError } from './errors.js';
 import { fallbackCause, WaitedTooLong } from './fallback.js';
-import { createProviderAttempt, type Route, routeName } from './provider-attempt.js';
-import { type ProviderWait, waitReporter } from './provider-waits.js';
-import type { RateLimiter } from './rate-limiter.js';
+import {
+  createProviderAttempt,
+  type ProviderAttemptDeps,
+  type Route,
+  routeName,
+} from './provider-attempt.js';
+import { waitReporter } from './provider-waits.js';
 import { SSE_HEADERS, sendJson } from './responses.js';
 import { routeChain } from './routing.js';
 import { detectShortcut } from './shortcuts.js';
 import { toSse } from './sse-writer.js';
-import type { StatsBook } from './stats.js';
 import { reduceMessage } from './stream-contract.js';
 import { createStreamTranslator } from './stream-translator.js';
 import { conversationOf, createToolCallHealth, MALFORMED_IN_A_ROW } from './tool-call-health.js';
-import type { ToolsMemo } from './tools-memo.js';
 
 // POST /v1/messages, the deciding part: answer a shortcut locally, or route the model to its provider, check
 // the key, wait for a slot and hand the request to the path the provider's protocol takes (openai-path.ts or
 // pass-through.ts), each with only what it needs.
 
-export interface MessagesDeps {
-  config: ProxyConfig;
-  logger: Logger;
-  agent: Agent;
-  clock: Clock;
-  limiterFor(provider: string): RateLimiter;
-  stats: StatsBook;
-  /** Parses, converts and encodes the CLI's repeated tools array once (see tools-memo.ts). */
-  tools: ToolsMemo;
-  newId(prefix: string): string;
-  pingIntervalMs: number;
-  /** Hears why a relay session's request waits (provider-waits.ts). */
-  onProviderWait?(wait: ProviderWait): void;
-}
+/** What the handler needs is what one provider's try needs (provider-attempt.ts); the routing adds nothing. */
+export type MessagesDeps = ProviderAttemptDeps;
 
 /**
  * Handles one request; `client.relayNode` is the relay session that sent it, when one did (provider-waits.ts),

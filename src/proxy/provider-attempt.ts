@@ -36,9 +36,11 @@ export interface ProviderAttemptDeps {
   clock: Clock;
   limiterFor(provider: string): RateLimiter;
   stats: StatsBook;
+  /** Parses, converts and encodes the CLI's repeated tools array once (see tools-memo.ts). */
   tools: ToolsMemo;
   newId(prefix: string): string;
   pingIntervalMs: number;
+  /** Hears why a relay session's request waits (provider-waits.ts). */
   onProviderWait?(wait: ProviderWait): void;
 }
 
